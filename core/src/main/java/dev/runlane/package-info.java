@@ -1,0 +1,4 @@
+@NullMarked
+package dev.runlane;
+
+import org.jspecify.annotations.NullMarked;

@@ -1,0 +1,65 @@
+package dev.runlane.transport;
+
+import java.util.Set;
+
+/**
+ * One client connection, implemented by the host over its own socket (WebSocket, SSE, …).
+ *
+ * <p>Runlane calls these methods; the host implements them honouring the numbered rules in the
+ * {@linkplain dev.runlane.transport package documentation}. Example (Jetty 12, abridged):
+ *
+ * <pre>{@code
+ * public void send(Frame frame, SendCallback cb) {
+ *   session.sendText(((Payload.Text) frame.payload()).text(),
+ *       Callback.from(cb::succeeded, cb::failed));          // T2.1: asynchronous, never blocks
+ * }
+ * }</pre>
+ *
+ * <p><b>Thread safety:</b> Runlane may call {@link #send} from any thread but never concurrently
+ * for the same connection (rule T2.5); {@link #close}, {@link #terminate} and {@link #isOpen} may be
+ * called from any thread at any time, also concurrently with a send.
+ */
+public interface Connection {
+
+  /**
+   * A stable id, unique among the live connections of one Runlane instance (rule T1.1). It appears
+   * in logs; it should not be guessable from another client's id.
+   */
+  String id();
+
+  /**
+   * The authenticated principal the host resolved for this connection (user id, account id, …),
+   * before handing it to Runlane (rule T1.2). Runlane never authenticates; it authorizes by this.
+   */
+  String principal();
+
+  /**
+   * Sends one frame without blocking (rule T2.1) and reports completion to {@code callback} exactly
+   * once (rule T2.2). Success means the frame was handed to the socket; frames of one connection
+   * go out in the order of their sends (rule T2.6). After {@link #close} or once the connection is
+   * closed, a send must complete with failure and write nothing (rule T3.2).
+   *
+   * @param frame the frame; its payload is shared with other connections and must not be mutated
+   * @param callback completion, called exactly once, not under a lock the caller may hold
+   */
+  void send(Frame frame, SendCallback callback);
+
+  /**
+   * Starts a graceful close: sends a close frame with {@code reason} after the frames already
+   * handed to the socket (rule T4.1) and then releases the socket. Idempotent (rule T4.3). Must
+   * not block (rule T4.2).
+   */
+  void close(CloseReason reason);
+
+  /**
+   * Forcibly drops the socket without a closing handshake (rule T4.4). Runlane calls it when a
+   * graceful close did not finish within the close grace period. Idempotent, must not block.
+   */
+  void terminate();
+
+  /** Whether the connection can still send (rule T3.1). False forever once false. */
+  boolean isOpen();
+
+  /** The optional abilities of this connection and its peer (rule T5); usually fixed at connect. */
+  Set<Capability> capabilities();
+}
