@@ -1,0 +1,210 @@
+package dev.runlane;
+
+import dev.runlane.transport.CloseReason;
+import dev.runlane.transport.Connection;
+import dev.runlane.transport.InboundHandler;
+import dev.runlane.transport.Payload;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runlane's side of one connection: identity, outbox, the runs it receives and the sessions it
+ * follows, and the handling of its inbound frames.
+ *
+ * <p><b>Thread safety:</b> safe for concurrent use. Inbound methods are serialized by the host
+ * (rule T7.1) and never throw (rule T7.3).
+ */
+final class ConnectionState implements InboundHandler, Outbox.Owner {
+  private static final Logger LOG = LoggerFactory.getLogger(ConnectionState.class);
+
+  final Runlane rl;
+  final Connection connection;
+  final String id;
+  final String principal;
+  final long generation;
+  final Outbox outbox;
+  /** Runs this connection receives. Added before the run's closed check; see {@link Run#attach}. */
+  final Set<Run> runs = ConcurrentHashMap.newKeySet();
+  /** Sessions this connection follows. */
+  final Set<SessionState> sessions = ConcurrentHashMap.newKeySet();
+
+  private volatile boolean closed;
+  private volatile boolean closeReported;
+  volatile boolean inboundSinceTick;
+  // housekeeping, timer thread only
+  long lastInboundAtNanos;
+
+  ConnectionState(Runlane rl, Connection connection, long generation) {
+    this.rl = rl;
+    this.connection = connection;
+    this.id = connection.id();
+    this.principal = connection.principal();
+    this.generation = generation;
+    RunlaneConfig c = rl.config;
+    this.outbox = new Outbox(this, connection, c.maxQueuedFrames, c.maxQueuedBytes, c.maxInFlight);
+  }
+
+  boolean isClosed() {
+    return closed;
+  }
+
+  void enqueue(OutFrame f) {
+    outbox.enqueue(f);
+  }
+
+  void flush() {
+    outbox.flush();
+  }
+
+  /** Encodes and sends one control message to this connection only. */
+  void sendControl(Outbound message) {
+    OutFrame f = rl.encode(message, dev.runlane.transport.Lane.CONTROL, null);
+    if (f != null) {
+      outbox.enqueue(f);
+      outbox.flush();
+    }
+  }
+
+  void sendError(ErrorCode code, String message, @Nullable String sessionId, @Nullable String ref) {
+    sendControl(new Outbound.ProtocolError(code, message, sessionId, ref));
+    rl.metricsProtocolError(id, code);
+  }
+
+  // ---------------------------------------------------------------- inbound (rule T7)
+
+  @Override
+  public void onFrame(Payload payload) {
+    try {
+      inboundSinceTick = true;
+      if (closed) {
+        return;
+      }
+      rl.handleInbound(this, payload);
+    } catch (RuntimeException | Error e) {
+      LOG.error("inbound frame on connection {} ({}) failed", id, principal, e);
+      try {
+        sendError(ErrorCode.INTERNAL_ERROR, "internal error", null, null);
+      } catch (RuntimeException ignored) {
+        // nothing more to do; the connection stays registered
+      }
+    }
+  }
+
+  @Override
+  public void onActivity() {
+    inboundSinceTick = true;
+  }
+
+  @Override
+  public void onClose(CloseReason reason) {
+    try {
+      closeReported = true;
+      closeLocally(reason, false);
+    } catch (RuntimeException | Error e) {
+      LOG.error("close handling of connection {} failed", id, e);
+    }
+  }
+
+  // ---------------------------------------------------------------- delivery failures
+
+  @Override
+  public void deliveryFailed(CloseReason reason, @Nullable Throwable cause) {
+    if (closed) {
+      return;
+    }
+    if (cause != null) {
+      LOG.info("closing connection {} ({}): {} ({})", id, principal, reason.reason(), cause.toString());
+    } else {
+      LOG.info("closing connection {} ({}): {}", id, principal, reason.reason());
+    }
+    closeLocally(reason, true);
+  }
+
+  /**
+   * Leaves every registry and stops delivery. If Runlane initiates the close, asks the transport to
+   * close with {@code reason} and terminates it after the close grace unless the host reports the
+   * close first. Idempotent.
+   *
+   * <p>Race with attach: {@link Run#attachLocked} adds the run to {@link #runs} before reading
+   * {@link #closed}; this method sets {@link #closed} before reading {@link #runs}. Either the
+   * attach sees closed, or this sees the run and detaches it.
+   */
+  void closeLocally(CloseReason reason, boolean initiatedByUs) {
+    synchronized (this) {
+      if (closed) {
+        return;
+      }
+      closed = true;
+    }
+    outbox.close();
+    rl.unregister(this);
+    for (Run r : runs) {
+      r.detach(this);
+    }
+    runs.clear();
+    for (SessionState s : sessions) {
+      rl.unfollow(s, this);
+    }
+    sessions.clear();
+    Outbox.Pipe sp = outbox.streamPipe();
+    if (initiatedByUs) {
+      safeClose(connection, reason);
+      if (sp != null) {
+        safeClose(sp.transport, reason);
+      }
+      rl.time.schedule(
+          rl.config.closeGraceNanos,
+          () -> {
+            if (!closeReported) {
+              safeTerminate(connection);
+            }
+            if (sp != null) {
+              safeTerminate(sp.transport);
+            }
+          });
+    } else if (sp != null) {
+      // the primary went away: take the stream transport down with it
+      safeClose(sp.transport, reason);
+    }
+    rl.metricsClosed(id, reason);
+  }
+
+  static void safeClose(Connection c, CloseReason reason) {
+    try {
+      c.close(reason);
+    } catch (RuntimeException e) {
+      LOG.warn("transport close of {} threw", c.id(), e);
+    }
+  }
+
+  static void safeTerminate(Connection c) {
+    try {
+      c.terminate();
+    } catch (RuntimeException e) {
+      LOG.warn("transport terminate of {} threw", c.id(), e);
+    }
+  }
+
+  ConnectionStats stats(long nowNanos) {
+    Outbox.Pipe p = outbox.primary;
+    long lag = p.stallSinceNanos == 0 ? 0 : Math.max(0, nowNanos - p.stallSinceNanos);
+    return new ConnectionStats(
+        id,
+        principal,
+        outbox.queuedFrames(),
+        outbox.queuedBytes(),
+        outbox.inFlight(),
+        lag,
+        outbox.delivered(),
+        runs.size(),
+        sessions.size());
+  }
+
+  @Override
+  public String toString() {
+    return "Connection[" + id + ", " + principal + "]";
+  }
+}

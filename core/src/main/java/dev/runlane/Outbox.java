@@ -1,0 +1,310 @@
+package dev.runlane;
+
+import dev.runlane.transport.Connection;
+import dev.runlane.transport.Lane;
+import dev.runlane.transport.SendCallback;
+import java.util.ArrayDeque;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One connection's bounded outbound queue: two lanes (control before stream), a frame and byte
+ * bound, and at most {@code maxInFlight} sends outstanding per transport, advanced by the
+ * transport's completion callbacks.
+ *
+ * <p>Enqueueing is cheap, never calls the transport and may run under a run's lock. Flushing
+ * ({@link #flush()}) calls the transport and must run under no lock: a drain loop guarded by a
+ * work-in-progress counter makes one thread at a time send for a pipe (rule T2.5), and a callback
+ * that completes synchronously inside {@code send} does not recurse.
+ *
+ * <p><b>Thread safety:</b> safe for concurrent use; queue state is guarded by {@code this}.
+ */
+final class Outbox {
+  private static final Logger LOG = LoggerFactory.getLogger(Outbox.class);
+
+  /** What the outbox reports to its connection. */
+  interface Owner {
+    /** The outbox overflowed, a send failed or threw: close the connection with {@code reason}. */
+    void deliveryFailed(dev.runlane.transport.CloseReason reason, @Nullable Throwable cause);
+  }
+
+  /** One transport with its own in-flight accounting. */
+  final class Pipe {
+    final Connection transport;
+    final boolean streamOnly;
+    final AtomicInteger wip = new AtomicInteger();
+    int inFlight; // guarded by Outbox.this
+    long completed; // guarded by Outbox.this
+    volatile boolean sentSinceTick;
+    // housekeeping state, touched only by the timer thread
+    long lastSeenCompleted;
+    long stallSinceNanos;
+    long lastSendAtNanos;
+
+    Pipe(Connection transport, boolean streamOnly) {
+      this.transport = transport;
+      this.streamOnly = streamOnly;
+    }
+
+    Outbox outbox() {
+      return Outbox.this;
+    }
+
+    void drain() {
+      if (wip.getAndIncrement() != 0) {
+        return;
+      }
+      int missed = 1;
+      for (; ; ) {
+        for (; ; ) {
+          OutFrame next;
+          synchronized (Outbox.this) {
+            if (closed || inFlight >= maxInFlight) {
+              break;
+            }
+            next = poll(this);
+            if (next == null) {
+              break;
+            }
+            inFlight++;
+          }
+          sentSinceTick = true;
+          Completion done = new Completion(this);
+          try {
+            transport.send(next.frame, done);
+          } catch (RuntimeException | Error e) {
+            done.failed(e);
+          }
+        }
+        missed = wip.addAndGet(-missed);
+        if (missed == 0) {
+          return;
+        }
+      }
+    }
+
+    void completed(boolean success, @Nullable Throwable cause) {
+      synchronized (Outbox.this) {
+        inFlight--;
+        completed++;
+        if (success) {
+          delivered++;
+        }
+      }
+      if (success) {
+        drain();
+      } else {
+        owner.deliveryFailed(dev.runlane.transport.CloseReason.SEND_FAILED, cause);
+      }
+    }
+  }
+
+  /** A send's callback: fires once even if a broken transport calls it twice (rule T2.2). */
+  private static final class Completion extends AtomicBoolean implements SendCallback {
+    private static final long serialVersionUID = 1L;
+    private final transient Pipe pipe;
+
+    Completion(Pipe pipe) {
+      this.pipe = pipe;
+    }
+
+    @Override
+    public void succeeded() {
+      if (compareAndSet(false, true)) {
+        pipe.completed(true, null);
+      } else {
+        LOG.warn("transport {} completed a send twice (rule T2.2); ignored", pipe.transport.id());
+      }
+    }
+
+    @Override
+    public void failed(Throwable cause) {
+      if (compareAndSet(false, true)) {
+        pipe.completed(false, cause);
+      } else {
+        LOG.warn("transport {} completed a send twice (rule T2.2); ignored", pipe.transport.id());
+      }
+    }
+  }
+
+  /** A queued coalescable frame, replaceable in place while queued. */
+  private static final class Coalesced {
+    OutFrame frame;
+
+    Coalesced(OutFrame frame) {
+      this.frame = frame;
+    }
+  }
+
+  private final Owner owner;
+  private final int maxFrames;
+  private final long maxBytes;
+  private final int maxInFlight;
+  final Pipe primary;
+  private volatile @Nullable Pipe streamPipe;
+
+  // guarded by this
+  private final ArrayDeque<Object> control = new ArrayDeque<>();
+  private final ArrayDeque<Object> stream = new ArrayDeque<>();
+  private final Map<String, Coalesced> coalescing = new HashMap<>();
+  private int queuedFrames;
+  private long queuedBytes;
+  private long delivered;
+  private boolean streamEverQueued;
+  private boolean closed;
+
+  Outbox(Owner owner, Connection transport, int maxFrames, long maxBytes, int maxInFlight) {
+    this.owner = owner;
+    this.maxFrames = maxFrames;
+    this.maxBytes = maxBytes;
+    this.maxInFlight = maxInFlight;
+    this.primary = new Pipe(transport, false);
+  }
+
+  /**
+   * Queues a frame. Returns false if the outbox is closed or overflowed; on overflow the owner is
+   * told at the next {@link #flush()} (outside any lock).
+   */
+  boolean enqueue(OutFrame f) {
+    synchronized (this) {
+      if (closed) {
+        return false;
+      }
+      if (f.coalesceKey != null) {
+        Coalesced queued = coalescing.get(f.coalesceKey);
+        if (queued != null) {
+          queuedBytes += f.bytes - queued.frame.bytes;
+          queued.frame = f; // latest wins, keeps its queue position
+          return true;
+        }
+      }
+      if (queuedFrames + 1 > maxFrames || queuedBytes + f.bytes > maxBytes) {
+        overflowed = true;
+        closed = true;
+        clearLocked();
+        return false;
+      }
+      Object item = f;
+      if (f.coalesceKey != null) {
+        Coalesced c = new Coalesced(f);
+        coalescing.put(f.coalesceKey, c);
+        item = c;
+      }
+      if (f.lane() == Lane.CONTROL) {
+        control.addLast(item);
+      } else {
+        stream.addLast(item);
+        streamEverQueued = true;
+      }
+      queuedFrames++;
+      queuedBytes += f.bytes;
+      return true;
+    }
+  }
+
+  private boolean overflowed; // guarded by this
+  private boolean overflowReported; // guarded by this
+
+  /** Sends what the in-flight limit allows, on every pipe. Call under no lock. */
+  void flush() {
+    boolean report;
+    synchronized (this) {
+      report = overflowed && !overflowReported;
+      if (report) {
+        overflowReported = true;
+      }
+    }
+    if (report) {
+      owner.deliveryFailed(dev.runlane.transport.CloseReason.SLOW_CONSUMER, null);
+      return;
+    }
+    primary.drain();
+    Pipe s = streamPipe;
+    if (s != null) {
+      s.drain();
+    }
+  }
+
+  private @Nullable OutFrame poll(Pipe pipe) {
+    Object item = null;
+    if (!pipe.streamOnly) {
+      item = control.pollFirst();
+    }
+    if (item == null && (pipe.streamOnly || streamPipe == null)) {
+      item = stream.pollFirst();
+    }
+    if (item == null) {
+      return null;
+    }
+    OutFrame f;
+    if (item instanceof Coalesced) {
+      f = ((Coalesced) item).frame;
+      if (f.coalesceKey != null) {
+        coalescing.remove(f.coalesceKey);
+      }
+    } else {
+      f = (OutFrame) item;
+    }
+    queuedFrames--;
+    queuedBytes -= f.bytes;
+    return f;
+  }
+
+  /**
+   * Pairs a stream transport. Refused once any stream-lane frame was queued on the primary: a
+   * run's frames never switch transports mid-stream.
+   */
+  synchronized boolean pairStream(Connection transport) {
+    if (closed || streamPipe != null || streamEverQueued) {
+      return false;
+    }
+    streamPipe = new Pipe(transport, true);
+    return true;
+  }
+
+  @Nullable Pipe streamPipe() {
+    return streamPipe;
+  }
+
+  /** Stops all sending and drops what is queued (the connection is going away). */
+  void close() {
+    synchronized (this) {
+      closed = true;
+      clearLocked();
+    }
+  }
+
+  private void clearLocked() {
+    control.clear();
+    stream.clear();
+    coalescing.clear();
+    queuedFrames = 0;
+    queuedBytes = 0;
+  }
+
+  synchronized boolean isClosed() {
+    return closed;
+  }
+
+  synchronized int queuedFrames() {
+    return queuedFrames;
+  }
+
+  synchronized long queuedBytes() {
+    return queuedBytes;
+  }
+
+  synchronized int inFlight() {
+    Pipe s = streamPipe;
+    return primary.inFlight + (s == null ? 0 : s.inFlight);
+  }
+
+  synchronized long delivered() {
+    return delivered;
+  }
+}

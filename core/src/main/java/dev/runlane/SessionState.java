@@ -1,0 +1,29 @@
+package dev.runlane;
+
+import java.util.LinkedHashSet;
+import java.util.Set;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * A session: its owner, its current (or last, until evicted) run and the connections that follow
+ * it. Lock order: a session's monitor is taken before a run's monitor, never after.
+ *
+ * <p><b>Thread safety:</b> mutable state guarded by {@code this}; {@code owner} and {@code current}
+ * are also readable without the lock.
+ */
+final class SessionState {
+  final String sessionId;
+  volatile @Nullable String owner; // written under this
+  volatile @Nullable Run current; // written under this
+  final Set<ConnectionState> followers = new LinkedHashSet<>(); // guarded by this
+  boolean dead; // guarded by this: removed from the registry, callers must look up again
+
+  SessionState(String sessionId) {
+    this.sessionId = sessionId;
+  }
+
+  /** Whether nothing keeps this session alive (no run held, nobody following). Call under this. */
+  boolean idleLocked() {
+    return current == null && followers.isEmpty();
+  }
+}
