@@ -1,0 +1,50 @@
+package dev.runlane.testkit;
+
+import dev.runlane.Runlane;
+import dev.runlane.transport.Capability;
+import dev.runlane.transport.InboundHandler;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Opens {@link InMemoryConnection}s against a {@link Runlane}, as a host's socket layer would.
+ *
+ * <p><b>Thread safety:</b> safe for concurrent use.
+ */
+public final class InMemoryTransport {
+  private final Runlane runlane;
+  private final AtomicLong ids = new AtomicLong();
+
+  /** A transport for {@code runlane}. */
+  public InMemoryTransport(Runlane runlane) {
+    this.runlane = Objects.requireNonNull(runlane, "runlane");
+  }
+
+  /** Opens and registers a connection for {@code principal} with a generated id. */
+  public InMemoryConnection open(String principal) {
+    return open(principal, "c" + ids.incrementAndGet(), Set.of());
+  }
+
+  /** Opens and registers a connection with the given id and capabilities. */
+  public InMemoryConnection open(String principal, String id, Set<Capability> capabilities) {
+    InMemoryConnection c = new InMemoryConnection(id, principal, capabilities);
+    InboundHandler h = runlane.connect(c);
+    c.bind(h);
+    return c;
+  }
+
+  /** Opens a stream transport for {@code primary}, presenting {@code generation}. */
+  public InMemoryConnection openStream(InMemoryConnection primary, long generation) {
+    InMemoryConnection s =
+        new InMemoryConnection(primary.id() + "-stream-" + ids.incrementAndGet(), primary.principal(), Set.of());
+    InboundHandler h = runlane.connectStream(s, primary.id(), generation);
+    s.bind(h);
+    return s;
+  }
+
+  /** The Runlane behind this transport. */
+  public Runlane runlane() {
+    return runlane;
+  }
+}
