@@ -1,0 +1,304 @@
+package dev.runlane.transport.jetty;
+
+import dev.runlane.transport.Capability;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.EnumSet;
+import java.util.Objects;
+import java.util.Set;
+import java.util.function.Supplier;
+import org.eclipse.jetty.server.Handler;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.handler.ContextHandler;
+import org.eclipse.jetty.websocket.api.Session;
+import org.eclipse.jetty.websocket.server.WebSocketCreator;
+import org.eclipse.jetty.websocket.server.WebSocketUpgradeHandler;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Sets up Runlane WebSocket endpoints on a Jetty 12.1 server.
+ *
+ * <pre>{@code
+ * Server server = new Server(8080);
+ * ContextHandler context = new ContextHandler("/");
+ * server.setHandler(context);
+ * JettyRunlaneWebSockets.install(server, context, "/ws",
+ *     JettyRunlaneWebSockets.Settings.builder(request -> tokens.principalOf(request)).build(),
+ *     ConnectionAcceptor.from(runlane::register));
+ * server.start();
+ * }</pre>
+ *
+ * <p>Each upgrade request to the path is first authenticated by the {@link UpgradeAuthenticator}; a
+ * refused request gets an HTTP error and never becomes a WebSocket. An accepted one gets a fresh
+ * connection id (128 random bits by default), becomes a {@link JettyConnection} and is handed to
+ * the {@link ConnectionAcceptor}.
+ *
+ * <p><b>Thread safety:</b> the static methods are thread-safe; call {@link #install} before the
+ * server starts.
+ */
+public final class JettyRunlaneWebSockets {
+
+  private static final Logger LOG = LoggerFactory.getLogger(JettyRunlaneWebSockets.class);
+  private static final SecureRandom RANDOM = new SecureRandom();
+  private static final Base64.Encoder BASE64URL = Base64.getUrlEncoder().withoutPadding();
+
+  private JettyRunlaneWebSockets() {}
+
+  /**
+   * Maps WebSocket upgrades of {@code pathSpec} in {@code context} to Runlane connections.
+   *
+   * <p>Installs a {@link WebSocketUpgradeHandler} as the context's handler; the handler the context
+   * had before, if any, becomes its child and keeps serving every request that is not an upgrade to
+   * {@code pathSpec}. Call once per context before the server starts; for several paths, or to
+   * place the upgrade handler yourself, use {@link #creator} with Jetty's {@code
+   * ServerWebSocketContainer.addMapping}.
+   *
+   * @param server the server, from which Jetty looks up shared WebSocket components
+   * @param context the context; {@code pathSpec} is relative to its context path
+   * @param pathSpec e.g. {@code "/ws"}, in Jetty's WebSocket path-spec syntax
+   * @param settings authentication, ids, limits and capabilities
+   * @param acceptor registers each opened connection with Runlane
+   * @return the installed handler, e.g. to reach its {@code ServerWebSocketContainer}
+   */
+  public static WebSocketUpgradeHandler install(
+      Server server,
+      ContextHandler context,
+      String pathSpec,
+      Settings settings,
+      ConnectionAcceptor acceptor) {
+    Objects.requireNonNull(server, "server");
+    Objects.requireNonNull(context, "context");
+    Objects.requireNonNull(pathSpec, "pathSpec");
+    WebSocketCreator creator = creator(settings, acceptor);
+    WebSocketUpgradeHandler upgrade =
+        WebSocketUpgradeHandler.from(
+            server, context, container -> container.addMapping(pathSpec, creator));
+    Handler previous = context.getHandler();
+    if (previous != null) {
+      upgrade.setHandler(previous);
+    }
+    context.setHandler(upgrade);
+    return upgrade;
+  }
+
+  /**
+   * A Jetty {@link WebSocketCreator} that authenticates each upgrade request and opens a Runlane
+   * connection for it, for hosts that map paths themselves.
+   *
+   * @param settings authentication, ids, limits and capabilities
+   * @param acceptor registers each opened connection with Runlane
+   * @return the creator; thread-safe
+   */
+  public static WebSocketCreator creator(Settings settings, ConnectionAcceptor acceptor) {
+    Objects.requireNonNull(settings, "settings");
+    Objects.requireNonNull(acceptor, "acceptor");
+    return (request, response, callback) -> {
+      String principal;
+      try {
+        principal = settings.authenticator().authenticate(request);
+      } catch (Exception e) {
+        LOG.warn("Upgrade authenticator threw; refusing the upgrade with 500", e);
+        Response.writeError(request, response, callback, 500);
+        return null;
+      }
+      if (principal == null || principal.isEmpty()) {
+        Response.writeError(request, response, callback, settings.refusalStatus());
+        return null;
+      }
+      String id = settings.connectionIds().get();
+      return new JettyRunlaneEndpoint(id, principal, acceptor, settings);
+    };
+  }
+
+  /**
+   * A random connection id: 128 bits from {@link SecureRandom}, base64url without padding (22
+   * characters), so that no client can guess another's id (rule T1.1).
+   */
+  public static String randomConnectionId() {
+    byte[] bytes = new byte[16];
+    RANDOM.nextBytes(bytes);
+    return BASE64URL.encodeToString(bytes);
+  }
+
+  /**
+   * How {@link JettyRunlaneWebSockets} authenticates, names and configures connections.
+   *
+   * <p><b>Thread safety:</b> immutable; its builder is not thread-safe.
+   */
+  public static final class Settings {
+    private final UpgradeAuthenticator authenticator;
+    private final Supplier<String> connectionIds;
+    private final int refusalStatus;
+    private final long maxTextMessageSize;
+    private final long maxBinaryMessageSize;
+    private final @Nullable Duration idleTimeout;
+    private final Set<Capability> capabilities;
+
+    private Settings(Builder b) {
+      this.authenticator = b.authenticator;
+      this.connectionIds = b.connectionIds;
+      this.refusalStatus = b.refusalStatus;
+      this.maxTextMessageSize = b.maxTextMessageSize;
+      this.maxBinaryMessageSize = b.maxBinaryMessageSize;
+      this.idleTimeout = b.idleTimeout;
+      EnumSet<Capability> caps = EnumSet.of(Capability.BINARY);
+      if (b.streamTransport) {
+        caps.add(Capability.STREAM_TRANSPORT);
+      }
+      this.capabilities = Set.copyOf(caps);
+    }
+
+    /**
+     * Starts settings with the given authenticator and defaults for everything else.
+     *
+     * @param authenticator resolves each upgrade request's principal, or refuses it
+     */
+    public static Builder builder(UpgradeAuthenticator authenticator) {
+      return new Builder(authenticator);
+    }
+
+    /** The upgrade request authenticator. */
+    public UpgradeAuthenticator authenticator() {
+      return authenticator;
+    }
+
+    /** The connection id generator. */
+    public Supplier<String> connectionIds() {
+      return connectionIds;
+    }
+
+    /** The HTTP status of a refused upgrade. */
+    public int refusalStatus() {
+      return refusalStatus;
+    }
+
+    /** The largest inbound text message, in bytes. */
+    public long maxTextMessageSize() {
+      return maxTextMessageSize;
+    }
+
+    /** The largest inbound binary message, in bytes. */
+    public long maxBinaryMessageSize() {
+      return maxBinaryMessageSize;
+    }
+
+    /** The socket idle timeout, or null for the container's (Jetty's default: 30 s). */
+    public @Nullable Duration idleTimeout() {
+      return idleTimeout;
+    }
+
+    /** The capabilities every connection declares: BINARY, and STREAM_TRANSPORT if configured. */
+    public Set<Capability> capabilities() {
+      return capabilities;
+    }
+
+    /** Applies the limits to a freshly opened session. */
+    void applyTo(Session session) {
+      session.setMaxTextMessageSize(maxTextMessageSize);
+      session.setMaxBinaryMessageSize(maxBinaryMessageSize);
+      // Jetty also limits each inbound frame (64 KiB by default); let one frame carry a whole message.
+      long largest = Math.max(maxTextMessageSize, maxBinaryMessageSize);
+      if (largest > session.getMaxFrameSize()) {
+        session.setMaxFrameSize(largest);
+      }
+      Duration timeout = idleTimeout;
+      if (timeout != null) {
+        session.setIdleTimeout(timeout);
+      }
+    }
+
+    /**
+     * Builds {@link Settings}.
+     *
+     * <p><b>Thread safety:</b> not thread-safe; confine a builder to one thread.
+     */
+    public static final class Builder {
+      private final UpgradeAuthenticator authenticator;
+      private Supplier<String> connectionIds = JettyRunlaneWebSockets::randomConnectionId;
+      private int refusalStatus = 401;
+      private long maxTextMessageSize = 64 * 1024;
+      private long maxBinaryMessageSize = 64 * 1024;
+      private @Nullable Duration idleTimeout;
+      private boolean streamTransport;
+
+      private Builder(UpgradeAuthenticator authenticator) {
+        this.authenticator = Objects.requireNonNull(authenticator, "authenticator");
+      }
+
+      /**
+       * The connection id generator; default {@link JettyRunlaneWebSockets#randomConnectionId()}.
+       * Its ids must be unique among live connections and should be unguessable (rule T1.1).
+       */
+      public Builder connectionIds(Supplier<String> generator) {
+        this.connectionIds = Objects.requireNonNull(generator, "generator");
+        return this;
+      }
+
+      /** The HTTP status of a refused upgrade, 400–499; default 401. */
+      public Builder refusalStatus(int status) {
+        if (status < 400 || status > 499) {
+          throw new IllegalArgumentException("refusal status must be 400..499: " + status);
+        }
+        this.refusalStatus = status;
+        return this;
+      }
+
+      /**
+       * The largest inbound text message in bytes; default 64 KiB. A larger message closes the
+       * connection with 1009 (message too big).
+       */
+      public Builder maxTextMessageSize(long bytes) {
+        this.maxTextMessageSize = positive(bytes, "maxTextMessageSize");
+        return this;
+      }
+
+      /**
+       * The largest inbound binary message in bytes; default 64 KiB. A larger message closes the
+       * connection with 1009 (message too big).
+       */
+      public Builder maxBinaryMessageSize(long bytes) {
+        this.maxBinaryMessageSize = positive(bytes, "maxBinaryMessageSize");
+        return this;
+      }
+
+      /**
+       * Jetty's socket idle timeout; default: the container's (30 s unless configured). Jetty
+       * closes a socket idle this long with 1001. Set it above Runlane's own idle timeout, so that
+       * Runlane closes idle connections first, with its resumable 4001.
+       */
+      public Builder idleTimeout(Duration timeout) {
+        Objects.requireNonNull(timeout, "timeout");
+        if (timeout.isNegative() || timeout.isZero()) {
+          throw new IllegalArgumentException("idle timeout must be positive: " + timeout);
+        }
+        this.idleTimeout = timeout;
+        return this;
+      }
+
+      /**
+       * Whether connections declare {@link Capability#STREAM_TRANSPORT}: turn on only if the host
+       * pairs a second WebSocket per client for the stream lane (rule T6); default false.
+       */
+      public Builder streamTransport(boolean enabled) {
+        this.streamTransport = enabled;
+        return this;
+      }
+
+      /** The settings. */
+      public Settings build() {
+        return new Settings(this);
+      }
+
+      private static long positive(long value, String name) {
+        if (value <= 0) {
+          throw new IllegalArgumentException(name + " must be positive: " + value);
+        }
+        return value;
+      }
+    }
+  }
+}

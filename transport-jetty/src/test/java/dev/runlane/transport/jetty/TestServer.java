@@ -1,0 +1,118 @@
+package dev.runlane.transport.jetty;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.WebSocket;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.eclipse.jetty.server.Handler;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.server.handler.ContextHandler;
+import org.eclipse.jetty.util.Callback;
+
+/** A real Jetty server on an ephemeral loopback port with Runlane mapped at {@code /ws}. */
+final class TestServer implements AutoCloseable {
+
+  static final String USER_HEADER = "X-Test-User";
+
+  /** Authenticates by a test header: its value is the principal; no header refuses. */
+  static final UpgradeAuthenticator HEADER_AUTH = request -> request.getHeaders().get(USER_HEADER);
+
+  private static final HttpClient CLIENT = HttpClient.newHttpClient();
+
+  final Server server;
+  final RecordingAcceptor acceptor;
+  private final int port;
+
+  private TestServer(Server server, RecordingAcceptor acceptor, int port) {
+    this.server = server;
+    this.acceptor = acceptor;
+    this.port = port;
+  }
+
+  static TestServer start(JettyRunlaneWebSockets.Settings settings, RecordingAcceptor acceptor)
+      throws Exception {
+    Server server = new Server();
+    ServerConnector connector = new ServerConnector(server);
+    connector.setHost("127.0.0.1");
+    connector.setPort(0);
+    server.addConnector(connector);
+    ContextHandler context = new ContextHandler("/");
+    // A handler that was there before: install() must keep it serving non-upgrade requests.
+    context.setHandler(
+        new Handler.Abstract() {
+          @Override
+          public boolean handle(Request request, Response response, Callback callback) {
+            response.setStatus(200);
+            response.write(
+                true, StandardCharsets.UTF_8.encode("plain http"), callback);
+            return true;
+          }
+        });
+    server.setHandler(context);
+    JettyRunlaneWebSockets.install(server, context, "/ws", settings, acceptor);
+    server.start();
+    return new TestServer(server, acceptor, connector.getLocalPort());
+  }
+
+  static TestServer start(RecordingAcceptor acceptor) throws Exception {
+    return start(JettyRunlaneWebSockets.Settings.builder(HEADER_AUTH).build(), acceptor);
+  }
+
+  URI wsUri() {
+    return URI.create("ws://127.0.0.1:" + port + "/ws");
+  }
+
+  URI httpUri(String path) {
+    return URI.create("http://127.0.0.1:" + port + path);
+  }
+
+  static HttpClient client() {
+    return CLIENT;
+  }
+
+  /** Starts a client connection as {@code user} (null: without credentials). */
+  CompletableFuture<WebSocket> connectAsync(String user, ClientRecorder listener) {
+    WebSocket.Builder builder = CLIENT.newWebSocketBuilder();
+    if (user != null) {
+      builder.header(USER_HEADER, user);
+    }
+    return builder.buildAsync(wsUri(), listener);
+  }
+
+  /** Connects as {@code user} and waits for the server side to be registered. */
+  Pair connect(String user) throws Exception {
+    ClientRecorder listener = new ClientRecorder();
+    WebSocket ws = connectAsync(user, listener).get(10, TimeUnit.SECONDS);
+    RecordingAcceptor.Accepted accepted = acceptor.next();
+    return new Pair(ws, listener, accepted.connection, accepted.handler);
+  }
+
+  @Override
+  public void close() throws Exception {
+    server.stop();
+  }
+
+  /** Both ends of one connection. */
+  static final class Pair {
+    final WebSocket client;
+    final ClientRecorder clientEvents;
+    final JettyConnection connection;
+    final RecordingHandler handler;
+
+    Pair(
+        WebSocket client,
+        ClientRecorder clientEvents,
+        JettyConnection connection,
+        RecordingHandler handler) {
+      this.client = client;
+      this.clientEvents = clientEvents;
+      this.connection = connection;
+      this.handler = handler;
+    }
+  }
+}
