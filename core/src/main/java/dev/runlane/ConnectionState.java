@@ -59,12 +59,17 @@ final class ConnectionState implements InboundHandler, Outbox.Owner {
     outbox.flush();
   }
 
-  /** Encodes and sends one control message to this connection only. */
+  /** Encodes and sends one control message to this connection only. Call under no lock. */
   void sendControl(Outbound message) {
+    enqueueControl(message);
+    outbox.flush();
+  }
+
+  /** Encodes and queues one control message without sending; may run under a lock. */
+  void enqueueControl(Outbound message) {
     OutFrame f = rl.encode(message, dev.runlane.transport.Lane.CONTROL, null);
     if (f != null) {
       outbox.enqueue(f);
-      outbox.flush();
     }
   }
 

@@ -590,7 +590,7 @@ public final class Runlane implements AutoCloseable {
         Run cur = s.current;
         if (cur == null) {
           SubscribeAck ack = unknownRunAck(t, true);
-          c.sendControl(new Outbound.Subscribed(ack, ref));
+          c.enqueueControl(new Outbound.Subscribed(ack, ref)); // flushed by the caller, outside the lock
           return new SubscribeResult.Acked(ack);
         }
         return new SubscribeResult.Acked(cur.subscribe(c, t, mode, true, ref));
@@ -963,7 +963,7 @@ public final class Runlane implements AutoCloseable {
   private boolean stalled(Outbox.Pipe p, long now) {
     long completed;
     int inFlight;
-    synchronized (c(p)) {
+    synchronized (p.outbox()) {
       completed = p.completed;
       inFlight = p.inFlight;
     }
@@ -977,10 +977,6 @@ public final class Runlane implements AutoCloseable {
       return false;
     }
     return config.sendStallNanos > 0 && now - p.stallSinceNanos >= config.sendStallNanos;
-  }
-
-  private static Object c(Outbox.Pipe p) {
-    return p.outbox();
   }
 
   private boolean heartbeatDue(Outbox.Pipe p, long now) {
