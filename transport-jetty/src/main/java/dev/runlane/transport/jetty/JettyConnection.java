@@ -19,6 +19,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import org.eclipse.jetty.websocket.api.Callback;
 import org.eclipse.jetty.websocket.api.Session;
 import org.eclipse.jetty.websocket.api.UpgradeRequest;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -67,6 +68,9 @@ public final class JettyConnection implements Connection {
 
   private final AtomicBoolean closeStarted = new AtomicBoolean();
   private final AtomicBoolean terminated = new AtomicBoolean();
+
+  /** The thread inside {@link #close} or {@link #terminate}, while Jetty may report the close. */
+  private volatile @Nullable Thread closingThread;
 
   /**
    * Wraps an open session.
@@ -143,7 +147,9 @@ public final class JettyConnection implements Connection {
    * #MAX_CLOSE_REASON_BYTES} UTF-8 bytes at a character boundary. A code that RFC 6455 forbids on
    * the wire (1004–1006, 1015, 1016–2999) is sent as 1011. A no-op after an earlier {@code close} or
    * {@link #terminate()}. The close is reported to the connection's {@code InboundHandler} once the
-   * closing handshake ends (or the socket drops).
+   * closing handshake ends (or the socket drops), never from inside this call: for codes Jetty
+   * deems abnormal it closes at once and reports synchronously, and the endpoint then hands the
+   * report to Jetty's executor.
    */
   @Override
   public void close(CloseReason reason) {
@@ -154,11 +160,14 @@ public final class JettyConnection implements Connection {
     closed.set(true);
     int code = wireCode(reason.code());
     String text = truncateUtf8(reason.reason(), MAX_CLOSE_REASON_BYTES);
+    closingThread = Thread.currentThread();
     try {
       session.close(code, text, new LoggingCallback("close"));
     } catch (RuntimeException e) {
       LOG.debug("Connection {}: close failed, dropping the socket", id, e);
       terminate();
+    } finally {
+      closingThread = null;
     }
   }
 
@@ -174,10 +183,14 @@ public final class JettyConnection implements Connection {
       return;
     }
     closed.set(true);
+    Thread outer = closingThread;
+    closingThread = Thread.currentThread();
     try {
       session.disconnect();
     } catch (RuntimeException e) {
       LOG.debug("Connection {}: disconnect failed", id, e);
+    } finally {
+      closingThread = outer;
     }
   }
 
@@ -197,6 +210,11 @@ public final class JettyConnection implements Connection {
   @Override
   public Set<Capability> capabilities() {
     return capabilities;
+  }
+
+  /** Whether the current thread is inside this connection's {@link #close} or {@link #terminate}. */
+  boolean closingOnCurrentThread() {
+    return closingThread == Thread.currentThread();
   }
 
   /** Called by the endpoint when Jetty reports the session closed. */

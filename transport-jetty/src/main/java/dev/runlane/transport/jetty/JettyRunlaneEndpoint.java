@@ -5,6 +5,8 @@ import dev.runlane.transport.InboundHandler;
 import dev.runlane.transport.Payload;
 import java.nio.ByteBuffer;
 import java.util.Objects;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 import org.eclipse.jetty.websocket.api.Callback;
 import org.eclipse.jetty.websocket.api.Session;
 import org.jspecify.annotations.Nullable;
@@ -45,6 +47,7 @@ public final class JettyRunlaneEndpoint implements Session.Listener.AutoDemandin
   private final String principal;
   private final ConnectionAcceptor acceptor;
   private final JettyRunlaneWebSockets.Settings settings;
+  private final Executor executor;
   private final SerialInbound inbound = new SerialInbound();
 
   // Read and written only by tasks running in `inbound`, which orders them.
@@ -55,6 +58,9 @@ public final class JettyRunlaneEndpoint implements Session.Listener.AutoDemandin
   /** The session, for answering pings outside the serializer; set on open. */
   private volatile @Nullable Session session;
 
+  /** The connection, for spotting a close reported from inside its own close(); set on open. */
+  private volatile @Nullable JettyConnection openedConnection;
+
   /** The last error Jetty reported; it precedes the close Jetty reports for it. */
   private volatile @Nullable Throwable lastError;
 
@@ -62,11 +68,13 @@ public final class JettyRunlaneEndpoint implements Session.Listener.AutoDemandin
       String id,
       String principal,
       ConnectionAcceptor acceptor,
-      JettyRunlaneWebSockets.Settings settings) {
+      JettyRunlaneWebSockets.Settings settings,
+      Executor executor) {
     this.id = Objects.requireNonNull(id, "id");
     this.principal = Objects.requireNonNull(principal, "principal");
     this.acceptor = Objects.requireNonNull(acceptor, "acceptor");
     this.settings = Objects.requireNonNull(settings, "settings");
+    this.executor = Objects.requireNonNull(executor, "executor");
   }
 
   @Override
@@ -78,6 +86,7 @@ public final class JettyRunlaneEndpoint implements Session.Listener.AutoDemandin
       LOG.warn("Connection {}: could not apply session settings", id, e);
     }
     JettyConnection opened = new JettyConnection(id, principal, session, settings.capabilities());
+    openedConnection = opened;
     inbound.execute(() -> open(opened));
   }
 
@@ -129,7 +138,15 @@ public final class JettyRunlaneEndpoint implements Session.Listener.AutoDemandin
   public void onWebSocketClose(int statusCode, @Nullable String reason, Callback callback) {
     try {
       CloseReason observed = toCloseReason(statusCode, reason, lastError);
-      inbound.execute(() -> deliverClose(observed));
+      Runnable report = () -> inbound.execute(() -> deliverClose(observed));
+      JettyConnection current = openedConnection;
+      if (current != null && current.closingOnCurrentThread()) {
+        // Jetty reports an abnormal close (e.g. 1001, 1011) synchronously, from inside Runlane's
+        // own close() or terminate(); never call back into Runlane from there.
+        dispatch(report);
+      } else {
+        report.run();
+      }
     } finally {
       callback.succeed();
     }
@@ -138,6 +155,15 @@ public final class JettyRunlaneEndpoint implements Session.Listener.AutoDemandin
   @Override
   public String toString() {
     return "JettyRunlaneEndpoint[" + id + "]";
+  }
+
+  private void dispatch(Runnable report) {
+    try {
+      executor.execute(report);
+    } catch (RejectedExecutionException e) {
+      LOG.debug("Connection {}: executor refused the close report; reporting inline", id, e);
+      report.run();
+    }
   }
 
   // ---- tasks, run one at a time by `inbound` ----

@@ -110,7 +110,8 @@ public final class JettyRunlaneWebSockets {
         return null;
       }
       String id = settings.connectionIds().get();
-      return new JettyRunlaneEndpoint(id, principal, acceptor, settings);
+      return new JettyRunlaneEndpoint(
+          id, principal, acceptor, settings, request.getComponents().getExecutor());
     };
   }
 

@@ -45,7 +45,7 @@ class JettyRunlaneEndpointTest {
           }
         };
     JettyRunlaneEndpoint endpoint =
-        new JettyRunlaneEndpoint("c1", "alice", c -> handler, settings);
+        new JettyRunlaneEndpoint("c1", "alice", c -> handler, settings, Runnable::run);
     endpoint.onWebSocketOpen(fake.session);
 
     Thread reader = new Thread(() -> endpoint.onWebSocketText("first"));
@@ -71,7 +71,7 @@ class JettyRunlaneEndpointTest {
   @Test
   void closeIsReportedOnceAndMarksTheConnectionClosed() {
     RecordingAcceptor acceptor = new RecordingAcceptor();
-    JettyRunlaneEndpoint endpoint = new JettyRunlaneEndpoint("c1", "alice", acceptor, settings);
+    JettyRunlaneEndpoint endpoint = new JettyRunlaneEndpoint("c1", "alice", acceptor, settings, Runnable::run);
     endpoint.onWebSocketOpen(fake.session);
     JettyConnection connection;
     RecordingHandler handler;
@@ -94,7 +94,7 @@ class JettyRunlaneEndpointTest {
   @Test
   void binaryIsCopiedBeforeJettyRecyclesTheBuffer() {
     RecordingAcceptor acceptor = new RecordingAcceptor();
-    JettyRunlaneEndpoint endpoint = new JettyRunlaneEndpoint("c1", "alice", acceptor, settings);
+    JettyRunlaneEndpoint endpoint = new JettyRunlaneEndpoint("c1", "alice", acceptor, settings, Runnable::run);
     endpoint.onWebSocketOpen(fake.session);
     ByteBuffer pooled = ByteBuffer.wrap(new byte[] {7, 8, 9});
     AtomicInteger completions = new AtomicInteger();
@@ -109,7 +109,7 @@ class JettyRunlaneEndpointTest {
   @Test
   void pingsAreAnsweredAndPingsAndPongsCountAsActivity() {
     RecordingAcceptor acceptor = new RecordingAcceptor();
-    JettyRunlaneEndpoint endpoint = new JettyRunlaneEndpoint("c1", "alice", acceptor, settings);
+    JettyRunlaneEndpoint endpoint = new JettyRunlaneEndpoint("c1", "alice", acceptor, settings, Runnable::run);
     endpoint.onWebSocketOpen(fake.session);
     endpoint.onWebSocketPing(ByteBuffer.wrap(new byte[] {1}));
     endpoint.onWebSocketPong(ByteBuffer.allocate(0));

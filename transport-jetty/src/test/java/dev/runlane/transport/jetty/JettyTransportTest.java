@@ -285,6 +285,29 @@ class JettyTransportTest {
     assertEquals(1, pair.handler.closes.size());
   }
 
+  @Test
+  void onCloseNeverRunsInsideTheCallersCloseOrTerminate() throws Exception {
+    start();
+    // Jetty closes at once for abnormal codes (1001, 1011) and reports that synchronously.
+    List<CloseReason> reasons =
+        List.of(
+            CloseReason.INTERNAL_ERROR,
+            CloseReason.GOING_AWAY,
+            CloseReason.NORMAL,
+            CloseReason.SLOW_CONSUMER);
+    for (CloseReason reason : reasons) {
+      TestServer.Pair pair = server.connect("alice");
+      pair.connection.close(reason);
+      pair.handler.awaitClose();
+      assertFalse(
+          pair.handler.threads.contains(Thread.currentThread()), "re-entrant onClose for " + reason);
+    }
+    TestServer.Pair pair = server.connect("alice");
+    pair.connection.terminate();
+    pair.handler.awaitClose();
+    assertFalse(pair.handler.threads.contains(Thread.currentThread()), "re-entrant on terminate");
+  }
+
   // ---- T7 inbound ----
 
   @Test
