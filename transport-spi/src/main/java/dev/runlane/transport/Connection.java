@@ -12,7 +12,8 @@ import java.util.Set;
  * public void send(Frame frame, SendCallback cb) {
  *   session.sendText(((Payload.Text) frame.payload()).text(),
  *       Callback.from(cb::succeeded, cb::failed));          // T2.1: asynchronous, never blocks
- * }
+ * }                                                         // T2.2: guard with a once-flag if your
+ *                                                           // stack may complete a write twice
  * }</pre>
  *
  * <p><b>Thread safety:</b> Runlane may call {@link #send} from any thread but never concurrently
