@@ -1,0 +1,426 @@
+package dev.runlane.protocol.json;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.core.exc.StreamConstraintsException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.ObjectWriter;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.module.SimpleModule;
+import dev.runlane.ErrorCode;
+import dev.runlane.Inbound;
+import dev.runlane.Outbound;
+import dev.runlane.ProtocolException;
+import dev.runlane.SubscribeTarget;
+import dev.runlane.WireCodec;
+import dev.runlane.transport.Payload;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Runlane's JSON wire protocol as a {@link WireCodec}: every outbound message becomes one JSON
+ * object told apart by {@code kind}; inbound commands are JSON objects told apart by {@code type}.
+ * The full protocol, with an example exchange, is in {@code docs/reference/protocol.md}.
+ *
+ * <pre>{@code
+ * Runlane runlane = Runlane.builder().codec(new JsonWireCodec()).runtime(agent).build();
+ * // or, with the host's own ObjectMapper for payload objects (modules, naming, …):
+ * WireCodec codec = JsonWireCodec.builder().payloadMapper(appMapper).maxSubscribeTargets(16).build();
+ * }</pre>
+ *
+ * <p><b>Decoding</b> accepts {@code chat.send}, {@code chat.abort}, {@code chat.subscribe}, {@code
+ * chat.unsubscribe}, {@code chat.approval} and {@code ping}; unknown fields are ignored. Bad input
+ * throws {@link ProtocolException} with a stable code: {@link ErrorCode#INVALID_PAYLOAD} (not JSON,
+ * not an object, a duplicate key, a missing or wrongly typed field, a negative or non-integer
+ * {@code lastSeq}, nesting deeper than the limit), {@link ErrorCode#PAYLOAD_TOO_LARGE} (a string or
+ * the frame longer than the limit), {@link ErrorCode#UNKNOWN_MESSAGE_TYPE}, {@link
+ * ErrorCode#SESSION_ID_REQUIRED} and {@link ErrorCode#TOO_MANY_SUBSCRIPTIONS} (more subscribe
+ * targets than {@link Builder#maxSubscribeTargets}). The client's {@code ref} is carried by the
+ * exception whenever it could be read.
+ *
+ * <p><b>Encoding</b> writes straight to Jackson's generator through one pre-resolved writer, so it
+ * is pure, allocation-light and never blocks, as {@link WireCodec#encode} must be (it runs under a
+ * run's writer lock). Host objects ({@code data}, approval payloads, results) are written by the
+ * payload mapper; one that cannot be serialized makes {@code encode} throw {@link
+ * UncheckedIOException}, and Runlane drops that one message.
+ *
+ * <p><b>Thread safety:</b> immutable after construction; safe for concurrent use.
+ */
+public final class JsonWireCodec implements WireCodec {
+
+  /** Inbound {@code type}: start a run. */
+  public static final String TYPE_SEND = "chat.send";
+  /** Inbound {@code type}: abort the session's run. */
+  public static final String TYPE_ABORT = "chat.abort";
+  /** Inbound {@code type}: subscribe to sessions, resuming each after its {@code lastSeq}. */
+  public static final String TYPE_SUBSCRIBE = "chat.subscribe";
+  /** Inbound {@code type}: stop following a session. */
+  public static final String TYPE_UNSUBSCRIBE = "chat.unsubscribe";
+  /** Inbound {@code type}: answer a tool approval. */
+  public static final String TYPE_APPROVAL = "chat.approval";
+  /** Inbound {@code type}: keepalive, answered with a heartbeat. */
+  public static final String TYPE_PING = "ping";
+
+  /** Outbound {@code kind} of a sequenced run event. */
+  public static final String KIND_RUN_EVENT = "run_event";
+  /** Outbound {@code kind} of an unsequenced, coalescable run status. */
+  public static final String KIND_STATUS = "status";
+  /** Outbound {@code kind} of a subscribe acknowledgement. */
+  public static final String KIND_SUBSCRIBED = "subscribed";
+  /** Outbound {@code kind} of a protocol error. */
+  public static final String KIND_PROTOCOL_ERROR = "protocol_error";
+  /** Outbound {@code kind} of a notice. */
+  public static final String KIND_NOTICE = "notice";
+  /** Outbound {@code kind} of a tool approval request. */
+  public static final String KIND_APPROVAL_REQUESTED = "approval_requested";
+  /** Outbound {@code kind} of an approval's resolution. */
+  public static final String KIND_APPROVAL_RESOLVED = "approval_resolved";
+  /** Outbound {@code kind} of a heartbeat (also the answer to {@code ping}). */
+  public static final String KIND_HEARTBEAT = "heartbeat";
+  /** Outbound {@code kind} of the first frame of every connection. */
+  public static final String KIND_WELCOME = "welcome";
+  /** Outbound {@code kind} of a stream transport pairing. */
+  public static final String KIND_STREAM_PAIRED = "stream_paired";
+
+  /** Default {@link Builder#maxSubscribeTargets}: core's default sessions per connection. */
+  public static final int DEFAULT_MAX_SUBSCRIBE_TARGETS = 64;
+  /** Default {@link Builder#maxNestingDepth}. */
+  public static final int DEFAULT_MAX_NESTING_DEPTH = 16;
+  /** Default {@link Builder#maxStringLength}, in characters. */
+  public static final int DEFAULT_MAX_STRING_LENGTH = 64 * 1024;
+  /** Default {@link Builder#maxRefLength}, in characters. */
+  public static final int DEFAULT_MAX_REF_LENGTH = 128;
+
+  private static final int MAX_ECHOED_TYPE = 64;
+
+  private final ObjectWriter writer;
+  private final ObjectMapper reader;
+  private final int maxSubscribeTargets;
+  private final int maxStringLength;
+  private final int maxNestingDepth;
+  private final int maxRefLength;
+
+  /** A codec with the default limits and a plain {@link ObjectMapper} for payload objects. */
+  public JsonWireCodec() {
+    this(new Builder());
+  }
+
+  private JsonWireCodec(Builder b) {
+    ObjectMapper payloads = b.payloadMapper == null ? new ObjectMapper() : b.payloadMapper.copy();
+    payloads.registerModule(
+        new SimpleModule("runlane-protocol-json").addSerializer(Outbound.class, new OutboundSerializer()));
+    this.writer = payloads.writerFor(Outbound.class);
+    this.maxSubscribeTargets = b.maxSubscribeTargets;
+    this.maxStringLength = b.maxStringLength;
+    this.maxNestingDepth = b.maxNestingDepth;
+    this.maxRefLength = b.maxRefLength;
+    JsonFactory factory =
+        JsonFactory.builder()
+            .streamReadConstraints(
+                StreamReadConstraints.builder()
+                    .maxNestingDepth(b.maxNestingDepth)
+                    .maxStringLength(b.maxStringLength)
+                    .maxNameLength(256)
+                    .maxNumberLength(32)
+                    .build())
+            .build();
+    this.reader =
+        JsonMapper.builder(factory)
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+            .enable(DeserializationFeature.FAIL_ON_READING_DUP_TREE_KEY)
+            .build();
+  }
+
+  /** A builder for a codec with non-default limits or payload mapper. */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  // ================================================================ encode
+
+  @Override
+  public Payload encode(Outbound message) {
+    Objects.requireNonNull(message, "message");
+    try {
+      return Payload.text(writer.writeValueAsString(message));
+    } catch (JsonProcessingException e) {
+      throw new UncheckedIOException(
+          "cannot encode " + message.getClass().getSimpleName() + ": " + e.getOriginalMessage(), e);
+    }
+  }
+
+  // ================================================================ decode
+
+  @Override
+  public Inbound decode(Payload frame) throws ProtocolException {
+    Objects.requireNonNull(frame, "frame");
+    JsonNode root = parse(frame);
+    if (!root.isObject()) {
+      throw new ProtocolException(ErrorCode.INVALID_PAYLOAD, "a frame must be a JSON object");
+    }
+    String ref = ref(root);
+    JsonNode typeNode = root.get("type");
+    if (typeNode == null || typeNode.isNull()) {
+      throw new ProtocolException(ErrorCode.INVALID_PAYLOAD, "a frame needs a \"type\"", ref);
+    }
+    if (!typeNode.isTextual()) {
+      throw new ProtocolException(ErrorCode.INVALID_PAYLOAD, "\"type\" must be a string", ref);
+    }
+    String type = typeNode.textValue();
+    switch (type) {
+      case TYPE_SEND:
+        return new Inbound.StartRun(
+            sessionId(root, type, ref), requiredString(root, "content", type, ref), ref);
+      case TYPE_ABORT:
+        return new Inbound.AbortRun(
+            sessionId(root, type, ref), optionalString(root, "runId", type, ref), ref);
+      case TYPE_SUBSCRIBE:
+        return new Inbound.Subscribe(targets(root, ref), ref);
+      case TYPE_UNSUBSCRIBE:
+        return new Inbound.Unsubscribe(sessionId(root, type, ref), ref);
+      case TYPE_APPROVAL:
+        {
+          String approvalId = requiredString(root, "approvalId", type, ref);
+          JsonNode allow = root.get("allow");
+          if (allow == null || !allow.isBoolean()) {
+            throw new ProtocolException(
+                ErrorCode.INVALID_PAYLOAD, type + " requires \"allow\", a boolean", ref);
+          }
+          return new Inbound.ResolveApproval(
+              approvalId,
+              new ApprovalDecision(allow.booleanValue(), optionalString(root, "message", type, ref)),
+              ref);
+        }
+      case TYPE_PING:
+        return new Inbound.Ping(ref);
+      default:
+        throw new ProtocolException(
+            ErrorCode.UNKNOWN_MESSAGE_TYPE, "unknown message type \"" + abbreviate(type) + "\"", ref);
+    }
+  }
+
+  private JsonNode parse(Payload frame) throws ProtocolException {
+    try {
+      JsonNode n;
+      if (frame instanceof Payload.Text) {
+        n = reader.readTree(((Payload.Text) frame).text());
+      } else {
+        n = reader.readTree(((Payload.Binary) frame).toByteArray());
+      }
+      if (n == null || n.isMissingNode()) {
+        throw new ProtocolException(ErrorCode.INVALID_PAYLOAD, "an empty frame is not a command");
+      }
+      return n;
+    } catch (StreamConstraintsException e) {
+      throw constraint(e);
+    } catch (IOException e) {
+      StreamConstraintsException sce = findConstraint(e);
+      if (sce != null) {
+        throw constraint(sce);
+      }
+      throw new ProtocolException(ErrorCode.INVALID_PAYLOAD, "the frame is not valid JSON");
+    }
+  }
+
+  private static @Nullable StreamConstraintsException findConstraint(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof StreamConstraintsException) {
+        return (StreamConstraintsException) t;
+      }
+      if (t.getCause() == t) {
+        break;
+      }
+    }
+    return null;
+  }
+
+  private ProtocolException constraint(StreamConstraintsException e) {
+    String m = String.valueOf(e.getOriginalMessage());
+    if (m.startsWith("String value length") || m.startsWith("Document length")) {
+      return new ProtocolException(
+          ErrorCode.PAYLOAD_TOO_LARGE, "a string in the frame exceeds " + maxStringLength + " characters");
+    }
+    if (m.startsWith("Document nesting depth")) {
+      return new ProtocolException(
+          ErrorCode.INVALID_PAYLOAD, "the frame is nested deeper than " + maxNestingDepth + " levels");
+    }
+    return new ProtocolException(ErrorCode.INVALID_PAYLOAD, "the frame exceeds a limit of the protocol");
+  }
+
+  private @Nullable String ref(JsonNode root) throws ProtocolException {
+    JsonNode r = root.get("ref");
+    if (r == null || r.isNull()) {
+      return null;
+    }
+    if (!r.isTextual()) {
+      throw new ProtocolException(ErrorCode.INVALID_PAYLOAD, "\"ref\" must be a string");
+    }
+    String s = r.textValue();
+    if (s.length() > maxRefLength) {
+      throw new ProtocolException(
+          ErrorCode.INVALID_PAYLOAD, "\"ref\" is longer than " + maxRefLength + " characters");
+    }
+    return s;
+  }
+
+  private static String sessionId(JsonNode obj, String type, @Nullable String ref)
+      throws ProtocolException {
+    JsonNode n = obj.get("sessionId");
+    if (n == null || n.isNull()) {
+      throw new ProtocolException(ErrorCode.SESSION_ID_REQUIRED, type + " requires a sessionId", ref);
+    }
+    if (!n.isTextual()) {
+      throw new ProtocolException(ErrorCode.INVALID_PAYLOAD, "\"sessionId\" must be a string", ref);
+    }
+    String s = n.textValue();
+    if (s.isBlank()) {
+      throw new ProtocolException(ErrorCode.SESSION_ID_REQUIRED, type + " requires a sessionId", ref);
+    }
+    return s;
+  }
+
+  private static String requiredString(JsonNode obj, String field, String type, @Nullable String ref)
+      throws ProtocolException {
+    JsonNode n = obj.get(field);
+    if (n == null || !n.isTextual()) {
+      throw new ProtocolException(
+          ErrorCode.INVALID_PAYLOAD, type + " requires \"" + field + "\", a string", ref);
+    }
+    return n.textValue();
+  }
+
+  private static @Nullable String optionalString(
+      JsonNode obj, String field, String type, @Nullable String ref) throws ProtocolException {
+    JsonNode n = obj.get(field);
+    if (n == null || n.isNull()) {
+      return null;
+    }
+    if (!n.isTextual()) {
+      throw new ProtocolException(
+          ErrorCode.INVALID_PAYLOAD, type + ": \"" + field + "\" must be a string", ref);
+    }
+    return n.textValue();
+  }
+
+  private List<SubscribeTarget> targets(JsonNode root, @Nullable String ref) throws ProtocolException {
+    JsonNode sessions = root.get("sessions");
+    if (sessions == null || !sessions.isArray()) {
+      throw new ProtocolException(
+          ErrorCode.INVALID_PAYLOAD, TYPE_SUBSCRIBE + " requires \"sessions\", an array", ref);
+    }
+    int n = sessions.size();
+    if (n == 0) {
+      throw new ProtocolException(
+          ErrorCode.INVALID_PAYLOAD, TYPE_SUBSCRIBE + " requires at least one session", ref);
+    }
+    if (n > maxSubscribeTargets) {
+      throw new ProtocolException(
+          ErrorCode.TOO_MANY_SUBSCRIPTIONS,
+          TYPE_SUBSCRIBE + " accepts at most " + maxSubscribeTargets + " sessions per frame",
+          ref);
+    }
+    List<SubscribeTarget> out = new ArrayList<>(n);
+    for (JsonNode t : sessions) {
+      if (!t.isObject()) {
+        throw new ProtocolException(
+            ErrorCode.INVALID_PAYLOAD, "each of \"sessions\" must be an object", ref);
+      }
+      String sessionId = sessionId(t, TYPE_SUBSCRIBE, ref);
+      long lastSeq = 0;
+      JsonNode ls = t.get("lastSeq");
+      if (ls != null && !ls.isNull()) {
+        if (!ls.isIntegralNumber() || !ls.canConvertToLong() || ls.longValue() < 0) {
+          throw new ProtocolException(
+              ErrorCode.INVALID_PAYLOAD, "\"lastSeq\" must be a non-negative integer", ref);
+        }
+        lastSeq = ls.longValue();
+      }
+      out.add(
+          new SubscribeTarget(
+              sessionId,
+              optionalString(t, "runId", TYPE_SUBSCRIBE, ref),
+              lastSeq,
+              optionalString(t, "epoch", TYPE_SUBSCRIBE, ref)));
+    }
+    return out;
+  }
+
+  private static String abbreviate(String s) {
+    return s.length() <= MAX_ECHOED_TYPE ? s : s.substring(0, MAX_ECHOED_TYPE) + "…";
+  }
+
+  /**
+   * Configures a {@link JsonWireCodec}.
+   *
+   * <p><b>Thread safety:</b> not thread-safe; {@link #build()} copies what it needs.
+   */
+  public static final class Builder {
+    private @Nullable ObjectMapper payloadMapper;
+    private int maxSubscribeTargets = DEFAULT_MAX_SUBSCRIBE_TARGETS;
+    private int maxNestingDepth = DEFAULT_MAX_NESTING_DEPTH;
+    private int maxStringLength = DEFAULT_MAX_STRING_LENGTH;
+    private int maxRefLength = DEFAULT_MAX_REF_LENGTH;
+
+    private Builder() {}
+
+    /**
+     * The mapper that writes host payload objects ({@code data}, approval payloads, results); it
+     * is copied, so later changes to it do not affect the codec. Default: a plain {@link
+     * ObjectMapper}.
+     */
+    public Builder payloadMapper(ObjectMapper mapper) {
+      this.payloadMapper = Objects.requireNonNull(mapper, "mapper");
+      return this;
+    }
+
+    /**
+     * Most targets in one {@code chat.subscribe}; more is refused with {@link
+     * ErrorCode#TOO_MANY_SUBSCRIPTIONS}. Default 64.
+     */
+    public Builder maxSubscribeTargets(int targets) {
+      this.maxSubscribeTargets = positive(targets, "maxSubscribeTargets");
+      return this;
+    }
+
+    /** Deepest nesting of arrays and objects in an inbound frame. Default 16. */
+    public Builder maxNestingDepth(int depth) {
+      this.maxNestingDepth = positive(depth, "maxNestingDepth");
+      return this;
+    }
+
+    /**
+     * Longest string in an inbound frame, in characters; longer is refused with {@link
+     * ErrorCode#PAYLOAD_TOO_LARGE}. Default 64 Ki characters (Runlane's own frame limit, {@code
+     * maxInboundBytes}, applies first).
+     */
+    public Builder maxStringLength(int chars) {
+      this.maxStringLength = positive(chars, "maxStringLength");
+      return this;
+    }
+
+    /** Longest {@code ref} a client may send. Default 128. */
+    public Builder maxRefLength(int chars) {
+      this.maxRefLength = positive(chars, "maxRefLength");
+      return this;
+    }
+
+    /** Builds the codec. */
+    public JsonWireCodec build() {
+      return new JsonWireCodec(this);
+    }
+
+    private static int positive(int v, String name) {
+      if (v < 1) {
+        throw new IllegalArgumentException(name + " must be >= 1: " + v);
+      }
+      return v;
+    }
+  }
+}

@@ -1,0 +1,128 @@
+package dev.runlane.protocol.json;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.runlane.Approval;
+import dev.runlane.RunHandle;
+import dev.runlane.Runlane;
+import dev.runlane.transport.Frame;
+import dev.runlane.transport.Payload;
+import dev.runlane.testkit.InMemoryConnection;
+import dev.runlane.testkit.InMemoryTransport;
+import dev.runlane.testkit.ManualTimeSource;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** The JSON protocol end to end through core, over the in-memory transport (no sockets). */
+class JsonProtocolThroughRunlaneTest {
+  static final ObjectMapper M = new ObjectMapper();
+  final ManualTimeSource time = new ManualTimeSource();
+  final AtomicReference<RunHandle> lastRun = new AtomicReference<>();
+  final AtomicReference<Object> lastDecision = new AtomicReference<>();
+  Runlane rl =
+      Runlane.builder()
+          .codec(new JsonWireCodec())
+          .timeSource(time)
+          .runtimeExecutor(Runnable::run) // runtime returns at once, leaving the run open
+          .runtime((run, input) -> lastRun.set(run))
+          .build();
+  final InMemoryTransport tx = new InMemoryTransport(rl);
+
+  @AfterEach
+  void close() {
+    rl.close();
+  }
+
+  static List<JsonNode> json(InMemoryConnection c) throws Exception {
+    List<JsonNode> out = new ArrayList<>();
+    for (Frame f : c.frames()) {
+      out.add(M.readTree(((Payload.Text) f.payload()).text()));
+    }
+    return out;
+  }
+
+  static List<JsonNode> kind(InMemoryConnection c, String kind) throws Exception {
+    List<JsonNode> out = new ArrayList<>();
+    for (JsonNode n : json(c)) {
+      if (kind.equals(n.get("kind").asText())) {
+        out.add(n);
+      }
+    }
+    return out;
+  }
+
+  @Test
+  void welcomeSendSubscribeResumeExactlyAndApprove() throws Exception {
+    InMemoryConnection a = tx.open("alice");
+    assertEquals("welcome", json(a).get(0).get("kind").asText());
+    assertEquals(rl.serverEpoch(), json(a).get(0).get("serverEpoch").asText());
+
+    // run the runtime inline but keep the run open: the safety net would end it, so run it by hand
+    RunHandle run =
+        ((dev.runlane.StartResult.Started)
+                rl.startRun(dev.runlane.StartRequest.of("alice:1", "alice").fromConnection(a.id()).withInput("hi").following()))
+            .run();
+    run.publish("delta", java.util.Map.of("text", "Hel"));
+    run.publish("delta", java.util.Map.of("text", "lo"));
+    List<JsonNode> events = kind(a, "run_event");
+    assertEquals(List.of(1L, 2L, 3L), events.stream().map(n -> n.get("seq").asLong()).toList());
+    assertEquals("run.started", events.get(0).get("type").asText());
+    assertEquals("hi", events.get(0).get("data").asText());
+
+    // a reloaded page: new connection, subscribe with lastSeq 2 + epoch → ack EXACT then seq 3
+    InMemoryConnection a2 = tx.open("alice");
+    a2.sendText("{\"type\":\"chat.subscribe\",\"ref\":\"s\",\"sessions\":[{\"sessionId\":\"alice:1\",\"lastSeq\":2,\"epoch\":\"" + run.epoch() + "\"}]}");
+    List<JsonNode> got = json(a2);
+    assertEquals("subscribed", got.get(1).get("kind").asText());
+    assertEquals("EXACT", got.get(1).get("status").asText());
+    assertEquals("s", got.get(1).get("ref").asText());
+    assertEquals(3, got.get(1).get("headSeq").asLong());
+    assertEquals(3, got.get(2).get("seq").asLong());
+    assertEquals("lo", got.get(2).get("data").get("text").asText());
+    assertEquals(3, got.size());
+
+    // an approval raised now reaches both; it is answered from the new connection
+    Approval ap = run.requestApproval(java.util.Map.of("tool", "rm"), null, (ap0, res, decision, by) -> lastDecision.set(decision));
+    assertNotNull(ap);
+    assertEquals(1, kind(a2, "approval_requested").size());
+    a2.sendText("{\"type\":\"chat.approval\",\"approvalId\":\"" + ap.approvalId() + "\",\"allow\":true,\"message\":\"ok\"}");
+    assertEquals(new ApprovalDecision(true, "ok"), lastDecision.get());
+    JsonNode resolved = kind(a, "approval_resolved").get(0);
+    assertEquals("ANSWERED", resolved.get("resolution").asText());
+    assertEquals("alice", resolved.get("by").asText());
+    assertTrue(resolved.get("decision").get("allow").asBoolean());
+
+    run.complete(java.util.Map.of("text", "Hello"));
+    JsonNode end = kind(a2, "run_event").get(1);
+    assertEquals("run.completed", end.get("type").asText());
+    assertEquals("COMPLETED", end.get("data").get("state").asText());
+    assertEquals("Hello", end.get("data").get("result").get("text").asText());
+  }
+
+  @Test
+  void badFramesGetProtocolErrorsAndTheConnectionKeepsWorking() throws Exception {
+    InMemoryConnection a = tx.open("alice");
+    a.sendText("garbage");
+    a.sendText("{\"type\":\"chat.nope\",\"ref\":\"r1\"}");
+    a.sendText("{\"type\":\"chat.send\",\"content\":\"x\",\"ref\":\"r2\"}");
+    a.sendText("{\"type\":\"chat.subscribe\",\"sessions\":[{\"sessionId\":\"s\",\"lastSeq\":-3}]}");
+    a.sendText("{\"type\":\"chat.approval\",\"approvalId\":\"ap_nope\",\"allow\":true,\"ref\":\"r3\"}");
+    a.sendText("{\"type\":\"chat.abort\",\"sessionId\":\"alice:none\",\"ref\":\"r4\"}");
+    List<JsonNode> errors = kind(a, "protocol_error");
+    assertEquals(
+        List.of("INVALID_PAYLOAD", "UNKNOWN_MESSAGE_TYPE", "SESSION_ID_REQUIRED", "INVALID_PAYLOAD", "UNKNOWN_APPROVAL", "NO_ACTIVE_RUN"),
+        errors.stream().map(n -> n.get("code").asText()).toList());
+    assertEquals(List.of("", "r1", "r2", "", "r3", "r4"), errors.stream().map(n -> n.get("ref").isNull() ? "" : n.get("ref").asText()).toList());
+    assertTrue(a.isOpen());
+    a.sendText("{\"type\":\"ping\"}");
+    assertEquals(1, kind(a, "heartbeat").size());
+    a.sendText("{\"type\":\"chat.send\",\"sessionId\":\"alice:2\",\"content\":\"hey\"}");
+    assertEquals("run.started", kind(a, "run_event").get(0).get("type").asText());
+    assertEquals("hey", kind(a, "run_event").get(0).get("data").asText());
+  }
+}
