@@ -570,7 +570,10 @@ public final class Runlane implements AutoCloseable {
       return new SubscribeResult.Acked(target.subscribe(c, t, mode, false, ref));
     }
     // follow the session: current run resumed, later runs attached at their start
-    if (!c.sessions.contains(sessionStateOrNull(sessionId)) && c.sessions.size() >= config.maxSessionsPerConnection) {
+    SessionState known = sessionStateOrNull(sessionId);
+    // ConcurrentHashMap's key set throws on contains(null): a session not yet known is not followed
+    boolean alreadyFollowing = known != null && c.sessions.contains(known);
+    if (!alreadyFollowing && c.sessions.size() >= config.maxSessionsPerConnection) {
       return new SubscribeResult.Refused(
           ErrorCode.TOO_MANY_SUBSCRIPTIONS, "a connection may follow at most " + config.maxSessionsPerConnection + " sessions");
     }
