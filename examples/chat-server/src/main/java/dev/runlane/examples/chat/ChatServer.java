@@ -1,0 +1,368 @@
+package dev.runlane.examples.chat;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.runlane.Authorizer;
+import dev.runlane.Runlane;
+import dev.runlane.StreamTickets;
+import dev.runlane.TimeSource;
+import dev.runlane.protocol.json.JsonWireCodec;
+import dev.runlane.transport.jetty.ConnectionAcceptor;
+import dev.runlane.transport.jetty.JettyRunlaneWebSockets;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URI;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Objects;
+import java.util.regex.Pattern;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.http.HttpMethod;
+import org.eclipse.jetty.http.HttpStatus;
+import org.eclipse.jetty.server.FormFields;
+import org.eclipse.jetty.server.Handler;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.server.handler.ContextHandler;
+import org.eclipse.jetty.util.Callback;
+import org.eclipse.jetty.util.Fields;
+import org.eclipse.jetty.websocket.server.ServerUpgradeRequest;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The chat example: one Jetty 12.1 server on one port serving the page ({@code /}), the demo login
+ * ({@code POST /api/ticket}) and the WebSocket ({@code /ws?ticket=…}), with Runlane and the {@link
+ * DemoAgent} behind it.
+ *
+ * <pre>{@code
+ * try (ChatServer server = ChatServer.builder().port(8080).build().start()) {
+ *   System.out.println("open " + server.uri());
+ *   server.join();
+ * }
+ * }</pre>
+ *
+ * <p>The glue a host writes, all of it in {@link #start()} and the two handlers below: build a
+ * {@link Runlane} with a codec, a runtime and an authorizer; issue stream tickets from an
+ * authenticated HTTP endpoint; consume the ticket when the WebSocket upgrades and hand the
+ * connection to {@link Runlane#connect}. See {@code docs/guides/embedding.md}.
+ *
+ * <p><b>Thread safety:</b> {@link #start()} and {@link #close()} are meant for one thread; the
+ * running server is safe for concurrent use.
+ */
+public final class ChatServer implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(ChatServer.class);
+
+  /** The demo's user names: what the login accepts and what session ids are built from. */
+  static final Pattern NAME = Pattern.compile("[A-Za-z0-9_.-]{1,32}");
+
+  /** Runlane's largest inbound frame; the socket accepts twice that, so Runlane answers the excess. */
+  static final int MAX_INBOUND_BYTES = 64 * 1024;
+
+  private static final Map<String, String[]> STATIC =
+      Map.of(
+          "/", new String[] {"index.html", "text/html; charset=utf-8"},
+          "/index.html", new String[] {"index.html", "text/html; charset=utf-8"},
+          "/app.js", new String[] {"app.js", "text/javascript; charset=utf-8"},
+          "/style.css", new String[] {"style.css", "text/css; charset=utf-8"});
+
+  private final String host;
+  private final ObjectMapper json = new ObjectMapper();
+  private final DemoAgent agent;
+  private final Runlane runlane;
+  private final Server server;
+  private final ServerConnector connector;
+  private final Map<String, byte[]> resources = new LinkedHashMap<>();
+
+  private ChatServer(Builder b) {
+    this.host = b.host;
+    this.agent = new DemoAgent(b.pace, b.approvalEvery, Duration.ofMinutes(5));
+    Runlane.Builder rb =
+        Runlane.builder()
+            .codec(new JsonWireCodec())
+            .runtime(agent)
+            .authorizer(ownSessionsOnly())
+            .ticketTtl(b.ticketTtl)
+            .maxInboundBytes(MAX_INBOUND_BYTES);
+    if (b.timeSource != null) {
+      rb.timeSource(b.timeSource);
+    }
+    this.runlane = rb.build();
+    this.server = new Server();
+    this.connector = new ServerConnector(server);
+    connector.setHost(b.host);
+    connector.setPort(b.port);
+    server.addConnector(connector);
+    server.setStopTimeout(2_000);
+  }
+
+  /** A builder with the defaults: port 8080 on localhost, 30 ms per token, an approval every 3rd run. */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /**
+   * The demo's authorization: a user's sessions are the ids that start with {@code "<name>/"}; any
+   * other session does not exist for them ({@link Authorizer.Decision#NOT_FOUND}), so one user can
+   * neither start, follow, abort nor approve in another's session. Every connection of the same
+   * user (a second tab) may follow the user's sessions.
+   */
+  public static Authorizer ownSessionsOnly() {
+    return (principal, action, sessionId, owner) ->
+        sessionId.startsWith(principal + "/") ? Authorizer.Decision.ALLOW : Authorizer.Decision.NOT_FOUND;
+  }
+
+  /** Starts listening; returns this. */
+  public ChatServer start() throws Exception {
+    for (String[] r : STATIC.values()) {
+      resources.computeIfAbsent(r[0], ChatServer::readResource);
+    }
+    ContextHandler context = new ContextHandler("/");
+    context.setHandler(new AppHandler());
+    server.setHandler(context);
+    JettyRunlaneWebSockets.install(
+        server,
+        context,
+        "/ws",
+        JettyRunlaneWebSockets.Settings.builder(this::authenticate)
+            .maxTextMessageSize(2L * MAX_INBOUND_BYTES)
+            .maxBinaryMessageSize(2L * MAX_INBOUND_BYTES)
+            // above Runlane's own idle timeout (90 s), so Runlane closes idle sockets first, with 4001
+            .idleTimeout(Duration.ofSeconds(120))
+            .build(),
+        ConnectionAcceptor.from(runlane::connect));
+    try {
+      server.start();
+    } catch (Exception e) {
+      close();
+      throw e;
+    }
+    return this;
+  }
+
+  /** The port it listens on (the real one when built with port 0). */
+  public int port() {
+    return connector.getLocalPort();
+  }
+
+  /** The page's address, e.g. {@code http://localhost:8080/}. */
+  public URI uri() {
+    String h = host.isEmpty() || "0.0.0.0".equals(host) ? "localhost" : host;
+    return URI.create("http://" + h + ":" + port() + "/");
+  }
+
+  /** The Runlane instance behind the server. */
+  public Runlane runlane() {
+    return runlane;
+  }
+
+  /** The demo agent. */
+  public DemoAgent agent() {
+    return agent;
+  }
+
+  /** Blocks until the server stops. */
+  public void join() throws InterruptedException {
+    server.join();
+  }
+
+  /** Ends every run, closes every connection (1001, resumable), then stops Jetty. Idempotent. */
+  @Override
+  public void close() {
+    runlane.close();
+    try {
+      server.stop();
+    } catch (Exception e) {
+      LOG.warn("Jetty did not stop cleanly", e);
+    }
+  }
+
+  // ================================================================ the glue: authentication
+
+  /**
+   * The WebSocket upgrade's authentication: the one-time ticket in the query is consumed here.
+   * Refused (forged, replayed, expired or missing) → null → HTTP 401 before any frame.
+   */
+  private @Nullable String authenticate(ServerUpgradeRequest request) {
+    String ticket = Request.extractQueryParameters(request).getValue("ticket");
+    StreamTickets.Result r = runlane.tickets().consume(ticket);
+    if (r instanceof StreamTickets.Admitted) {
+      return ((StreamTickets.Admitted) r).principal();
+    }
+    LOG.info(
+        "refused WebSocket upgrade from {}: ticket {}",
+        Request.getRemoteAddr(request),
+        ((StreamTickets.Refused) r).reason());
+    return null;
+  }
+
+  /** The page, its assets and the demo login. Everything else is 404. */
+  private final class AppHandler extends Handler.Abstract {
+    @Override
+    public boolean handle(Request request, Response response, Callback callback) throws Exception {
+      String path = Request.getPathInContext(request);
+      String method = request.getMethod();
+      response.getHeaders().put("X-Content-Type-Options", "nosniff");
+      if ("/api/ticket".equals(path)) {
+        if (!HttpMethod.POST.is(method)) {
+          response.getHeaders().put(HttpHeader.ALLOW, "POST");
+          writeJson(response, callback, HttpStatus.METHOD_NOT_ALLOWED_405, Map.of("error", "use POST"));
+          return true;
+        }
+        issueTicket(request, response, callback);
+        return true;
+      }
+      String[] r = STATIC.get(path);
+      if (r == null || !(HttpMethod.GET.is(method) || HttpMethod.HEAD.is(method))) {
+        return false;
+      }
+      byte[] body = Objects.requireNonNull(resources.get(r[0]));
+      response.setStatus(HttpStatus.OK_200);
+      response.getHeaders().put(HttpHeader.CONTENT_TYPE, r[1]);
+      response.getHeaders().put(HttpHeader.CACHE_CONTROL, "no-cache");
+      response.getHeaders().put(
+          "Content-Security-Policy",
+          "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; frame-ancestors 'none'");
+      response.getHeaders().put(HttpHeader.CONTENT_LENGTH, body.length);
+      response.write(true, HttpMethod.HEAD.is(method) ? ByteBuffer.allocate(0) : ByteBuffer.wrap(body), callback);
+      return true;
+    }
+  }
+
+  // ================================================================ the glue: tickets
+
+  /**
+   * {@code POST /api/ticket} with {@code name=<user>} (form body or query): the demo's login. A real
+   * host authenticates the user here (session cookie, OAuth, …) and issues the ticket to the
+   * principal it resolved; the demo trusts the name.
+   */
+  private void issueTicket(Request request, Response response, Callback callback) throws IOException {
+    String name = Request.extractQueryParameters(request).getValue("name");
+    if (name == null) {
+      Fields form;
+      try {
+        form = FormFields.getFields(request, 4, 1024);
+      } catch (RuntimeException e) {
+        writeJson(response, callback, HttpStatus.BAD_REQUEST_400, Map.of("error", "unreadable form body"));
+        return;
+      }
+      name = form.getValue("name");
+    }
+    if (name == null || !NAME.matcher(name).matches()) {
+      writeJson(
+          response,
+          callback,
+          HttpStatus.BAD_REQUEST_400,
+          Map.of("error", "name must be 1-32 letters, digits, '.', '_' or '-'"));
+      return;
+    }
+    StreamTickets.Ticket t;
+    try {
+      t = runlane.tickets().issue(name, null);
+    } catch (IllegalStateException e) {
+      writeJson(response, callback, HttpStatus.SERVICE_UNAVAILABLE_503, Map.of("error", "too many tickets; retry later"));
+      return;
+    }
+    Map<String, Object> body = new LinkedHashMap<>();
+    body.put("ticket", t.token());
+    body.put("principal", t.principal());
+    body.put("sessionId", name + "/chat");
+    body.put("expiresAt", t.expiresAtEpochMillis());
+    writeJson(response, callback, HttpStatus.OK_200, body);
+  }
+
+  private void writeJson(Response response, Callback callback, int status, Map<String, ?> body)
+      throws IOException {
+    byte[] bytes = json.writeValueAsBytes(body);
+    response.setStatus(status);
+    response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/json");
+    response.getHeaders().put(HttpHeader.CACHE_CONTROL, "no-store");
+    response.getHeaders().put(HttpHeader.CONTENT_LENGTH, bytes.length);
+    response.write(true, ByteBuffer.wrap(bytes), callback);
+  }
+
+  private static byte[] readResource(String name) {
+    String path = "web/" + name;
+    try (InputStream in = ChatServer.class.getResourceAsStream(path)) {
+      if (in == null) {
+        throw new IllegalStateException("missing resource " + path);
+      }
+      return in.readAllBytes();
+    } catch (IOException e) {
+      throw new IllegalStateException("cannot read resource " + path, e);
+    }
+  }
+
+  /** The UTF-8 text of a page resource, for tests. */
+  static String resourceText(String name) {
+    return new String(readResource(name), StandardCharsets.UTF_8);
+  }
+
+  /**
+   * Configures a {@link ChatServer}.
+   *
+   * <p><b>Thread safety:</b> not thread-safe.
+   */
+  public static final class Builder {
+    private String host = "localhost";
+    private int port = 8080;
+    private Duration pace = Duration.ofMillis(30);
+    private int approvalEvery = 3;
+    private Duration ticketTtl = Duration.ofSeconds(60);
+    private @Nullable TimeSource timeSource;
+
+    private Builder() {}
+
+    /** The interface to bind; default {@code localhost}. Use {@code 0.0.0.0} to accept others. */
+    public Builder host(String host) {
+      this.host = Objects.requireNonNull(host, "host");
+      return this;
+    }
+
+    /** The port; 0 picks a free one. Default 8080. */
+    public Builder port(int port) {
+      if (port < 0 || port > 65535) {
+        throw new IllegalArgumentException("port out of range: " + port);
+      }
+      this.port = port;
+      return this;
+    }
+
+    /** The agent's pause before each token; default 30 ms. */
+    public Builder pace(Duration pace) {
+      this.pace = Objects.requireNonNull(pace, "pace");
+      return this;
+    }
+
+    /** Ask for a tool approval on every n-th run too (0: only for prompts with "approve"); default 3. */
+    public Builder approvalEvery(int n) {
+      if (n < 0) {
+        throw new IllegalArgumentException("approvalEvery < 0");
+      }
+      this.approvalEvery = n;
+      return this;
+    }
+
+    /** Stream ticket lifetime; default 60 s. */
+    public Builder ticketTtl(Duration ttl) {
+      this.ticketTtl = Objects.requireNonNull(ttl, "ttl");
+      return this;
+    }
+
+    /** Runlane's clock and timers (tickets, retention, heartbeats); default the system clock. */
+    public Builder timeSource(TimeSource time) {
+      this.timeSource = Objects.requireNonNull(time, "time");
+      return this;
+    }
+
+    /** The server, not started yet. */
+    public ChatServer build() {
+      return new ChatServer(this);
+    }
+  }
+}

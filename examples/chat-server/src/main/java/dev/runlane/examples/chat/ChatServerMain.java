@@ -1,0 +1,82 @@
+package dev.runlane.examples.chat;
+
+import java.time.Duration;
+import java.util.Locale;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Starts the chat example and logs its address.
+ *
+ * <pre>
+ * mvn -B -q -pl examples/chat-server -am compile exec:java                       # http://localhost:8080/
+ * mvn -B -q -pl examples/chat-server -am compile exec:java -Dexec.args="--port=9090 --pace=60"
+ * </pre>
+ *
+ * <p>Options (each also as a system property {@code runlane.example.NAME}): {@code --port} (default
+ * 8080, 0 for any free port), {@code --host} (default localhost; 0.0.0.0 to accept other machines),
+ * {@code --pace} (milliseconds per token, default 30), {@code --approval-every} (ask for an approval
+ * on every n-th run too, default 3, 0 for only prompts containing "approve").
+ *
+ * <p><b>Thread safety:</b> a program entry point.
+ */
+public final class ChatServerMain {
+  private static final Logger LOG = LoggerFactory.getLogger(ChatServerMain.class);
+
+  private ChatServerMain() {}
+
+  /** Runs the server until the process is stopped (Ctrl+C). */
+  public static void main(String[] args) throws Exception {
+    ChatServer.Builder b = ChatServer.builder();
+    String port = option(args, "port");
+    String host = option(args, "host");
+    String pace = option(args, "pace");
+    String every = option(args, "approval-every");
+    try {
+      if (port != null) {
+        b.port(Integer.parseInt(port));
+      }
+      if (host != null) {
+        b.host(host);
+      }
+      if (pace != null) {
+        b.pace(Duration.ofMillis(Long.parseLong(pace)));
+      }
+      if (every != null) {
+        b.approvalEvery(Integer.parseInt(every));
+      }
+    } catch (IllegalArgumentException e) {
+      System.err.println("bad option: " + e.getMessage());
+      System.err.println("usage: [--port=8080] [--host=localhost] [--pace=30] [--approval-every=3]");
+      System.exit(2);
+      return;
+    }
+    ChatServer server = b.build().start();
+    Runtime.getRuntime().addShutdownHook(new Thread(server::close, "chat-server-shutdown"));
+    // stdout, not only the log: the address must show even under "mvn -q"
+    String banner =
+        "Runlane chat example running at "
+            + server.uri()
+            + " (pace "
+            + (pace == null ? "30" : pace)
+            + " ms per token). Open it in two browsers with two names; press Ctrl+C to stop.";
+    System.out.println(banner);
+    LOG.debug(banner);
+    server.join();
+  }
+
+  /** {@code --name=value} or {@code --name value} from args, else the system property. */
+  static @Nullable String option(String[] args, String name) {
+    String flag = "--" + name;
+    for (int i = 0; i < args.length; i++) {
+      if (args[i].equals(flag) && i + 1 < args.length) {
+        return args[i + 1];
+      }
+      if (args[i].startsWith(flag + "=")) {
+        return args[i].substring(flag.length() + 1);
+      }
+    }
+    return System.getProperty("runlane.example." + name.toLowerCase(Locale.ROOT));
+  }
+}
