@@ -1,0 +1,245 @@
+package dev.runlane.tck;
+
+import dev.runlane.testkit.InMemoryConnection;
+import dev.runlane.transport.Capability;
+import dev.runlane.transport.CloseReason;
+import dev.runlane.transport.Connection;
+import dev.runlane.transport.Frame;
+import dev.runlane.transport.InboundHandler;
+import dev.runlane.transport.Payload;
+import java.io.IOException;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The kit's fixture for the testkit's in-memory transport: the server side of each connection is a
+ * {@link InMemoryConnection}; the peer plays its client. What the connection "writes" (its
+ * successfully completed sends and its close) is carried to the peer's recording by a pump thread.
+ * A paused peer is the connection in {@link InMemoryConnection.Mode#MANUAL} mode: sends stay in
+ * flight until the peer resumes.
+ *
+ * <p>The broken-transport catalogue reuses it with a wrapper around the server side and another
+ * inbound path.
+ */
+class InMemoryFixture implements TransportFixture {
+
+  private static final Set<Capability> CAPABILITIES = EnumSet.of(Capability.BINARY, Capability.STREAM_TRANSPORT);
+  private static final AtomicInteger IDS = new AtomicInteger();
+
+  private final Function<InMemoryConnection, Connection> serverSide;
+  private final boolean serialInbound;
+  private final List<Peer> peers = new CopyOnWriteArrayList<>();
+  private @Nullable ConnectionSink sink;
+  private @Nullable Thread pump;
+  private volatile boolean running;
+
+  InMemoryFixture() {
+    this(c -> c, true);
+  }
+
+  /**
+   * @param serverSide what the sink gets for each in-memory connection (a broken wrapper, or it)
+   * @param serialInbound whether inbound events go through {@link SerialInbound} (else through
+   *     {@link BrokenTransports.PoolInbound}, which breaks T7.1)
+   */
+  InMemoryFixture(Function<InMemoryConnection, Connection> serverSide, boolean serialInbound) {
+    this.serverSide = serverSide;
+    this.serialInbound = serialInbound;
+  }
+
+  @Override
+  public void start(ConnectionSink sink) {
+    this.sink = sink;
+    running = true;
+    Thread t = new Thread(this::pumpLoop, "in-memory-fixture-pump");
+    t.setDaemon(true);
+    t.start();
+    pump = t;
+  }
+
+  @Override
+  public ClientPeer connect(String principal) {
+    return open(principal, null, 0);
+  }
+
+  @Override
+  public ClientPeer connectStream(String principal, String connectionId, long generation) {
+    return open(principal, connectionId, generation);
+  }
+
+  private ClientPeer open(String principal, @Nullable String pairWith, long generation) {
+    ConnectionSink s = sink;
+    if (s == null) {
+      throw new IllegalStateException("not started");
+    }
+    InMemoryConnection c = new InMemoryConnection("mem-" + IDS.incrementAndGet(), principal, CAPABILITIES);
+    InboundHandler inbound;
+    SerialInbound serial = null;
+    BrokenTransports.PoolInbound pool = null;
+    if (serialInbound) {
+      serial = new SerialInbound();
+      inbound = serial;
+    } else {
+      pool = new BrokenTransports.PoolInbound();
+      inbound = pool;
+    }
+    c.bind(inbound);
+    Peer peer = new Peer(c);
+    peers.add(peer);
+    Connection server = serverSide.apply(c);
+    InboundHandler h = pairWith == null ? s.accept(server) : s.acceptStream(server, pairWith, generation);
+    if (serial != null) {
+      serial.bind(h);
+    } else if (pool != null) {
+      pool.bind(h);
+    }
+    return peer;
+  }
+
+  private void pumpLoop() {
+    while (running) {
+      for (Peer p : peers) {
+        p.pump();
+      }
+      try {
+        Thread.sleep(1);
+      } catch (InterruptedException e) {
+        return;
+      }
+    }
+  }
+
+  @Override
+  public void close() throws Exception {
+    running = false;
+    Thread t = pump;
+    if (t != null) {
+      t.interrupt();
+      t.join(1000);
+    }
+    for (Peer p : peers) {
+      p.close();
+    }
+  }
+
+  /** The client end of one in-memory connection. */
+  static final class Peer implements ClientPeer {
+    private final InMemoryConnection c;
+    private final PeerRecording recording = new PeerRecording();
+    private int delivered; // guarded by this
+    private boolean ended; // guarded by this
+    private @Nullable CloseReason ownClose; // guarded by this
+    private volatile boolean paused;
+
+    Peer(InMemoryConnection c) {
+      this.c = c;
+    }
+
+    /** Carries what the server side wrote (and its close) to the recording. */
+    synchronized void pump() {
+      if (ended) {
+        return;
+      }
+      if (!paused) {
+        c.completeAll(); // sends that slipped in while resuming
+      }
+      boolean open = c.isOpen();
+      List<Frame> frames = c.frames(); // final once closed: nothing is recorded after the close
+      for (int i = delivered; i < frames.size(); i++) {
+        Payload p = frames.get(i).payload();
+        if (p instanceof Payload.Text) {
+          recording.text(((Payload.Text) p).text());
+        } else {
+          recording.binary(((Payload.Binary) p).toByteArray());
+        }
+      }
+      delivered = frames.size();
+      if (open) {
+        return;
+      }
+      ended = true;
+      CloseReason own = ownClose;
+      CloseReason server = c.closeReason();
+      if (own != null) {
+        recording.closed(own.code(), own.reason()); // the server's echo of our close
+      } else if (c.terminated()) {
+        recording.failed(new IOException("connection dropped by terminate()"));
+      } else if (server != null) {
+        recording.closed(server.code(), server.reason());
+      } else {
+        recording.failed(new IOException("connection ended without a close"));
+      }
+    }
+
+    @Override
+    public PeerRecording recording() {
+      return recording;
+    }
+
+    @Override
+    public void sendText(String text) throws IOException {
+      requireOpen();
+      c.sendText(text);
+    }
+
+    @Override
+    public void sendBinary(byte[] bytes) throws IOException {
+      requireOpen();
+      c.sendPayload(Payload.binary(bytes));
+    }
+
+    private void requireOpen() throws IOException {
+      if (!c.isOpen()) {
+        throw new IOException("closed");
+      }
+    }
+
+    @Override
+    public void sendClose(int code, String reason) {
+      synchronized (this) {
+        if (c.isOpen() && ownClose == null) {
+          ownClose = new CloseReason(code, reason);
+        }
+      }
+      c.clientClose(new CloseReason(code, reason));
+    }
+
+    @Override
+    public void abort() {
+      recording.aborted();
+      c.clientClose(new CloseReason(1006, "the peer dropped the connection"));
+    }
+
+    @Override
+    public boolean canPauseReading() {
+      return true;
+    }
+
+    @Override
+    public void pauseReading() {
+      paused = true;
+      c.mode(InMemoryConnection.Mode.MANUAL);
+    }
+
+    @Override
+    public void resumeReading() {
+      c.completeAll();
+      c.mode(InMemoryConnection.Mode.AUTO);
+      c.completeAll();
+      paused = false;
+    }
+
+    @Override
+    public void close() {
+      if (c.isOpen()) {
+        c.mode(InMemoryConnection.Mode.AUTO);
+        c.clientClose(new CloseReason(1006, "peer released"));
+      }
+    }
+  }
+}
