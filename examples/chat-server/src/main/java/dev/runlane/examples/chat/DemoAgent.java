@@ -220,7 +220,7 @@ public final class DemoAgent implements RunRuntime {
   private static List<String> intro(String prompt) {
     int v = variant(prompt);
     String intro = String.format(Locale.ROOT, INTROS[v], shortened(prompt));
-    return split(intro + "\n\n");
+    return split(intro + "\n");
   }
 
   private static List<String> outro(String prompt, boolean toolAllowed) {

@@ -8,7 +8,7 @@
 (() => {
   'use strict';
 
-  const STORE_KEY = 'runlane-chat-v1';
+  const STORE_KEY = 'runlane-chat-v2';
   const PING_MS = 20000;
   const $ = (id) => document.getElementById(id);
 
@@ -177,7 +177,7 @@
         }
       } else if (m.status === 'EPOCH_CHANGED' || m.status === 'AHEAD_OF_HEAD') {
         // Our lastSeq does not belong to this run instance: rebuild it from the replay.
-        Object.assign(t, { epoch: m.epoch, lastSeq: 0, text: '', tools: [], state: 'running', note: '' });
+        Object.assign(t, { epoch: m.epoch, lastSeq: 0, text: '', parts: [], state: 'running', note: '' });
       } else if (m.truncated && m.replayFrom > t.lastSeq + 1) {
         t.note = (m.replayFrom - t.lastSeq - 1) + ' events were evicted before this page resumed; the answer has a gap.';
         t.lastSeq = m.replayFrom - 1;
@@ -201,14 +201,19 @@
       case 'run.started':
         t.prompt = typeof d === 'string' ? d : '';
         break;
-      case 'delta':
-        t.text += d && typeof d.text === 'string' ? d.text : '';
+      case 'delta': {
+        const piece = d && typeof d.text === 'string' ? d.text : '';
+        const lastPart = t.parts[t.parts.length - 1];
+        if (lastPart && lastPart.type === 'text') lastPart.text += piece;
+        else t.parts.push({ type: 'text', text: piece });
+        t.text += piece;
         break;
+      }
       case 'tool_call':
-        t.tools.push({ id: d.id, name: d.name, result: null, denied: false });
+        t.parts.push({ type: 'tool', id: d.id, name: d.name, result: null, denied: false });
         break;
       case 'tool_result': {
-        const tool = t.tools.find((x) => x.id === d.id);
+        const tool = t.parts.find((x) => x.type === 'tool' && x.id === d.id);
         if (tool) {
           tool.result = d.output;
           tool.denied = !!d.denied;
@@ -262,7 +267,8 @@
   }
 
   function addTurn(runId, epoch) {
-    const t = { runId, epoch, lastSeq: 0, prompt: null, text: '', tools: [], state: 'running', note: '', approval: '' };
+    // text: the whole answer so far; parts: the same text split around tool calls, for display
+    const t = { runId, epoch, lastSeq: 0, prompt: null, text: '', parts: [], state: 'running', note: '', approval: '' };
     state.turns.push(t);
     return t;
   }
@@ -326,15 +332,21 @@
     el.appendChild(p);
     const a = document.createElement('div');
     a.className = 'answer';
-    a.textContent = t.text;
-    el.appendChild(a);
-    for (const tool of t.tools) {
-      const tl = document.createElement('div');
-      tl.className = 'tool';
-      tl.textContent = '🔧 ' + tool.name + (tool.denied ? ' → denied'
-        : tool.result ? ' → ' + JSON.stringify(tool.result) : ' …');
-      el.insertBefore(tl, a);
+    for (const part of t.parts) {
+      if (part.type === 'text') {
+        const seg = document.createElement('span');
+        seg.className = 'seg';
+        seg.textContent = part.text;
+        a.appendChild(seg);
+      } else {
+        const tl = document.createElement('div');
+        tl.className = 'tool';
+        tl.textContent = 'tool ' + part.name + (part.denied ? ' → denied'
+          : part.result ? ' → ' + JSON.stringify(part.result) : ' → running…');
+        a.appendChild(tl);
+      }
     }
+    el.appendChild(a);
     const meta = document.createElement('div');
     meta.className = 'meta';
     const s = document.createElement('span');
