@@ -1,5 +1,6 @@
 package dev.runlane.tck;
 
+import dev.runlane.transport.InboundHandler;
 import dev.runlane.transport.jetty.ConnectionAcceptor;
 import dev.runlane.transport.jetty.JettyConnection;
 import dev.runlane.transport.jetty.JettyRunlaneWebSockets;
@@ -55,7 +56,7 @@ final class JettyFixture implements TransportFixture {
   }
 
   /** Registers a primary connection, or pairs a stream transport (T6.1: ids passed as sent). */
-  private static dev.runlane.transport.InboundHandler accept(ConnectionSink sink, JettyConnection c) {
+  private static InboundHandler accept(ConnectionSink sink, JettyConnection c) {
     Map<String, List<String>> query = c.upgradeRequest().getParameterMap();
     List<String> primary = query.get("primary");
     List<String> generation = query.get("generation");
