@@ -33,6 +33,7 @@ final class ConnectionState implements InboundHandler, Outbox.Owner {
 
   private volatile boolean closed;
   private volatile boolean closeReported;
+  private volatile boolean streamCloseReported;
   volatile boolean inboundSinceTick;
   // housekeeping, timer thread only
   long lastInboundAtNanos;
@@ -44,7 +45,14 @@ final class ConnectionState implements InboundHandler, Outbox.Owner {
     this.principal = connection.principal();
     this.generation = generation;
     RunlaneConfig c = rl.config;
-    this.outbox = new Outbox(this, connection, c.maxQueuedFrames, c.maxQueuedBytes, c.maxInFlight);
+    this.outbox =
+        new Outbox(
+            this,
+            connection,
+            c.maxQueuedFrames,
+            c.maxQueuedBytes,
+            c.maxInFlight,
+            Math.max(c.maxQueuedFrames, c.replayCapacity));
   }
 
   boolean isClosed() {
@@ -53,6 +61,11 @@ final class ConnectionState implements InboundHandler, Outbox.Owner {
 
   void enqueue(OutFrame f) {
     outbox.enqueue(f);
+  }
+
+  /** Queues a frame replayed from a run's ring; see {@link Outbox#enqueueReplay}. */
+  void enqueueReplay(OutFrame f) {
+    outbox.enqueueReplay(f);
   }
 
   void flush() {
@@ -113,11 +126,48 @@ final class ConnectionState implements InboundHandler, Outbox.Owner {
     }
   }
 
+  /** The host reported the close of the paired stream transport: tear down the pair (rule T6.2). */
+  void onStreamClose() {
+    streamCloseReported = true;
+    deliveryFailed(CloseReason.STREAM_TRANSPORT_LOST, null);
+  }
+
   // ---------------------------------------------------------------- delivery failures
+
+  private boolean awaitingCloseReport; // guarded by this
+
+  /** Whether a transport of this connection can no longer send (rule T3.1). */
+  private boolean transportGone() {
+    Outbox.Pipe sp = outbox.streamPipe();
+    return !isOpen(connection) || (sp != null && !isOpen(sp.transport));
+  }
+
+  private static boolean isOpen(Connection c) {
+    try {
+      return c.isOpen();
+    } catch (RuntimeException e) {
+      return false;
+    }
+  }
 
   @Override
   public void deliveryFailed(CloseReason reason, @Nullable Throwable cause) {
     if (closed) {
+      return;
+    }
+    if (reason.equals(CloseReason.SEND_FAILED) && transportGone()) {
+      // The send failed because the peer or the network closed the transport: the host reports
+      // that close (rule T4.5) with the real reason, so stop sending and wait for it rather than
+      // closing (and counting) it as a send failure. Safety net: a host that never reports it.
+      outbox.close();
+      boolean first;
+      synchronized (this) {
+        first = !awaitingCloseReport;
+        awaitingCloseReport = true;
+      }
+      if (first) {
+        rl.time.schedule(rl.config.closeGraceNanos, () -> closeLocally(reason, true));
+      }
       return;
     }
     if (cause != null) {
@@ -157,22 +207,23 @@ final class ConnectionState implements InboundHandler, Outbox.Owner {
     Outbox.Pipe sp = outbox.streamPipe();
     if (initiatedByUs) {
       safeClose(connection, reason);
-      if (sp != null) {
-        safeClose(sp.transport, reason);
-      }
+    }
+    if (sp != null) {
+      // whichever transport went first, the pair goes down together
+      safeClose(sp.transport, reason);
+    }
+    if (initiatedByUs || sp != null) {
+      // close first; terminate what the host has not reported closed within the grace
       rl.time.schedule(
           rl.config.closeGraceNanos,
           () -> {
-            if (!closeReported) {
+            if (initiatedByUs && !closeReported) {
               safeTerminate(connection);
             }
-            if (sp != null) {
+            if (sp != null && !streamCloseReported) {
               safeTerminate(sp.transport);
             }
           });
-    } else if (sp != null) {
-      // the primary went away: take the stream transport down with it
-      safeClose(sp.transport, reason);
     }
     rl.metricsClosed(id, reason);
   }

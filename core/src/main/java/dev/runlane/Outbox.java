@@ -141,10 +141,24 @@ final class Outbox {
     }
   }
 
+  /**
+   * A frame replayed from a run's ring on subscribe. The ring already holds it, so it does not
+   * count against the live bounds: otherwise a client closed as slow, by construction more than the
+   * bound behind, would overflow again on every resume and never catch up.
+   */
+  private static final class Replayed {
+    final OutFrame frame;
+
+    Replayed(OutFrame frame) {
+      this.frame = frame;
+    }
+  }
+
   private final Owner owner;
   private final int maxFrames;
   private final long maxBytes;
   private final int maxInFlight;
+  private final int maxReplayFrames;
   final Pipe primary;
   private volatile @Nullable Pipe streamPipe;
 
@@ -154,15 +168,26 @@ final class Outbox {
   private final Map<String, Coalesced> coalescing = new HashMap<>();
   private int queuedFrames;
   private long queuedBytes;
+  private int replayFrames; // of queuedFrames, those replayed
+  private long replayBytes; // of queuedBytes, those replayed
   private long delivered;
   private boolean streamEverQueued;
   private boolean closed;
 
   Outbox(Owner owner, Connection transport, int maxFrames, long maxBytes, int maxInFlight) {
+    this(owner, transport, maxFrames, maxBytes, maxInFlight, maxFrames);
+  }
+
+  /**
+   * @param maxReplayFrames replayed frames (references into run rings) queued at most at once,
+   *     apart from the live bounds
+   */
+  Outbox(Owner owner, Connection transport, int maxFrames, long maxBytes, int maxInFlight, int maxReplayFrames) {
     this.owner = owner;
     this.maxFrames = maxFrames;
     this.maxBytes = maxBytes;
     this.maxInFlight = maxInFlight;
+    this.maxReplayFrames = maxReplayFrames;
     this.primary = new Pipe(transport, false);
   }
 
@@ -183,10 +208,9 @@ final class Outbox {
           return true;
         }
       }
-      if (queuedFrames + 1 > maxFrames || queuedBytes + f.bytes > maxBytes) {
-        overflowed = true;
-        closed = true;
-        clearLocked();
+      if (queuedFrames - replayFrames + 1 > maxFrames
+          || queuedBytes - replayBytes + f.bytes > maxBytes) {
+        overflowLocked();
         return false;
       }
       Object item = f;
@@ -205,6 +229,40 @@ final class Outbox {
       queuedBytes += f.bytes;
       return true;
     }
+  }
+
+  /**
+   * Queues a frame replayed from a run's ring (a subscribe's catch-up). It counts against {@code
+   * maxReplayFrames}, not against the live frame and byte bounds. Returns false if the outbox is
+   * closed or overflowed.
+   */
+  boolean enqueueReplay(OutFrame f) {
+    synchronized (this) {
+      if (closed) {
+        return false;
+      }
+      if (replayFrames + 1 > maxReplayFrames) {
+        overflowLocked();
+        return false;
+      }
+      if (f.lane() == Lane.CONTROL) {
+        control.addLast(new Replayed(f));
+      } else {
+        stream.addLast(new Replayed(f));
+        streamEverQueued = true;
+      }
+      queuedFrames++;
+      queuedBytes += f.bytes;
+      replayFrames++;
+      replayBytes += f.bytes;
+      return true;
+    }
+  }
+
+  private void overflowLocked() {
+    overflowed = true;
+    closed = true;
+    clearLocked();
   }
 
   private boolean overflowed; // guarded by this
@@ -242,7 +300,11 @@ final class Outbox {
       return null;
     }
     OutFrame f;
-    if (item instanceof Coalesced) {
+    if (item instanceof Replayed) {
+      f = ((Replayed) item).frame;
+      replayFrames--;
+      replayBytes -= f.bytes;
+    } else if (item instanceof Coalesced) {
       f = ((Coalesced) item).frame;
       if (f.coalesceKey != null) {
         coalescing.remove(f.coalesceKey);
@@ -285,6 +347,8 @@ final class Outbox {
     coalescing.clear();
     queuedFrames = 0;
     queuedBytes = 0;
+    replayFrames = 0;
+    replayBytes = 0;
   }
 
   synchronized boolean isClosed() {

@@ -354,7 +354,7 @@ final class Run implements RunHandle {
       for (long s = replayFrom; s <= replayTo; s++) {
         OutFrame f = log.get(s);
         if (f != null) {
-          c.enqueue(f);
+          c.enqueueReplay(f);
         }
       }
       displaced = finished ? List.of() : attachLocked(c, mode);

@@ -213,7 +213,7 @@ public final class Runlane implements AutoCloseable {
       @Override
       public void onClose(CloseReason reason) {
         try {
-          primary.deliveryFailed(CloseReason.STREAM_TRANSPORT_LOST, null);
+          primary.onStreamClose();
         } catch (RuntimeException e) {
           LOG.error("tear-down of connection {} failed", primary.id, e);
         }
@@ -898,7 +898,12 @@ public final class Runlane implements AutoCloseable {
 
   private void scheduleHousekeeping() {
     if (!closed) {
-      housekeeping = time.schedule(config.housekeepingNanos, this::housekeep);
+      // a heartbeat interval shorter than the tick shortens the tick (see RunlaneMetrics)
+      long tick =
+          config.heartbeatNanos > 0
+              ? Math.min(config.housekeepingNanos, config.heartbeatNanos)
+              : config.housekeepingNanos;
+      housekeeping = time.schedule(tick, this::housekeep);
     }
   }
 
@@ -1163,7 +1168,10 @@ public final class Runlane implements AutoCloseable {
       return this;
     }
 
-    /** Housekeeping tick (stall, idle, heartbeat checks, metrics samples); default 1 s. */
+    /**
+     * Housekeeping tick (stall, idle, heartbeat checks, metrics samples); default 1 s, shortened to
+     * the heartbeat interval if that is shorter.
+     */
     public Builder housekeepingInterval(Duration interval) {
       long n = nonNegative(interval, "housekeepingInterval");
       if (n == 0) {
