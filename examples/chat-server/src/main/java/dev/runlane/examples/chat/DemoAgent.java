@@ -49,14 +49,14 @@ public final class DemoAgent implements RunRuntime {
   };
 
   private static final String[] OUTROS = {
-    "The tool says your message has %d words and %d characters. That is all I needed. To recap:"
+    "The tool says your message has %s and %s. That is all I needed. To recap:"
         + " each event went only to your connections, in order, and this run ends with exactly one"
         + " terminal event. Ask me anything else, or put the word \"approve\" in a message to see a"
         + " tool approval.",
-    "According to the tool, that is %d words in %d characters. Thanks for waiting. If you press"
+    "According to the tool, that is %s in %s. Thanks for waiting. If you press"
         + " abort in the middle of an answer, the run ends once, as aborted, and stops streaming"
         + " right away.",
-    "%d words and %d characters, says the tool. Good. One more thing worth trying: close the tab"
+    "%s and %s, says the tool. Good. One more thing worth trying: close the tab"
         + " mid-answer, open the page again, and watch the answer continue from the same word.",
   };
 
@@ -228,7 +228,9 @@ public final class DemoAgent implements RunRuntime {
       return split(DENIED);
     }
     int v = variant(prompt);
-    return split(String.format(Locale.ROOT, OUTROS[v], wordCount(prompt), prompt.length()));
+    return split(
+        String.format(
+            Locale.ROOT, OUTROS[v], plural(wordCount(prompt), "word"), plural(prompt.length(), "character")));
   }
 
   private static int variant(String prompt) {
@@ -241,6 +243,10 @@ public final class DemoAgent implements RunRuntime {
       return "nothing in particular";
     }
     return p.length() <= 40 ? p : p.substring(0, 40) + "…";
+  }
+
+  private static String plural(int n, String noun) {
+    return n + " " + noun + (n == 1 ? "" : "s");
   }
 
   private static int wordCount(String s) {

@@ -71,7 +71,7 @@ class ChatPageBrowserTest {
         "--disable-background-networking",
         "--disable-component-update",
         "--no-first-run",
-        "--window-size=1000,820");
+        "--window-size=1000,1100");
     ChromeDriverService service =
         new ChromeDriverService.Builder().usingDriverExecutable(CHROMEDRIVER.toFile()).usingAnyFreePort().build();
     return new ChromeDriver(service, options);
@@ -169,6 +169,11 @@ class ChatPageBrowserTest {
     alice = browser();
     login(alice, url, "alice");
 
+    // a finished turn first, so the page (and the docs' screenshot) shows a conversation
+    ask(alice, "What is Runlane?");
+    new WebDriverWait(alice, WAIT).until(d -> turns(d) == 1 && "completed".equals(lastState(d)));
+    assertEquals(DemoAgent.answer("What is Runlane?", true), answer(alice));
+
     String prompt = "Count my words, and I will approve the tool";
     ask(alice, prompt);
     new WebDriverWait(alice, WAIT).until(d -> !d.findElements(By.cssSelector("#approvals .approval")).isEmpty());
@@ -193,8 +198,9 @@ class ChatPageBrowserTest {
     assertEquals(DemoAgent.answer(prompt, true), answer(alice));
     List<?> approvalsLeft = (List<?>) js(alice, "return [...document.querySelectorAll('#approvals .approval')];");
     assertTrue(approvalsLeft.isEmpty());
+    assertEquals(2, turns(alice));
     assertTrue(
-        String.valueOf(js(alice, "return document.querySelector('#transcript .turn .meta').textContent;")).contains("Tool approved by alice"));
+        String.valueOf(js(alice, "return document.querySelector('#transcript .turn:last-child .meta').textContent;")).contains("Tool approved by alice"));
   }
 
   @Test
