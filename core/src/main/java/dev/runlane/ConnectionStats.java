@@ -10,7 +10,8 @@ package dev.runlane;
  * @param queuedFrames frames waiting in its outbox (both lanes)
  * @param queuedBytes their bytes
  * @param inFlight sends handed to the transport whose callback has not fired
- * @param lagNanos how long the oldest in-flight send has waited for its callback (0 if none)
+ * @param lagNanos how long this connection's sends have been outstanding without any completing,
+ *     measured to the housekeeping tick (0 while nothing is in flight)
  * @param delivered frames whose send callback succeeded
  * @param runs runs it currently receives
  * @param sessions sessions it follows

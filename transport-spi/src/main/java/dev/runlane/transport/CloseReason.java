@@ -59,7 +59,10 @@ public record CloseReason(int code, String reason) {
     Objects.requireNonNull(reason, "reason");
   }
 
-  /** Whether a client should reconnect and resume after this close (everything but 1000, 4401). */
+  /**
+   * Whether a client should reconnect and resume after this close: everything but 1000, 4003 (a
+   * refused stream pairing; the primary stays usable) and 4401.
+   */
   public boolean resumable() {
     return code != NORMAL.code && code != UNAUTHORIZED.code && code != STALE_STREAM_TRANSPORT.code;
   }
