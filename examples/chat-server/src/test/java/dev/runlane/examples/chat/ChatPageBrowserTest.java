@@ -10,7 +10,7 @@ import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.openqa.selenium.By;
 import org.openqa.selenium.JavascriptExecutor;
@@ -37,10 +37,12 @@ class ChatPageBrowserTest {
 
   ChatServer server;
   WebDriver alice;
+  WebDriver aliceTab2;
   WebDriver bob;
 
-  @BeforeAll
-  static void needsChromium() {
+  // per test, so that each test reports itself skipped (never passed) without a browser
+  @BeforeEach
+  void needsChromium() {
     Assumptions.assumeTrue(
         Files.isExecutable(CHROMIUM) && Files.isExecutable(CHROMEDRIVER),
         "skipped: needs Debian's chromium and chromium-driver at " + CHROMIUM + " and " + CHROMEDRIVER);
@@ -48,7 +50,7 @@ class ChatPageBrowserTest {
 
   @AfterEach
   void tearDown() {
-    for (WebDriver d : new WebDriver[] {alice, bob}) {
+    for (WebDriver d : new WebDriver[] {alice, aliceTab2, bob}) {
       if (d != null) {
         d.quit();
       }
@@ -122,12 +124,14 @@ class ChatPageBrowserTest {
   }
 
   @Test
-  void reloadingMidAnswerResumesExactlyAndAnotherUserSeesNothing() throws Exception {
+  void reloadingMidAnswerResumesExactlyASecondTabFollowsAndAnotherUserSeesNothing() throws Exception {
     server = ChatServer.builder().port(0).pace(Duration.ofMillis(15)).approvalEvery(0).build().start();
     String url = server.uri().toString();
     alice = browser();
+    aliceTab2 = browser(); // its own sessionStorage: a second tab of the same user
     bob = browser();
     login(alice, url, "alice");
+    login(aliceTab2, url, "alice");
     login(bob, url, "bob");
 
     String prompt = "How does resume work after a reload?";
@@ -155,6 +159,10 @@ class ChatPageBrowserTest {
     Thread.sleep(300); // give a wrong replay the chance to show up
     assertEquals(full, answer(alice));
     assertEquals(1, turns(alice));
+
+    // the second tab followed the same run live, to the same text
+    new WebDriverWait(aliceTab2, WAIT).until(d -> "completed".equals(lastState(d)));
+    assertEquals(full, answer(aliceTab2));
 
     // bob was online the whole time and saw nothing of it
     assertEquals(0, turns(bob), "another user's page stays empty");
