@@ -126,6 +126,7 @@ public final class PeerRecording {
     }
   }
 
+  @SuppressWarnings("WaitNotInLoop") // every caller loops on its own condition
   private boolean waitUntil(long deadline) throws InterruptedException {
     long left = deadline - System.nanoTime();
     if (left <= 0) {

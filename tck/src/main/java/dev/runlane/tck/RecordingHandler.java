@@ -22,14 +22,14 @@ final class RecordingHandler implements InboundHandler {
   private final List<Integer> framesAtClose = new ArrayList<>();
   private final List<String> t71 = new ArrayList<>();
   private final List<String> t72 = new ArrayList<>();
-  private int activity;
-  private volatile int slowFrames;
+  private int activity; // guarded by this
+  private final AtomicInteger slowFrames = new AtomicInteger();
   private volatile long slowNanos;
 
   /** Makes the next {@code count} frames take {@code micros} each, so that overlaps show. */
   void slowDown(int count, long micros) {
     slowNanos = micros * 1000;
-    slowFrames = count;
+    slowFrames.set(count);
   }
 
   @Override
@@ -43,8 +43,7 @@ final class RecordingHandler implements InboundHandler {
         frames.add(payload);
         notifyAll();
       }
-      if (slowFrames > 0) {
-        slowFrames--;
+      if (slowFrames.getAndDecrement() > 0) {
         LockSupport.parkNanos(slowNanos);
       }
     } finally {
@@ -99,6 +98,10 @@ final class RecordingHandler implements InboundHandler {
 
   synchronized List<Payload> frames() {
     return List.copyOf(frames);
+  }
+
+  synchronized int activityCount() {
+    return activity;
   }
 
   synchronized int frameCount() {

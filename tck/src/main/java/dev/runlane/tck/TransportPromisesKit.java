@@ -105,7 +105,6 @@ public abstract class TransportPromisesKit {
     final List<ClientPeer> peers = new ArrayList<>();
     @Nullable Runlane runlane;
     @Nullable TransportFixture fixture;
-    @Nullable ServerRecorder server;
     final java.util.concurrent.ExecutorService helpers;
 
     Stage(TckSettings settings, TestInfo info) {
@@ -151,7 +150,6 @@ public abstract class TransportPromisesKit {
                     pairedWith == null ? rl.connect(c) : rl.connectStream(c, pairedWith, generation);
                 return h;
               });
-      server = recorder;
       TransportFixture f;
       try {
         f = createFixture();
@@ -467,7 +465,7 @@ public abstract class TransportPromisesKit {
         run.publish("delta", "before-" + i);
       }
       first.awaitSeq(Rule.P3, run.runId(), k + 1);
-      long lastSeq = 1 + s.random.nextInt(k + 1); // what the client had processed when it dropped
+      long lastSeq = 1L + s.random.nextInt(k + 1); // what the client had processed when it dropped
       first.peer.abort();
       CountDownLatch go = new CountDownLatch(1);
       Future<?> publisher = s.helpers.submit(() -> {

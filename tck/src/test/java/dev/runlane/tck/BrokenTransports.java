@@ -138,6 +138,27 @@ final class BrokenTransports {
     }
   }
 
+  /**
+   * A correct transport that declares no capability and whose peers cannot stop reading: every
+   * test that needs one must be skipped with the reason, none may fail.
+   */
+  @ExtendWith(OnlyInCatalogue.class)
+  static final class LimitedRules extends TransportRulesKit {
+    @Override
+    protected TransportFixture createFixture() {
+      return new InMemoryFixture(Set.of(), false);
+    }
+  }
+
+  /** The promises kit over the same limited transport. */
+  @ExtendWith(OnlyInCatalogue.class)
+  static final class LimitedPromises extends TransportPromisesKit {
+    @Override
+    protected TransportFixture createFixture() {
+      return new InMemoryFixture(Set.of(), false);
+    }
+  }
+
   private static ThreadFactory daemons(String name) {
     AtomicInteger n = new AtomicInteger();
     return r -> {

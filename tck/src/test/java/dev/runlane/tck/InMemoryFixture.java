@@ -33,6 +33,8 @@ class InMemoryFixture implements TransportFixture {
 
   private final Function<InMemoryConnection, Connection> serverSide;
   private final boolean serialInbound;
+  private final Set<Capability> capabilities;
+  private final boolean pausable;
   private final List<Peer> peers = new CopyOnWriteArrayList<>();
   private @Nullable ConnectionSink sink;
   private @Nullable Thread pump;
@@ -48,8 +50,23 @@ class InMemoryFixture implements TransportFixture {
    *     {@link BrokenTransports.PoolInbound}, which breaks T7.1)
    */
   InMemoryFixture(Function<InMemoryConnection, Connection> serverSide, boolean serialInbound) {
+    this(serverSide, serialInbound, CAPABILITIES, true);
+  }
+
+  /** A correct transport with fewer abilities: the given capabilities, peers that may not pause. */
+  InMemoryFixture(Set<Capability> capabilities, boolean pausable) {
+    this(c -> c, true, capabilities, pausable);
+  }
+
+  private InMemoryFixture(
+      Function<InMemoryConnection, Connection> serverSide,
+      boolean serialInbound,
+      Set<Capability> capabilities,
+      boolean pausable) {
     this.serverSide = serverSide;
     this.serialInbound = serialInbound;
+    this.capabilities = capabilities;
+    this.pausable = pausable;
   }
 
   @Override
@@ -77,7 +94,7 @@ class InMemoryFixture implements TransportFixture {
     if (s == null) {
       throw new IllegalStateException("not started");
     }
-    InMemoryConnection c = new InMemoryConnection("mem-" + IDS.incrementAndGet(), principal, CAPABILITIES);
+    InMemoryConnection c = new InMemoryConnection("mem-" + IDS.incrementAndGet(), principal, capabilities);
     InboundHandler inbound;
     SerialInbound serial = null;
     BrokenTransports.PoolInbound pool = null;
@@ -89,7 +106,7 @@ class InMemoryFixture implements TransportFixture {
       inbound = pool;
     }
     c.bind(inbound);
-    Peer peer = new Peer(c);
+    Peer peer = new Peer(c, pausable);
     peers.add(peer);
     Connection server = serverSide.apply(c);
     InboundHandler h = pairWith == null ? s.accept(server) : s.acceptStream(server, pairWith, generation);
@@ -135,9 +152,11 @@ class InMemoryFixture implements TransportFixture {
     private boolean ended; // guarded by this
     private @Nullable CloseReason ownClose; // guarded by this
     private volatile boolean paused;
+    private final boolean pausable;
 
-    Peer(InMemoryConnection c) {
+    Peer(InMemoryConnection c, boolean pausable) {
       this.c = c;
+      this.pausable = pausable;
     }
 
     /** Carries what the server side wrote (and its close) to the recording. */
@@ -217,11 +236,14 @@ class InMemoryFixture implements TransportFixture {
 
     @Override
     public boolean canPauseReading() {
-      return true;
+      return pausable;
     }
 
     @Override
     public void pauseReading() {
+      if (!pausable) {
+        throw new UnsupportedOperationException("this peer cannot stop reading");
+      }
       paused = true;
       c.mode(InMemoryConnection.Mode.MANUAL);
     }
