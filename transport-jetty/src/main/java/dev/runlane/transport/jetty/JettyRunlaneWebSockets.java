@@ -28,7 +28,7 @@ import org.slf4j.LoggerFactory;
  * server.setHandler(context);
  * JettyRunlaneWebSockets.install(server, context, "/ws",
  *     JettyRunlaneWebSockets.Settings.builder(request -> tokens.principalOf(request)).build(),
- *     ConnectionAcceptor.from(runlane::register));
+ *     ConnectionAcceptor.from(runlane::connect));
  * server.start();
  * }</pre>
  *
