@@ -11,8 +11,10 @@ import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
+import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
@@ -285,8 +287,14 @@ public final class Runlane implements AutoCloseable {
     ConnectionState starter = request.connectionId() == null ? null : connections.get(request.connectionId());
     Run run;
     List<ConnectionState> toFlush;
+    // Followers of a session nobody owned yet were authorized against no owner. A start that claims
+    // the session asks the authorizer again for each of another principal (outside the lock) and
+    // drops those it refuses, so following an unclaimed session never leaks the claimant's runs.
+    Map<ConnectionState, Authorizer.Decision> vetted = new HashMap<>();
+    List<ConnectionState> dropped = new ArrayList<>();
     for (; ; ) {
       SessionState s = sessions.computeIfAbsent(sessionId, SessionState::new);
+      List<ConnectionState> toVet = new ArrayList<>();
       synchronized (s) {
         if (s.dead) {
           continue;
@@ -299,32 +307,62 @@ public final class Runlane implements AutoCloseable {
           return new StartResult.Refused(
               ErrorCode.RUN_IN_PROGRESS, "session " + sessionId + " already has a run in progress");
         }
-        if (starter != null && request.followSession()) {
-          followLocked(s, starter);
-        }
-        if (s.owner == null) {
-          s.owner = request.principal();
-        }
-        run = newRun(sessionId, request.principal(), starter == null ? null : starter.id);
-        runs.put(run.runId(), run);
-        s.current = run;
-        toFlush = new ArrayList<>(s.followers.size() + 1);
-        if (starter != null) {
-          run.attach(starter, AttachMode.ADDITIVE);
-          toFlush.add(starter);
-        }
-        for (ConnectionState f : s.followers) {
-          if (f != starter) {
-            run.attach(f, AttachMode.ADDITIVE);
-            toFlush.add(f);
+        boolean claim = s.owner == null;
+        if (claim) {
+          for (ConnectionState f : s.followers) {
+            if (f != starter && !f.principal.equals(request.principal()) && !vetted.containsKey(f)) {
+              toVet.add(f);
+            }
           }
         }
-        run.recordStarted(request.input());
+        if (toVet.isEmpty()) {
+          if (starter != null && request.followSession()) {
+            followLocked(s, starter);
+          }
+          if (claim) {
+            s.owner = request.principal();
+          }
+          run = newRun(sessionId, request.principal(), starter == null ? null : starter.id);
+          runs.put(run.runId(), run);
+          s.current = run;
+          toFlush = new ArrayList<>(s.followers.size() + 1);
+          if (starter != null) {
+            run.attach(starter, AttachMode.ADDITIVE);
+            toFlush.add(starter);
+          }
+          for (ConnectionState f : s.followers) {
+            if (f != starter) {
+              Authorizer.Decision fd = claim ? vetted.get(f) : null;
+              if (fd != null && fd != Authorizer.Decision.ALLOW) {
+                dropped.add(f);
+                continue;
+              }
+              run.attach(f, AttachMode.ADDITIVE);
+              toFlush.add(f);
+            }
+          }
+          for (ConnectionState f : dropped) {
+            s.followers.remove(f);
+            f.sessions.remove(s);
+          }
+          run.recordStarted(request.input());
+          break;
+        }
       }
-      break;
+      for (ConnectionState f : toVet) {
+        vetted.put(f, authorize(f.principal, Action.SUBSCRIBE, sessionId, request.principal()));
+      }
     }
     for (ConnectionState c : toFlush) {
       c.flush();
+    }
+    for (ConnectionState f : dropped) {
+      boolean denied = vetted.get(f) == Authorizer.Decision.DENY;
+      f.sendError(
+          denied ? ErrorCode.FORBIDDEN : ErrorCode.SESSION_NOT_FOUND,
+          denied ? "may not follow session " + sessionId : "session " + sessionId + " was not found",
+          sessionId,
+          null);
     }
     long timeout =
         request.timeout() != null ? request.timeout().toNanos() : config.defaultRunTimeoutNanos;
@@ -532,7 +570,10 @@ public final class Runlane implements AutoCloseable {
   }
 
   private SubscribeResult subscribe(ConnectionState c, SubscribeTarget t, AttachMode mode, @Nullable String ref) {
-    SubscribeResult r = doSubscribe(c, t, mode, ref);
+    SubscribeResult r;
+    do {
+      r = doSubscribe(c, t, mode, ref);
+    } while (r == OWNER_CHANGED);
     if (r instanceof SubscribeResult.Refused) {
       SubscribeResult.Refused no = (SubscribeResult.Refused) r;
       c.sendError(no.code(), no.message(), t.sessionId(), ref);
@@ -552,9 +593,10 @@ public final class Runlane implements AutoCloseable {
     String runId = t.runId();
     Run target = runId == null ? null : runs.get(runId);
     boolean starter = target != null && c.id.equals(target.startedBy);
+    SessionState seen = sessions.get(sessionId);
+    @Nullable String authorizedOwner = seen == null ? null : seen.owner;
     if (!starter) {
-      SessionState s = sessions.get(sessionId);
-      Authorizer.Decision d = authorize(c.principal, Action.SUBSCRIBE, sessionId, s == null ? null : s.owner);
+      Authorizer.Decision d = authorize(c.principal, Action.SUBSCRIBE, sessionId, authorizedOwner);
       if (d != Authorizer.Decision.ALLOW) {
         return d == Authorizer.Decision.DENY
             ? new SubscribeResult.Refused(ErrorCode.FORBIDDEN, "may not subscribe to session " + sessionId)
@@ -589,6 +631,13 @@ public final class Runlane implements AutoCloseable {
           }
           return new SubscribeResult.Refused(ErrorCode.INTERNAL_ERROR, "connection closed");
         }
+        if (!Objects.equals(s.owner, authorizedOwner)) {
+          // a start claimed the session after the authorizer was asked: ask again (outside the lock)
+          if (s.idleLocked()) {
+            retireLocked(s);
+          }
+          return OWNER_CHANGED;
+        }
         followLocked(s, c);
         Run cur = s.current;
         if (cur == null) {
@@ -600,6 +649,10 @@ public final class Runlane implements AutoCloseable {
       }
     }
   }
+
+  /** Internal retry marker of {@link #doSubscribe}: never returned to callers. */
+  private static final SubscribeResult OWNER_CHANGED =
+      new SubscribeResult.Refused(ErrorCode.INTERNAL_ERROR, "session owner changed; retry");
 
   private @Nullable SessionState sessionStateOrNull(String sessionId) {
     return sessions.get(sessionId);
