@@ -261,8 +261,10 @@ public final class Runlane implements AutoCloseable {
   /**
    * Starts a run. Refused with {@link ErrorCode#RUN_IN_PROGRESS} (and no side effect) if the
    * session has a running run, {@link ErrorCode#FORBIDDEN} or {@link ErrorCode#SESSION_NOT_FOUND}
-   * if the authorizer refuses. The run's first event, {@code run.started} (seq 1), goes to the
-   * starting connection and to the session's followers.
+   * if the authorizer refuses, {@link ErrorCode#FORBIDDEN} if the request's connection belongs to
+   * another principal. The run's first event, {@code run.started} (seq 1), goes to the starting
+   * connection and to the session's followers; the run becomes visible ({@link #run}, {@link
+   * #currentRun}, aborts) only once that event is recorded.
    */
   public StartResult startRun(StartRequest request) {
     Objects.requireNonNull(request, "request");
@@ -285,6 +287,12 @@ public final class Runlane implements AutoCloseable {
           : new StartResult.Refused(ErrorCode.SESSION_NOT_FOUND, "session " + sessionId + " was not found");
     }
     ConnectionState starter = request.connectionId() == null ? null : connections.get(request.connectionId());
+    if (starter != null && !starter.principal.equals(request.principal())) {
+      // The starting connection becomes a recipient (and a follower) without a subscribe: it must
+      // be the starting principal's own, or a run would be routed to another user's socket.
+      return new StartResult.Refused(
+          ErrorCode.FORBIDDEN, "connection " + starter.id + " belongs to another principal");
+    }
     Run run;
     List<ConnectionState> toFlush;
     // Followers of a session nobody owned yet were authorized against no owner. A start that claims
@@ -323,8 +331,6 @@ public final class Runlane implements AutoCloseable {
             s.owner = request.principal();
           }
           run = newRun(sessionId, request.principal(), starter == null ? null : starter.id);
-          runs.put(run.runId(), run);
-          s.current = run;
           toFlush = new ArrayList<>(s.followers.size() + 1);
           if (starter != null) {
             run.attach(starter, AttachMode.ADDITIVE);
@@ -346,6 +352,10 @@ public final class Runlane implements AutoCloseable {
             f.sessions.remove(s);
           }
           run.recordStarted(request.input());
+          // Published only now, with its recipients attached and run.started recorded as seq 1:
+          // nobody can reach the run through run(id), currentRun(session) or an abort before that.
+          runs.put(run.runId(), run);
+          s.current = run;
           break;
         }
       }

@@ -15,7 +15,9 @@ import org.jspecify.annotations.Nullable;
  *
  * @param sessionId the session
  * @param principal who starts it (becomes the run's owner)
- * @param connectionId the connection that started it (becomes a recipient), or null
+ * @param connectionId the connection that started it (becomes a recipient), or null; it must be
+ *     a connection of {@code principal} (otherwise the start is refused with {@link
+ *     ErrorCode#FORBIDDEN}); an unknown or closed connection is ignored
  * @param input the runtime's input, carried by the {@code run.started} event, or null
  * @param timeout the run's deadline (plus the configured grace), or null for the default
  * @param followSession whether {@code connectionId} also follows the session's later runs
