@@ -7,11 +7,16 @@ import org.jspecify.annotations.Nullable;
  * set, at most {@code byteBudget} payload bytes (the newest frame is always kept). Appending evicts
  * the oldest. Memory is bounded by configuration, not by traffic.
  *
+ * <p>The slot array starts small and doubles up to {@code capacity} as the run grows, so a run that
+ * publishes a few events does not pay for a full ring.
+ *
  * <p><b>Thread safety:</b> not thread-safe; a single writer (the owning run, under its lock).
  */
 final class ReplayRing implements RunLog {
-  private final @Nullable OutFrame[] slots;
-  private final int[] sizes;
+  private static final int INITIAL_SLOTS = 8;
+
+  private final int capacity;
+  private @Nullable OutFrame[] slots;
   private final long byteBudget;
   private long head;
   private long oldest = 1;
@@ -25,8 +30,8 @@ final class ReplayRing implements RunLog {
     if (capacity < 1) {
       throw new IllegalArgumentException("capacity < 1: " + capacity);
     }
-    this.slots = new OutFrame[capacity];
-    this.sizes = new int[capacity];
+    this.capacity = capacity;
+    this.slots = new OutFrame[Math.min(capacity, INITIAL_SLOTS)];
     this.byteBudget = byteBudget;
   }
 
@@ -39,14 +44,16 @@ final class ReplayRing implements RunLog {
     if (seq != head + 1) {
       throw new IllegalStateException("append out of order: " + seq + " after " + head);
     }
-    if (head - oldest + 1 == slots.length) {
-      evictOldest();
+    int held = (int) (head - oldest + 1);
+    if (held == slots.length) {
+      if (slots.length < capacity) {
+        grow();
+      } else {
+        evictOldest();
+      }
     }
-    int i = index(seq);
-    int size = frame.bytes;
-    slots[i] = frame;
-    sizes[i] = size;
-    bytes += size;
+    slots[index(seq)] = frame;
+    bytes += frame.bytes;
     head = seq;
     if (byteBudget > 0) {
       while (bytes > byteBudget && oldest < head) {
@@ -55,11 +62,21 @@ final class ReplayRing implements RunLog {
     }
   }
 
+  private void grow() {
+    @Nullable OutFrame[] next = new OutFrame[(int) Math.min(capacity, (long) slots.length * 2)];
+    for (long s = oldest; s <= head; s++) {
+      next[(int) ((s - 1) % next.length)] = slots[index(s)];
+    }
+    slots = next;
+  }
+
   private void evictOldest() {
     int i = index(oldest);
+    OutFrame f = slots[i];
+    if (f != null) {
+      bytes -= f.bytes;
+    }
     slots[i] = null;
-    bytes -= sizes[i];
-    sizes[i] = 0;
     oldest++;
   }
 
@@ -83,6 +100,11 @@ final class ReplayRing implements RunLog {
     return (int) (head - oldest + 1);
   }
 
+  /** Slots currently allocated (grows up to the capacity). */
+  int allocatedSlots() {
+    return slots.length;
+  }
+
   @Override
   public @Nullable OutFrame get(long seq) {
     if (seq < oldest || seq > head) {
@@ -93,8 +115,7 @@ final class ReplayRing implements RunLog {
 
   @Override
   public void clear() {
-    java.util.Arrays.fill(slots, null);
-    java.util.Arrays.fill(sizes, 0);
+    slots = new OutFrame[Math.min(capacity, INITIAL_SLOTS)];
     bytes = 0;
     oldest = head + 1;
   }

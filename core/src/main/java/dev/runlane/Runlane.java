@@ -448,7 +448,7 @@ public final class Runlane implements AutoCloseable {
    * The safety net: runs {@code task} on the calling thread and guarantees {@code run} ends. If the
    * task throws, or returns without ending the run, that run instance (and no other run of its
    * session) is failed with {@link FailureReason#RUNTIME_THREW} or {@link
-   * FailureReason#NO_END_REPORTED}.
+   * FailureReason#NO_END_REPORTED}. An {@link Error} fails the run and is then rethrown.
    *
    * @return the safety net's end: {@code won} is true only if the safety net had to end the run
    */
@@ -457,12 +457,16 @@ public final class Runlane implements AutoCloseable {
     Objects.requireNonNull(task, "task");
     try {
       task.run();
-    } catch (Exception | Error e) {
+    } catch (Exception e) {
       if (e instanceof InterruptedException) {
         Thread.currentThread().interrupt();
       }
       LOG.warn("runtime of run {} (session {}) threw", run.runId(), run.sessionId(), e);
       return run.fail(FailureReason.RUNTIME_THREW, 1, String.valueOf(e.getMessage()));
+    } catch (Error e) {
+      // end the run first, then let the JVM-level problem propagate
+      run.fail(FailureReason.RUNTIME_THREW, 1, String.valueOf(e.getMessage()));
+      throw e;
     }
     return run.fail(FailureReason.NO_END_REPORTED, 1, "the runtime returned without ending its run");
   }
@@ -1064,8 +1068,8 @@ public final class Runlane implements AutoCloseable {
   }
 
   /**
-   * Shuts down deterministically: stops the timers, fails running runs with {@link
-   * FailureReason#SHUTDOWN} (their listeners are called), closes every connection with {@link
+   * Shuts down deterministically: stops the timers, cancels running runs (the runtime's cancel hook
+   * is called) and fails them with {@link FailureReason#SHUTDOWN} (their listeners are called), closes every connection with {@link
    * CloseReason#GOING_AWAY}, and stops the threads Runlane created. Idempotent.
    */
   @Override
@@ -1079,7 +1083,8 @@ public final class Runlane implements AutoCloseable {
       hk.cancel();
     }
     for (Run r : new ArrayList<>(runs.values())) {
-      r.fail(FailureReason.SHUTDOWN, 1, "server shutting down");
+      // through the cancel path, so the runtime is told to stop (its hook is called once)
+      r.cancel(RunState.FAILED, FailureReason.SHUTDOWN, 1, "server shutting down", null);
     }
     for (ConnectionState c : new ArrayList<>(connections.values())) {
       c.closeLocally(CloseReason.GOING_AWAY, true);

@@ -32,6 +32,9 @@ public record StartRequest(
   public StartRequest {
     Objects.requireNonNull(sessionId, "sessionId");
     Objects.requireNonNull(principal, "principal");
+    if (timeout != null && timeout.isNegative()) {
+      throw new IllegalArgumentException("timeout must not be negative: " + timeout);
+    }
   }
 
   /** A request with no connection, no input and the default timeout. */
@@ -49,7 +52,10 @@ public record StartRequest(
     return new StartRequest(sessionId, principal, connectionId, input, timeout, followSession);
   }
 
-  /** The same request, with a run timeout. */
+  /**
+   * The same request, with a run timeout (clamped to the configured bounds, plus the grace); {@link
+   * Duration#ZERO} means this run has no deadline, whatever the builder's default.
+   */
   public StartRequest withTimeout(Duration timeout) {
     return new StartRequest(sessionId, principal, connectionId, input, timeout, followSession);
   }

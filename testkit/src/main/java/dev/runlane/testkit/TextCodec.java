@@ -179,7 +179,9 @@ public final class TextCodec implements WireCodec {
         need(w, 2);
         return new Inbound.Unsubscribe(session(w[1]), null);
       case "resolve":
-        need(w, 2);
+        if (w.length < 2) {
+          throw new ProtocolException(ErrorCode.INVALID_PAYLOAD, "resolve needs an approval id");
+        }
         return new Inbound.ResolveApproval(w[1], w.length > 2 ? dec(w[2]) : null, null);
       case "sub":
         List<SubscribeTarget> targets = new ArrayList<>();

@@ -160,7 +160,7 @@ class LifecycleInboundTest {
   void resolveCommandErrors() {
     InMemoryConnection a = fx.open("alice");
     a.sendText("resolve");
-    assertNotNull(a.last("error"));
+    assertEquals("INVALID_PAYLOAD", a.last("error").get("code"));
     a.sendText("resolve ap_unknown yes");
     assertEquals("UNKNOWN_APPROVAL", a.last("error").get("code"));
     assertTrue(a.isOpen());
