@@ -58,7 +58,7 @@ class ReplayRingTest {
   }
 
   @ParameterizedTest(name = "capacity {0}")
-  @ValueSource(ints = {1, 2, 3, 8, 1024})
+  @ValueSource(ints = {1, 2, 3, 8, 10, 100, 1024})
   void holdsExactlyTheNewestFramesAcrossManyWrapArounds(int capacity) {
     ReplayRing ring = new ReplayRing(capacity, 0);
     Map<Long, OutFrame> appended = new HashMap<>();
@@ -164,7 +164,7 @@ class ReplayRingTest {
     for (int round = 0; round < rounds; round++) {
       long seed = base + round;
       Random rnd = new Random(seed);
-      int capacity = new int[] {1, 2, 4, 8, 16, 1024}[rnd.nextInt(6)];
+      int capacity = new int[] {1, 2, 4, 8, 10, 16, 100, 1024}[rnd.nextInt(8)];
       long budget = rnd.nextBoolean() ? 0 : 1 + rnd.nextInt(64);
       ReplayRing ring = new ReplayRing(capacity, budget);
       ArrayDeque<long[]> model = new ArrayDeque<>(); // {seq, size}
