@@ -149,6 +149,7 @@ final class Run implements RunHandle {
       OutFrame f =
           rl.encode(new Outbound.RunEvent(runId, sessionId, epoch, seq, kind, data), Lane.STREAM, null);
       if (f == null) {
+        LOG.warn("dropped a {} event of run {} (session {}): the codec could not encode it", kind, runId, sessionId);
         return PublishResult.ENCODE_FAILED;
       }
       log.append(seq, f);
