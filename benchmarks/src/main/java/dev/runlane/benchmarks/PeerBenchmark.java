@@ -11,6 +11,7 @@ import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
@@ -37,17 +38,25 @@ public class PeerBenchmark {
   /** Runlane side. */
   @State(Scope.Benchmark)
   public static class Ours {
+    /**
+     * Replay capacity: the default (1,024) and, as a diagnostic, 16. With full rings of 1,024 the
+     * garbage collector's cost of keeping old rings pointing at new frames shows (see
+     * docs/benchmarks.md).
+     */
+    @Param({"1024", "16"})
+    public int ring;
+
     Runlane rl;
     RunHandle[] runs;
     int next;
 
     @Setup
     public void setup() {
-      rl = Fixtures.builder(new BenchCodec()).build();
+      rl = Fixtures.builder(new BenchCodec()).replayCapacity(ring).build();
       runs = peerRuns(rl);
       // steady state: every run's replay ring is full, so each publish also evicts one event
       for (RunHandle run : runs) {
-        for (int i = 0; i < Fixtures.DEFAULT_REPLAY_CAPACITY; i++) {
+        for (int i = 0; i < ring; i++) {
           run.publish("delta", PublishBenchmark.DATA);
         }
       }

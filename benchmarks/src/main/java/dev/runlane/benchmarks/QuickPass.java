@@ -28,8 +28,9 @@ import org.openjdk.jmh.runner.options.OptionsBuilder;
 import org.openjdk.jmh.runner.options.TimeValue;
 
 /**
- * The quick pass: checks the fixtures, runs every JMH benchmark briefly (1 fork, 2 warm-up and 3
- * measured iterations of 1 s, with {@code -prof gc}) and the three harnesses (memory,
+ * The quick pass: checks the fixtures, runs every JMH benchmark briefly (1 fork, 2 warm-up and 4
+ * measured iterations of 1 s, a full GC between iterations, with {@code -prof gc}) and the three
+ * harnesses (memory,
  * head-of-line, reconnect storm), then prints one table of figure / ours / baseline / ratio /
  * target and writes the raw results under {@code benchmarks/results/}: {@code jmh.json} (JMH's
  * own JSON), {@code harness.json} (this table and the harnesses' raw numbers) and {@code
@@ -37,7 +38,7 @@ import org.openjdk.jmh.runner.options.TimeValue;
  *
  * <pre>
  * mvn -B -q -pl benchmarks -am package -DskipTests
- * java -jar benchmarks/target/benchmarks.jar [warmup=2] [measure=3] [seconds=1] [forks=1]
+ * java -jar benchmarks/target/benchmarks.jar [warmup=2] [measure=4] [seconds=1] [forks=1]
  *     [include=REGEX] [harness=false] [results=DIR]
  * </pre>
  *
@@ -71,7 +72,7 @@ public final class QuickPass {
       opts.put(a.substring(0, eq), a.substring(eq + 1));
     }
     int warmup = Integer.parseInt(opts.getOrDefault("warmup", "2"));
-    int measure = Integer.parseInt(opts.getOrDefault("measure", "3"));
+    int measure = Integer.parseInt(opts.getOrDefault("measure", "4"));
     int seconds = Integer.parseInt(opts.getOrDefault("seconds", "1"));
     int forks = Integer.parseInt(opts.getOrDefault("forks", "1"));
     String include = opts.getOrDefault("include", "dev\\.runlane\\.benchmarks\\..*");
@@ -81,6 +82,7 @@ public final class QuickPass {
 
     Instant started = Instant.now().truncatedTo(ChronoUnit.SECONDS);
     Map<String, Object> machine = machine();
+    machine.put("loadAverageAtStart", procLine("/proc/loadavg"));
     System.out.println("Runlane quick pass, " + started);
     machine.forEach((k, v) -> System.out.println("  " + k + ": " + v));
     System.out.println();
@@ -96,6 +98,7 @@ public final class QuickPass {
             .measurementIterations(measure)
             .measurementTime(TimeValue.seconds(seconds))
             .forks(forks)
+            .shouldDoGC(true) // a full GC between iterations: set-up garbage is not billed to one
             .addProfiler(GCProfiler.class)
             .jvmArgsAppend("-Xms2g", "-Xmx4g")
             .shouldFailOnError(true)
@@ -110,9 +113,12 @@ public final class QuickPass {
       harnessRows(rows, harnessRaw);
     }
 
+    machine.put("loadAverageAtEnd", procLine("/proc/loadavg"));
     String table = table(rows);
     System.out.println();
-    System.out.println("Runlane quick pass " + started + " (medians; baselines from the same run)");
+    System.out.println(
+        "Runlane quick pass " + started + " (medians; baselines from the same run; load average "
+            + machine.get("loadAverageAtStart") + " -> " + machine.get("loadAverageAtEnd") + ")");
     System.out.println(table);
     Map<String, Object> json = new LinkedHashMap<>();
     json.put("started", started.toString());
@@ -135,7 +141,8 @@ public final class QuickPass {
     Files.writeString(dir.resolve("harness.json"), Json.write(json) + "\n", StandardCharsets.UTF_8);
     Files.writeString(
         dir.resolve("quickpass.md"),
-        "Runlane quick pass " + started + "\n\n" + table + "\n",
+        "Runlane quick pass " + started + ", load average " + machine.get("loadAverageAtStart")
+            + " -> " + machine.get("loadAverageAtEnd") + "\n\n" + table + "\n",
         StandardCharsets.UTF_8);
     System.out.println("raw results: " + jmhJson + ", " + dir.resolve("harness.json"));
   }
@@ -185,6 +192,7 @@ public final class QuickPass {
     }
     RunResult big = find(results, "RoutingBenchmark.ours", "connections", "100000");
     RunResult small = find(results, "RoutingBenchmark.ours", "connections", "10");
+    RunResult same = find(results, "RoutingBenchmark.ours", "connections", "10000");
     RunResult naive = find(results, "RoutingBenchmark.naive", null, null);
     if (big != null && small != null) {
       double o = median(big);
@@ -199,6 +207,19 @@ public final class QuickPass {
               o / b <= 1.2,
               raw(big, small)));
     }
+    if (big != null && same != null) {
+      double o = median(big);
+      double b = median(same);
+      rows.add(
+          row(
+              "3   100k conns vs only the 10k recipients registered (ns/event)",
+              ns(o),
+              ns(b),
+              x(o / b),
+              "<= 1.2x",
+              o / b <= 1.2,
+              raw(big, same)));
+    }
     if (big != null && naive != null) {
       double o = median(big);
       double b = median(naive);
@@ -212,20 +233,24 @@ public final class QuickPass {
               b / o >= 1000,
               raw(big, naive)));
     }
-    RunResult po = find(results, "PeerBenchmark.ours", null, null);
     RunResult ps = find(results, "PeerBenchmark.spring", null, null);
-    if (po != null && ps != null) {
-      double o = PeerBenchmark.PER_RUN * 1e9 / median(po);
-      double b = PeerBenchmark.PER_RUN * 1e9 / median(ps);
-      rows.add(
-          row(
-              "4 peer: Spring SimpleBroker, 1k runs x 10 (deliveries/s)",
-              rate(o),
-              rate(b),
-              x(o / b),
-              ">= 5x",
-              o / b >= 5,
-              raw(po, ps)));
+    for (String ring : new String[] {"1024", "16"}) {
+      RunResult po = find(results, "PeerBenchmark.ours", "ring", ring);
+      if (po != null && ps != null) {
+        double o = PeerBenchmark.PER_RUN * 1e9 / median(po);
+        double b = PeerBenchmark.PER_RUN * 1e9 / median(ps);
+        rows.add(
+            row(
+                ring.equals("1024")
+                    ? "4 peer: Spring SimpleBroker, 1k runs x 10 (deliveries/s)"
+                    : "4   same, replayCapacity 16 (diagnostic)",
+                rate(o),
+                rate(b),
+                x(o / b),
+                ">= 5x",
+                o / b >= 5,
+                raw(po, ps)));
+      }
     }
     RunResult ro = find(results, "ResumeBenchmark.ours", null, null);
     RunResult rb = find(results, "ResumeBenchmark.baseline", null, null);
@@ -548,6 +573,14 @@ public final class QuickPass {
     m.put("jvmArgs", ManagementFactory.getRuntimeMXBean().getInputArguments());
     m.put("maxHeap", Runtime.getRuntime().maxMemory());
     return m;
+  }
+
+  private static String procLine(String file) {
+    try {
+      return Files.readAllLines(Paths.get(file)).get(0).trim();
+    } catch (IOException | RuntimeException e) {
+      return "unknown (" + e.getClass().getSimpleName() + ")";
+    }
   }
 
   private static String procValue(String file, String key) {
