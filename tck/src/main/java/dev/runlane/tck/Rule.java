@@ -2,7 +2,7 @@ package dev.runlane.tck;
 
 /**
  * The rules and promises the kit checks: the SPI rules T1–T7 of {@code dev.runlane.transport}
- * (mirrored by {@code docs/reference/transport-spi.md}) and the end-to-end promises P1–P7 of
+ * (mirrored by {@code docs/reference/transport-spi.md}) and the end-to-end promises (P1–P4, P6, P7) of
  * Runlane over a transport. Each carries what to check when its test fails.
  */
 enum Rule {

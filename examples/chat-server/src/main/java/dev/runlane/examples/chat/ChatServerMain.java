@@ -10,8 +10,8 @@ import org.slf4j.LoggerFactory;
  * Starts the chat example and logs its address.
  *
  * <pre>
- * mvn -B -q -pl examples/chat-server -am compile exec:java                       # http://localhost:8080/
- * mvn -B -q -pl examples/chat-server -am compile exec:java -Dexec.args="--port=9090 --pace=60"
+ * mvn -B -q -pl examples/chat-server -am compile -Prun                     # http://localhost:8080/
+ * mvn -B -q -pl examples/chat-server -am compile -Prun -Drunlane.example.port=9090 -Drunlane.example.pace=60
  * </pre>
  *
  * <p>Options (each also as a system property {@code runlane.example.NAME}): {@code --port} (default
