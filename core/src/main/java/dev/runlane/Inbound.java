@@ -35,10 +35,22 @@ public sealed interface Inbound
     }
   }
 
-  /** Subscribe to one or more sessions or runs, each with its resume position. */
-  record Subscribe(List<SubscribeTarget> targets, @Nullable String ref) implements Inbound {
+  /**
+   * Subscribe to one or more sessions or runs, each with its resume position. With {@link
+   * AttachMode#TAKEOVER} the sender replaces its principal's other connections as recipients of the
+   * runs it resumes (a reloaded page retiring its stale socket); the default is {@link
+   * AttachMode#ADDITIVE}.
+   */
+  record Subscribe(List<SubscribeTarget> targets, AttachMode mode, @Nullable String ref)
+      implements Inbound {
     public Subscribe {
       targets = List.copyOf(targets);
+      java.util.Objects.requireNonNull(mode, "mode");
+    }
+
+    /** An additive subscribe. */
+    public Subscribe(List<SubscribeTarget> targets, @Nullable String ref) {
+      this(targets, AttachMode.ADDITIVE, ref);
     }
   }
 

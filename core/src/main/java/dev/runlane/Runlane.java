@@ -870,7 +870,7 @@ public final class Runlane implements AutoCloseable {
         c.sendError(ErrorCode.INVALID_PAYLOAD, "subscribe needs at least one target", null, ref);
       }
       for (SubscribeTarget t : s.targets()) {
-        subscribe(c, t, AttachMode.ADDITIVE, ref);
+        subscribe(c, t, s.mode(), ref);
       }
     } else if (cmd instanceof Inbound.Unsubscribe) {
       unsubscribe(c, ((Inbound.Unsubscribe) cmd).sessionId());

@@ -1,6 +1,7 @@
 package dev.runlane.testkit;
 
 import dev.runlane.Approval;
+import dev.runlane.AttachMode;
 import dev.runlane.ErrorCode;
 import dev.runlane.Inbound;
 import dev.runlane.Outbound;
@@ -28,6 +29,7 @@ import org.jspecify.annotations.Nullable;
  * start SESSION [INPUT]
  * abort SESSION [RUN]
  * sub SESSION LASTSEQ [EPOCH|-] [RUN]      (several targets: separate with " ; ")
+ * subx …                                   (the same, with takeover)
  * unsub SESSION
  * resolve APPROVAL [DECISION]
  * ping
@@ -184,8 +186,9 @@ public final class TextCodec implements WireCodec {
         }
         return new Inbound.ResolveApproval(w[1], w.length > 2 ? dec(w[2]) : null, null);
       case "sub":
+      case "subx":
         List<SubscribeTarget> targets = new ArrayList<>();
-        for (String part : text.substring(3).split(";")) {
+        for (String part : text.substring(w[0].length()).split(";")) {
           String[] t = part.trim().split(" +");
           if (t.length < 2) {
             throw new ProtocolException(ErrorCode.INVALID_PAYLOAD, "sub SESSION LASTSEQ [EPOCH] [RUN]");
@@ -203,7 +206,8 @@ public final class TextCodec implements WireCodec {
           String run = t.length > 3 ? t[3] : null;
           targets.add(new SubscribeTarget(session(t[0]), run, lastSeq, epoch));
         }
-        return new Inbound.Subscribe(targets, null);
+        return new Inbound.Subscribe(
+            targets, "subx".equals(w[0]) ? AttachMode.TAKEOVER : AttachMode.ADDITIVE, null);
       default:
         throw new ProtocolException(ErrorCode.UNKNOWN_MESSAGE_TYPE, "unknown command " + w[0]);
     }

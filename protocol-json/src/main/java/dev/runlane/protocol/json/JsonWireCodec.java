@@ -10,6 +10,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.ObjectWriter;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.module.SimpleModule;
+import dev.runlane.AttachMode;
 import dev.runlane.ErrorCode;
 import dev.runlane.Inbound;
 import dev.runlane.Outbound;
@@ -182,7 +183,16 @@ public final class JsonWireCodec implements WireCodec {
         return new Inbound.AbortRun(
             sessionId(root, type, ref), optionalString(root, "runId", type, ref), ref);
       case TYPE_SUBSCRIBE:
-        return new Inbound.Subscribe(targets(root, ref), ref);
+        {
+          JsonNode takeover = root.get("takeover");
+          if (takeover != null && !takeover.isNull() && !takeover.isBoolean()) {
+            throw new ProtocolException(
+                ErrorCode.INVALID_PAYLOAD, type + " \"takeover\" must be a boolean", ref);
+          }
+          AttachMode mode =
+              takeover != null && takeover.booleanValue() ? AttachMode.TAKEOVER : AttachMode.ADDITIVE;
+          return new Inbound.Subscribe(targets(root, ref), mode, ref);
+        }
       case TYPE_UNSUBSCRIBE:
         return new Inbound.Unsubscribe(sessionId(root, type, ref), ref);
       case TYPE_APPROVAL:
