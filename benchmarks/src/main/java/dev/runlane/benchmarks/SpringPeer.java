@@ -2,7 +2,6 @@ package dev.runlane.benchmarks;
 
 import java.util.List;
 import java.util.Map;
-import org.jspecify.annotations.Nullable;
 import org.springframework.messaging.Message;
 import org.springframework.messaging.MessageChannel;
 import org.springframework.messaging.simp.SimpMessageHeaderAccessor;
@@ -25,12 +24,10 @@ public final class SpringPeer {
   /** The client outbound channel: counts every message the broker sends to a session. */
   static final class CountingChannel implements MessageChannel {
     long messages;
-    @Nullable Message<?> last;
 
     @Override
     public boolean send(Message<?> message, long timeout) {
       messages++;
-      last = message;
       return true;
     }
   }
