@@ -35,7 +35,18 @@ final class Run implements RunHandle {
   private final String sessionId;
   private final String epoch;
   private final String owner;
-  final @Nullable String startedBy;
+  /**
+   * The owner of the session this run was started in (fixed for that session's life). A subscribe
+   * naming this run is authorized against it: by then the session id may name a retired and
+   * re-created session with another owner, or none.
+   */
+  final String sessionOwner;
+  /**
+   * The {@link ConnectionState#generation} of the starting connection, 0 if none. Identity is the
+   * generation, not the connection id: ids are unique only among live connections (rule T1.1), so
+   * a later connection of another principal may carry the starter's id.
+   */
+  private final long starterGeneration;
   private final RunLog log;
   private final @Nullable RunRuntime runtime;
   private final AtomicBoolean cancelCalled = new AtomicBoolean();
@@ -63,7 +74,8 @@ final class Run implements RunHandle {
       String sessionId,
       String epoch,
       String owner,
-      @Nullable String startedBy,
+      String sessionOwner,
+      long starterGeneration,
       RunLog log,
       @Nullable RunRuntime runtime) {
     this.rl = rl;
@@ -71,9 +83,15 @@ final class Run implements RunHandle {
     this.sessionId = sessionId;
     this.epoch = epoch;
     this.owner = owner;
-    this.startedBy = startedBy;
+    this.sessionOwner = sessionOwner;
+    this.starterGeneration = starterGeneration;
     this.log = log;
     this.runtime = runtime;
+  }
+
+  /** Whether {@code c} is the connection that started this run (it needs no authorization). */
+  boolean startedBy(ConnectionState c) {
+    return starterGeneration != 0 && c.generation == starterGeneration;
   }
 
   @Override
@@ -124,9 +142,14 @@ final class Run implements RunHandle {
 
   // ---------------------------------------------------------------- events
 
-  /** Records the "run.started" event (seq 1). Called once, under the session lock, at start. */
+  /**
+   * Records the "run.started" event (seq 1). Called once, under the session lock, at start. It
+   * only queues: the caller flushes the recipients after releasing the session lock (no transport
+   * call under a lock; a send failing synchronously would close its connection, and unfollow and
+   * retire the session, in the middle of the start).
+   */
   void recordStarted(@Nullable Object input) {
-    record(Outbound.KIND_STARTED, input);
+    record(Outbound.KIND_STARTED, input, false);
   }
 
   @Override
@@ -135,10 +158,10 @@ final class Run implements RunHandle {
     if (kind.startsWith("run.")) {
       throw new IllegalArgumentException("event kinds starting with \"run.\" are reserved: " + kind);
     }
-    return record(kind, data);
+    return record(kind, data, true);
   }
 
-  private PublishResult record(String kind, @Nullable Object data) {
+  private PublishResult record(String kind, @Nullable Object data, boolean flush) {
     ConnectionState[] targets;
     long seq;
     synchronized (this) {
@@ -158,8 +181,10 @@ final class Run implements RunHandle {
         t.enqueue(f);
       }
     }
-    for (ConnectionState t : targets) {
-      t.flush();
+    if (flush) {
+      for (ConnectionState t : targets) {
+        t.flush();
+      }
     }
     return new PublishResult(seq, PublishResult.Status.RECORDED);
   }
@@ -215,21 +240,22 @@ final class Run implements RunHandle {
    * @return whether it is a recipient now (false if the run ended or the connection closed)
    */
   boolean attach(ConnectionState c, AttachMode mode) {
-    List<ConnectionState> displaced;
     synchronized (this) {
       if (state.isTerminal()) {
         return false;
       }
-      displaced = attachLocked(c, mode);
-    }
-    for (ConnectionState d : displaced) {
-      d.runs.remove(this);
+      attachLocked(c, mode);
     }
     return c.runs.contains(this);
   }
 
-  private List<ConnectionState> attachLocked(ConnectionState c, AttachMode mode) {
-    List<ConnectionState> displaced = List.of();
+  /**
+   * Adds {@code c}, displacing its principal's other connections on a takeover. Each connection's
+   * {@link ConnectionState#runs} is updated here, under the lock, with the recipients: updated after
+   * the lock, a re-attach landing in between would be undone in the set only, leaving a recipient
+   * that its own close or unsubscribe no longer detaches.
+   */
+  private void attachLocked(ConnectionState c, AttachMode mode) {
     if (mode == AttachMode.TAKEOVER) {
       List<ConnectionState> keep = new ArrayList<>(recipients.length);
       List<ConnectionState> out = new ArrayList<>();
@@ -242,21 +268,22 @@ final class Run implements RunHandle {
       }
       if (!out.isEmpty()) {
         recipients = keep.toArray(NONE);
-        displaced = out;
+        for (ConnectionState d : out) {
+          d.runs.remove(this);
+        }
       }
     }
     if (contains(c)) {
-      return displaced;
+      return;
     }
     c.runs.add(this); // before the closed check: see ConnectionState#closeLocally
     if (c.isClosed()) {
       c.runs.remove(this);
-      return displaced;
+      return;
     }
     ConnectionState[] next = Arrays.copyOf(recipients, recipients.length + 1);
     next[recipients.length] = c;
     recipients = next;
-    return displaced;
   }
 
   private boolean contains(ConnectionState c) {
@@ -270,12 +297,11 @@ final class Run implements RunHandle {
 
   /** Removes {@code c} as a recipient; returns whether it was one. */
   boolean detach(ConnectionState c) {
-    boolean removed;
     synchronized (this) {
-      removed = removeLocked(c);
+      boolean removed = removeLocked(c);
+      c.runs.remove(this); // under the lock: see attachLocked
+      return removed;
     }
-    c.runs.remove(this);
-    return removed;
   }
 
   private boolean removeLocked(ConnectionState c) {
@@ -298,7 +324,6 @@ final class Run implements RunHandle {
    */
   SubscribeAck subscribe(
       ConnectionState c, SubscribeTarget target, AttachMode mode, boolean following, @Nullable String ref) {
-    List<ConnectionState> displaced;
     SubscribeAck ack;
     synchronized (this) {
       long head = log.head();
@@ -358,10 +383,9 @@ final class Run implements RunHandle {
           c.enqueueReplay(f);
         }
       }
-      displaced = finished ? List.of() : attachLocked(c, mode);
-    }
-    for (ConnectionState d : displaced) {
-      d.runs.remove(this);
+      if (!finished) {
+        attachLocked(c, mode);
+      }
     }
     return ack;
   }

@@ -22,7 +22,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executor;
 import java.util.concurrent.Executors;
-import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -261,10 +260,12 @@ public final class Runlane implements AutoCloseable {
   /**
    * Starts a run. Refused with {@link ErrorCode#RUN_IN_PROGRESS} (and no side effect) if the
    * session has a running run, {@link ErrorCode#FORBIDDEN} or {@link ErrorCode#SESSION_NOT_FOUND}
-   * if the authorizer refuses, {@link ErrorCode#FORBIDDEN} if the request's connection belongs to
-   * another principal. The run's first event, {@code run.started} (seq 1), goes to the starting
-   * connection and to the session's followers; the run becomes visible ({@link #run}, {@link
-   * #currentRun}, aborts) only once that event is recorded.
+   * if the authorizer refuses (asked again if another principal claims the session meanwhile),
+   * {@link ErrorCode#FORBIDDEN} if the request's connection belongs to another principal, {@link
+   * ErrorCode#TOO_MANY_SUBSCRIPTIONS} if following the session would take the connection past
+   * {@link Builder#maxSessionsPerConnection}. The run's first event, {@code run.started} (seq 1),
+   * goes to the starting connection and to the session's followers; the run becomes visible
+   * ({@link #run}, {@link #currentRun}, aborts) only once that event is recorded.
    */
   public StartResult startRun(StartRequest request) {
     Objects.requireNonNull(request, "request");
@@ -279,12 +280,10 @@ public final class Runlane implements AutoCloseable {
       return new StartResult.Refused(ErrorCode.SESSION_NOT_FOUND, "session id too long");
     }
     SessionState existing = sessions.get(sessionId);
-    Authorizer.Decision d =
-        authorize(request.principal(), Action.START, sessionId, existing == null ? null : existing.owner);
-    if (d != Authorizer.Decision.ALLOW) {
-      return d == Authorizer.Decision.DENY
-          ? new StartResult.Refused(ErrorCode.FORBIDDEN, "may not start a run in this session")
-          : new StartResult.Refused(ErrorCode.SESSION_NOT_FOUND, "session " + sessionId + " was not found");
+    @Nullable String authorizedOwner = existing == null ? null : existing.owner;
+    StartResult.Refused no = authorizeStart(request.principal(), sessionId, authorizedOwner);
+    if (no != null) {
+      return no;
     }
     ConnectionState starter = request.connectionId() == null ? null : connections.get(request.connectionId());
     if (starter != null && !starter.principal.equals(request.principal())) {
@@ -292,6 +291,16 @@ public final class Runlane implements AutoCloseable {
       // be the starting principal's own, or a run would be routed to another user's socket.
       return new StartResult.Refused(
           ErrorCode.FORBIDDEN, "connection " + starter.id + " belongs to another principal");
+    }
+    if (starter != null && request.followSession()) {
+      // following through a start is bounded like following through a subscribe
+      SessionState known = sessions.get(sessionId);
+      boolean alreadyFollowing = known != null && starter.sessions.contains(known);
+      if (!alreadyFollowing && starter.sessions.size() >= config.maxSessionsPerConnection) {
+        return new StartResult.Refused(
+            ErrorCode.TOO_MANY_SUBSCRIPTIONS,
+            "a connection may follow at most " + config.maxSessionsPerConnection + " sessions");
+      }
     }
     Run run;
     List<ConnectionState> toFlush;
@@ -303,61 +312,84 @@ public final class Runlane implements AutoCloseable {
     for (; ; ) {
       SessionState s = sessions.computeIfAbsent(sessionId, SessionState::new);
       List<ConnectionState> toVet = new ArrayList<>();
+      @Nullable String ownerNow;
       synchronized (s) {
         if (s.dead) {
           continue;
         }
-        Run cur = s.current;
-        if (cur != null && !cur.state().isTerminal()) {
+        ownerNow = s.owner;
+        if (!Objects.equals(ownerNow, authorizedOwner)) {
+          // Another principal claimed the session after the authorizer was asked: ask again
+          // (outside the lock), or this start would join a session its principal may not use.
           if (s.idleLocked()) {
             retireLocked(s);
           }
-          return new StartResult.Refused(
-              ErrorCode.RUN_IN_PROGRESS, "session " + sessionId + " already has a run in progress");
-        }
-        boolean claim = s.owner == null;
-        if (claim) {
-          for (ConnectionState f : s.followers) {
-            if (f != starter && !f.principal.equals(request.principal()) && !vetted.containsKey(f)) {
-              toVet.add(f);
+        } else {
+          Run cur = s.current;
+          if (cur != null && !cur.state().isTerminal()) {
+            if (s.idleLocked()) {
+              retireLocked(s);
             }
+            return new StartResult.Refused(
+                ErrorCode.RUN_IN_PROGRESS, "session " + sessionId + " already has a run in progress");
           }
-        }
-        if (toVet.isEmpty()) {
-          if (starter != null && request.followSession()) {
-            followLocked(s, starter);
-          }
+          boolean claim = ownerNow == null;
           if (claim) {
-            s.owner = request.principal();
-          }
-          run = newRun(sessionId, request.principal(), starter == null ? null : starter.id);
-          toFlush = new ArrayList<>(s.followers.size() + 1);
-          if (starter != null) {
-            run.attach(starter, AttachMode.ADDITIVE);
-            toFlush.add(starter);
-          }
-          for (ConnectionState f : s.followers) {
-            if (f != starter) {
-              Authorizer.Decision fd = claim ? vetted.get(f) : null;
-              if (fd != null && fd != Authorizer.Decision.ALLOW) {
-                dropped.add(f);
-                continue;
+            for (ConnectionState f : s.followers) {
+              if (f != starter && !f.principal.equals(request.principal()) && !vetted.containsKey(f)) {
+                toVet.add(f);
               }
-              run.attach(f, AttachMode.ADDITIVE);
-              toFlush.add(f);
             }
           }
-          for (ConnectionState f : dropped) {
-            s.followers.remove(f);
-            f.sessions.remove(s);
+          if (toVet.isEmpty()) {
+            if (starter != null && request.followSession()) {
+              followLocked(s, starter);
+            }
+            if (claim) {
+              s.owner = request.principal();
+            }
+            run =
+                newRun(
+                    sessionId,
+                    request.principal(),
+                    ownerNow == null ? request.principal() : ownerNow,
+                    starter == null ? 0 : starter.generation);
+            toFlush = new ArrayList<>(s.followers.size() + 1);
+            if (starter != null) {
+              run.attach(starter, AttachMode.ADDITIVE);
+              toFlush.add(starter);
+            }
+            for (ConnectionState f : s.followers) {
+              if (f != starter) {
+                Authorizer.Decision fd = claim ? vetted.get(f) : null;
+                if (fd != null && fd != Authorizer.Decision.ALLOW) {
+                  dropped.add(f);
+                  continue;
+                }
+                run.attach(f, AttachMode.ADDITIVE);
+                toFlush.add(f);
+              }
+            }
+            for (ConnectionState f : dropped) {
+              s.followers.remove(f);
+              f.sessions.remove(s);
+            }
+            run.recordStarted(request.input());
+            // Published only now, with its recipients attached and run.started recorded as seq 1:
+            // nobody can reach the run through run(id), currentRun(session) or an abort before that.
+            runs.put(run.runId(), run);
+            s.current = run;
+            break;
           }
-          run.recordStarted(request.input());
-          // Published only now, with its recipients attached and run.started recorded as seq 1:
-          // nobody can reach the run through run(id), currentRun(session) or an abort before that.
-          runs.put(run.runId(), run);
-          s.current = run;
-          break;
         }
+      }
+      if (!Objects.equals(ownerNow, authorizedOwner)) {
+        authorizedOwner = ownerNow;
+        no = authorizeStart(request.principal(), sessionId, authorizedOwner);
+        if (no != null) {
+          return no;
+        }
+        continue;
       }
       for (ConnectionState f : toVet) {
         vetted.put(f, authorize(f.principal, Action.SUBSCRIBE, sessionId, request.principal()));
@@ -390,7 +422,18 @@ public final class Runlane implements AutoCloseable {
     return new StartResult.Started(run);
   }
 
-  private Run newRun(String sessionId, String owner, @Nullable String startedBy) {
+  private StartResult.@Nullable Refused authorizeStart(
+      String principal, String sessionId, @Nullable String owner) {
+    Authorizer.Decision d = authorize(principal, Action.START, sessionId, owner);
+    if (d == Authorizer.Decision.ALLOW) {
+      return null;
+    }
+    return d == Authorizer.Decision.DENY
+        ? new StartResult.Refused(ErrorCode.FORBIDDEN, "may not start a run in this session")
+        : new StartResult.Refused(ErrorCode.SESSION_NOT_FOUND, "session " + sessionId + " was not found");
+  }
+
+  private Run newRun(String sessionId, String owner, String sessionOwner, long starterGeneration) {
     String runId = idPrefix + Long.toString(runCounter.incrementAndGet(), 36);
     String epoch = Long.toHexString(ThreadLocalRandom.current().nextLong() | 1L << 63);
     return new Run(
@@ -399,7 +442,8 @@ public final class Runlane implements AutoCloseable {
         sessionId,
         epoch,
         owner,
-        startedBy,
+        sessionOwner,
+        starterGeneration,
         new ReplayRing(config.replayCapacity, config.replayByteBudget),
         runtime);
   }
@@ -430,7 +474,9 @@ public final class Runlane implements AutoCloseable {
       Object input = request.input();
       try {
         runtimeExecutor.execute(() -> runGuarded(run, () -> rt.run(run, input)));
-      } catch (RejectedExecutionException e) {
+      } catch (RuntimeException e) {
+        // rejected, or a host executor that throws anything else: nothing else would end the run
+        LOG.warn("runtime executor refused run {} (session {})", run.runId(), run.sessionId(), e);
         run.fail(FailureReason.RUNTIME_ERROR, 1, "runtime executor rejected the run");
       }
     }
@@ -533,7 +579,7 @@ public final class Runlane implements AutoCloseable {
     if (r == null) {
       return AttachResult.UNKNOWN_RUN;
     }
-    if (!c.id.equals(r.startedBy)) {
+    if (!r.startedBy(c)) {
       SessionState s = sessions.get(r.sessionId());
       Authorizer.Decision d = authorize(c.principal, Action.SUBSCRIBE, r.sessionId(), s == null ? r.owner() : s.owner);
       if (d != Authorizer.Decision.ALLOW) {
@@ -606,9 +652,14 @@ public final class Runlane implements AutoCloseable {
     }
     String runId = t.runId();
     Run target = runId == null ? null : runs.get(runId);
-    boolean starter = target != null && c.id.equals(target.startedBy);
+    boolean starter = target != null && target.startedBy(c);
     SessionState seen = sessions.get(sessionId);
-    @Nullable String authorizedOwner = seen == null ? null : seen.owner;
+    // A named run is authorized against the owner of the session it was started in: the session id
+    // may by now name a retired and re-created session with another owner, or none.
+    @Nullable String authorizedOwner =
+        target != null && target.sessionId().equals(sessionId)
+            ? target.sessionOwner
+            : seen == null ? null : seen.owner;
     if (!starter) {
       Authorizer.Decision d = authorize(c.principal, Action.SUBSCRIBE, sessionId, authorizedOwner);
       if (d != Authorizer.Decision.ALLOW) {
@@ -653,6 +704,14 @@ public final class Runlane implements AutoCloseable {
           return OWNER_CHANGED;
         }
         followLocked(s, c);
+        if (c.isClosed()) {
+          // Closed since the check above: its close may have walked c.sessions before s was added,
+          // and followLocked undid the follow. Nobody else would retire s if that left it idle.
+          if (s.idleLocked()) {
+            retireLocked(s);
+          }
+          return new SubscribeResult.Refused(ErrorCode.INTERNAL_ERROR, "connection closed");
+        }
         Run cur = s.current;
         if (cur == null) {
           SubscribeAck ack = unknownRunAck(t, true);

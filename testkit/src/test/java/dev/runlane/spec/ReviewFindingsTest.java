@@ -358,7 +358,7 @@ class ReviewFindingsTest {
     RunHandle r = started(rl.startRun(StartRequest.of("s", "alice")));
     InMemoryConnection y = tx.open("alice");
     race(
-        20_000 * SCALE,
+        10_000 * SCALE,
         () -> rl.attach(r.runId(), y.id(), AttachMode.ADDITIVE),
         () -> rl.detach(r.runId(), y.id()),
         () -> rl.attach(r.runId(), y.id(), AttachMode.ADDITIVE),
@@ -373,7 +373,7 @@ class ReviewFindingsTest {
     InMemoryConnection x = tx.open("alice");
     InMemoryConnection y = tx.open("alice");
     race(
-        20_000 * SCALE,
+        10_000 * SCALE,
         () -> {
           rl.detach(r.runId(), x.id());
           rl.attach(r.runId(), y.id(), AttachMode.ADDITIVE);
@@ -400,7 +400,7 @@ class ReviewFindingsTest {
     InMemoryConnection[] c = new InMemoryConnection[1];
     int[] i = new int[1];
     race(
-        5_000 * SCALE,
+        3_000 * SCALE,
         () -> {
           i[0]++;
           c[0] = tx.open("alice");
