@@ -28,6 +28,8 @@ final class ConnectionState implements InboundHandler, Outbox.Owner {
   final Outbox outbox;
   /** Runs this connection receives. Added before the run's closed check; see {@link Run#attach}. */
   final Set<Run> runs = ConcurrentHashMap.newKeySet();
+  /** Runs that hold a resume cursor of this connection (see {@link Run}); dropped on close. */
+  final Set<Run> cursorRuns = ConcurrentHashMap.newKeySet();
   /** Sessions this connection follows. */
   final Set<SessionState> sessions = ConcurrentHashMap.newKeySet();
 
@@ -200,6 +202,10 @@ final class ConnectionState implements InboundHandler, Outbox.Owner {
       r.detach(this);
     }
     runs.clear();
+    for (Run r : cursorRuns) {
+      r.forget(this);
+    }
+    cursorRuns.clear();
     for (SessionState s : sessions) {
       rl.unfollow(s, this);
     }

@@ -4,6 +4,7 @@ import dev.runlane.transport.Lane;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -53,6 +54,15 @@ final class Run implements RunHandle {
 
   private volatile RunState state = RunState.RUNNING; // written under this
   private ConnectionState[] recipients = NONE; // guarded by this; copy-on-write
+  /**
+   * Per-connection cursors, guarded by this. {@code coveredFrom}: for a recipient attached without a
+   * replay after events existed ({@link #attach}), the first seq it was handed; absent means 1.
+   * {@code handedUpTo}: for a connection that stopped being a recipient while staying open (detach,
+   * unsubscribe, takeover, the run's end), the last seq it was handed. Together they keep a
+   * connection's cursor from moving backwards (no duplicate) and make every gap announced.
+   */
+  private @Nullable Map<ConnectionState, Long> coveredFrom;
+  private @Nullable Map<ConnectionState, Long> handedUpTo;
   private @Nullable RunOutcome outcome; // guarded by this
   private final Map<String, PendingApproval> approvals = new LinkedHashMap<>(); // guarded by this
   private TimeSource.@Nullable Cancellable expiry; // guarded by this
@@ -244,9 +254,66 @@ final class Run implements RunHandle {
       if (state.isTerminal()) {
         return false;
       }
+      boolean wasRecipient = contains(c);
       attachLocked(c, mode);
+      if (!wasRecipient && contains(c) && log.head() > 0) {
+        // No replay: unless it was handed everything before, a later subscribe below this point
+        // must be told of the gap (it cannot be replayed ahead of the live frames already queued).
+        Long handed = takeCursor(false, c);
+        Long covered = takeCursor(true, c);
+        if (handed == null || handed < log.head()) {
+          putCursor(true, c, log.head() + 1);
+        } else if (covered != null) {
+          putCursor(true, c, covered);
+        }
+      }
     }
     return c.runs.contains(this);
+  }
+
+  private Map<ConnectionState, Long> cursors(boolean covered) {
+    if (covered) {
+      Map<ConnectionState, Long> m = coveredFrom;
+      if (m == null) {
+        m = coveredFrom = new IdentityHashMap<>();
+      }
+      return m;
+    }
+    Map<ConnectionState, Long> m = handedUpTo;
+    if (m == null) {
+      m = handedUpTo = new IdentityHashMap<>();
+    }
+    return m;
+  }
+
+  private void putCursor(boolean covered, ConnectionState c, long seq) {
+    cursors(covered).put(c, seq);
+    c.cursorRuns.add(this);
+  }
+
+  private @Nullable Long takeCursor(boolean covered, ConnectionState c) {
+    Map<ConnectionState, Long> m = covered ? coveredFrom : handedUpTo;
+    Long v = m == null ? null : m.remove(c);
+    if (v != null) {
+      Map<ConnectionState, Long> other = covered ? handedUpTo : coveredFrom;
+      if (other == null || !other.containsKey(c)) {
+        c.cursorRuns.remove(this); // no cursor of c left here: no reference kept
+      }
+    }
+    return v;
+  }
+
+  /** Records that {@code c}, leaving the recipients but staying open, was handed up to head. */
+  private void rememberHanded(ConnectionState c) {
+    if (!c.isClosed() && log.head() > 0) {
+      putCursor(false, c, log.head());
+    }
+  }
+
+  /** The connection closed: drop its cursors. */
+  synchronized void forget(ConnectionState c) {
+    takeCursor(false, c);
+    takeCursor(true, c);
   }
 
   /**
@@ -270,6 +337,7 @@ final class Run implements RunHandle {
         recipients = keep.toArray(NONE);
         for (ConnectionState d : out) {
           d.runs.remove(this);
+          rememberHanded(d);
         }
       }
     }
@@ -300,6 +368,9 @@ final class Run implements RunHandle {
     synchronized (this) {
       boolean removed = removeLocked(c);
       c.runs.remove(this); // under the lock: see attachLocked
+      if (removed) {
+        rememberHanded(c);
+      }
       return removed;
     }
   }
@@ -338,10 +409,25 @@ final class Run implements RunHandle {
         n = 0;
       }
       boolean attached = contains(c);
-      // A connection that is already a recipient has been handed everything up to head: its
-      // cursor never moves backwards, so nothing is replayed twice.
-      long from = attached ? head + 1 : n + 1;
-      boolean truncated = !attached && from < oldest && from <= head;
+      // The connection's cursor never moves backwards, so nothing is replayed twice: a recipient has
+      // been handed everything up to head; a connection that was one before, up to what it was
+      // handed then (those frames are queued or delivered, in order, ahead of this replay).
+      long from;
+      boolean truncated;
+      Long covered = takeCursor(true, c);
+      if (attached) {
+        from = head + 1;
+        truncated = false;
+      } else {
+        Long handed = takeCursor(false, c);
+        from = Math.max(n, handed == null ? 0 : handed) + 1;
+        truncated = from < oldest && from <= head;
+      }
+      // It was attached without a replay: what lies below its first handed seq is a gap. It cannot
+      // be replayed ahead of the later frames already handed, so it is announced.
+      if (covered != null && n + 1 < covered) {
+        truncated = true;
+      }
       long replayFrom = Math.max(from, oldest);
       long replayTo = head;
       boolean finished = state.isTerminal();
@@ -385,6 +471,8 @@ final class Run implements RunHandle {
       }
       if (!finished) {
         attachLocked(c, mode);
+      } else {
+        rememberHanded(c); // it now has, or was told how to get, everything up to the end
       }
     }
     return ack;
@@ -470,6 +558,7 @@ final class Run implements RunHandle {
         log.append(seq, f);
         for (ConnectionState t : targets) {
           t.enqueue(f);
+          rememberHanded(t);
         }
       } else {
         LOG.error("codec could not encode the terminal event of run {}; the run ended without it", runId);
@@ -518,9 +607,18 @@ final class Run implements RunHandle {
     }
   }
 
-  /** Releases the log on eviction. */
+  /** Releases the log and the cursors on eviction. */
   synchronized void evict() {
     log.clear();
+    for (Map<ConnectionState, Long> m : java.util.Arrays.asList(coveredFrom, handedUpTo)) {
+      if (m != null) {
+        for (ConnectionState c : m.keySet()) {
+          c.cursorRuns.remove(this);
+        }
+      }
+    }
+    coveredFrom = null;
+    handedUpTo = null;
   }
 
   // ---------------------------------------------------------------- approvals

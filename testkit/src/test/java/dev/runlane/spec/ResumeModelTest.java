@@ -97,7 +97,10 @@ class ResumeModelTest {
     /** The run of its session it knows as the newest. */
     @Nullable String current;
     final Map<String, View> views = new HashMap<>();
+    /** Per run, the highest seq the current connection has received: its cursor on the server. */
+    final Map<String, Long> onConn = new HashMap<>();
     final Deque<Req> requests = new ArrayDeque<>();
+    final Deque<String> trail = new ArrayDeque<>();
 
     Tab(String name, String principal, String session) {
       this.name = name;
@@ -240,12 +243,14 @@ class ResumeModelTest {
             h.serverClose(c);
           }
           t.conn = null;
+          t.onConn.clear();
           t.requests.clear();
         }
       } else if (w < 66) {
         Tab t = someTab(false);
         if (t != null) {
           t.conn = h.open(t.principal);
+          t.onConn.clear();
           boolean forget = rnd.nextInt(7) == 0;
           subscribe(t, rnd.nextInt(4) != 0, AttachMode.ADDITIVE, forget ? Fault.FORGET : Fault.NONE);
         }
@@ -274,6 +279,7 @@ class ResumeModelTest {
         if (t != null) { // the tab moves to a new connection; the old one stays open, displaced
           orphans.add(Objects.requireNonNull(t.conn));
           t.conn = h.open(t.principal);
+          t.onConn.clear();
           t.requests.clear();
           count("takeover");
           subscribe(t, rnd.nextBoolean(), AttachMode.TAKEOVER, Fault.NONE);
@@ -337,6 +343,11 @@ class ResumeModelTest {
       if ((fault == Fault.AHEAD || fault == Fault.FORGET) && v == null) {
         fault = Fault.NONE;
       }
+      if (fault == Fault.FORGET && targetRun != null && t.onConn.getOrDefault(targetRun, 0L) > 0) {
+        // A connection's cursor never moves back: what this connection was handed is not sent
+        // again, so forgetting only makes sense for a fresh connection.
+        fault = Fault.NONE;
+      }
       switch (fault) {
         case FORGET:
           if (v != null) {
@@ -377,6 +388,10 @@ class ResumeModelTest {
 
     /** The client-side checks: what a correct client may rely on. */
     private void process(Tab t, Obs o) {
+      t.trail.addLast(t.conn + ":" + o);
+      if (t.trail.size() > 12) {
+        t.trail.removeFirst();
+      }
       if (o instanceof Ack) {
         Ack a = (Ack) o;
         Req q = t.requests.pollFirst();
@@ -395,6 +410,8 @@ class ResumeModelTest {
         }
         check(q.runId() == null || q.runId().equals(run), () -> "ack for another run than asked: " + a + " for " + q);
         View v = t.views.computeIfAbsent(run, k -> new View());
+        // what this connection already holds of the run: everything handed before the ack was applied
+        long handedHere = t.onConn.getOrDefault(run, 0L);
         boolean sameInstance = q.epoch() != null && q.epoch().equals(a.epoch());
         check(a.to() == a.head(), () -> "a replay always runs up to head: " + a);
         if (q.attachedBefore()) {
@@ -410,7 +427,9 @@ class ResumeModelTest {
             || a.status() == ResumeStatus.AHEAD_OF_HEAD
             || (a.status() == ResumeStatus.FINISHED && (!sameInstance || q.lastSeq() > a.head()))) {
           // announced: the replay starts at the oldest held event, and the client refetches the rest
-          check(a.from() == a.oldest(), () -> "an announced replay starts at the oldest held seq: " + a);
+          check(
+              a.from() == Math.max(a.oldest(), handedHere + 1), () ->
+              "an announced replay starts at the oldest held seq not yet handed to this connection: " + a + " for " + q + " on " + t.conn + " holding " + t.onConn + " view " + v + " trail " + t.trail);
           if (a.truncated()) {
             check(
                 sameInstance && q.lastSeq() <= a.head() ? q.lastSeq() + 1 < a.oldest() : a.oldest() > 1, () ->
@@ -432,12 +451,17 @@ class ResumeModelTest {
               "unexpected status " + a + " for " + q);
           check(sameInstance || q.lastSeq() == 0 && q.epoch() == null, () -> "EXACT for a foreign lastSeq: " + a + " for " + q);
           check(q.lastSeq() == v.lastSeq, () -> "test bug: tab sent " + q + " but holds " + v);
-          check(a.from() == q.lastSeq() + 1, () -> "the replay starts exactly after lastSeq: " + a + " for " + q);
+          check(
+              a.from() == Math.max(q.lastSeq(), handedHere) + 1, () ->
+              "the replay starts exactly after lastSeq (or what this connection was handed): " + a + " for " + q);
           if (q.lastSeq() > 0 && a.to() >= a.from()) {
             count("exactAfterReconnect");
           }
         }
         v.epoch = a.epoch();
+        // after an ack this connection holds the run up to the ack's end of replay (replayed, or
+        // already held by the client at the lastSeq it sent): the server's cursor for it
+        t.onConn.merge(run, a.to(), Math::max);
         if (q.runId() == null) {
           t.current = run;
         }
@@ -460,6 +484,7 @@ class ResumeModelTest {
         check(Objects.equals(v.epoch, e.epoch()), () -> t + ": epoch of " + e + " differs from the stored " + v.epoch);
         v.lastSeq = e.seq();
         v.ended = e.terminal();
+        t.onConn.merge(e.run(), e.seq(), Math::max);
       }
     }
 

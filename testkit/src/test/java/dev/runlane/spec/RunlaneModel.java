@@ -127,6 +127,10 @@ final class RunlaneModel {
     final String epoch;
     final @Nullable String startedBy;
     final Set<String> recipients = new LinkedHashSet<>();
+    /** Per open connection that stopped being a recipient: the last seq it was handed. */
+    final Map<String, Long> handed = new HashMap<>();
+    /** Per connection attached without a replay: the first seq it was handed. */
+    final Map<String, Long> covered = new HashMap<>();
     long head;
     boolean ended;
     long endedAt;
@@ -243,9 +247,20 @@ final class RunlaneModel {
 
   private void attachTo(MRun r, Conn c, AttachMode mode) {
     if (mode == AttachMode.TAKEOVER) {
-      r.recipients.removeIf(id -> !id.equals(c.id) && conns.get(id).principal.equals(c.principal));
+      for (String id : new ArrayList<>(r.recipients)) {
+        if (!id.equals(c.id) && conns.get(id).principal.equals(c.principal)) {
+          leave(r, id);
+        }
+      }
     }
     r.recipients.add(c.id);
+  }
+
+  /** A connection stops being a recipient while staying open: it keeps what it was handed. */
+  private void leave(MRun r, String connId) {
+    if (r.recipients.remove(connId) && r.head > 0) {
+      r.handed.put(connId, r.head);
+    }
   }
 
   // ------------------------------------------------------------------ operations
@@ -341,7 +356,9 @@ final class RunlaneModel {
   private void endNow(MRun r, String terminalKind) {
     r.head++;
     deliver(r, terminalKind);
-    r.recipients.clear();
+    for (String id : new ArrayList<>(r.recipients)) {
+      leave(r, id);
+    }
     r.ended = true;
     r.endedAt = now;
     r.endOrder = ++endCounter;
@@ -391,13 +408,27 @@ final class RunlaneModel {
       return;
     }
     same(AttachResult.ATTACHED, actual, () -> "attach");
+    boolean was = r.recipients.contains(c.id);
     attachTo(r, c, mode);
+    if (!was && r.head > 0) {
+      // no replay: unless it had everything, what lies below head + 1 is a gap to announce later
+      Long handed = r.handed.remove(c.id);
+      Long covered = r.covered.remove(c.id);
+      if (handed == null || handed < r.head) {
+        r.covered.put(c.id, r.head + 1);
+      } else if (covered != null) {
+        r.covered.put(c.id, covered);
+      }
+    }
   }
 
   void detach(String runId, String connId, boolean actual) {
     Conn c = openConn(connId);
     MRun r = runs.get(runId);
-    boolean was = c != null && r != null && r.recipients.remove(c.id);
+    boolean was = c != null && r != null && r.recipients.contains(c.id);
+    if (was) {
+      leave(r, c.id);
+    }
     same(was, actual, () -> "detach result");
   }
 
@@ -467,9 +498,16 @@ final class RunlaneModel {
       status = ResumeStatus.AHEAD_OF_HEAD;
       n = 0;
     }
+    // A connection's cursor never moves back: a recipient has everything up to head; a former
+    // recipient, up to what it was handed. A gap below a replay-less attach is announced.
     boolean attached = r.recipients.contains(c.id);
-    long from = attached ? r.head + 1 : n + 1; // an attached connection already has everything
+    Long covered = r.covered.remove(c.id);
+    Long handed = r.handed.remove(c.id);
+    long from = attached ? r.head + 1 : Math.max(n, handed == null ? 0 : handed) + 1;
     boolean truncated = !attached && from < r.oldest() && from <= r.head;
+    if (covered != null && n + 1 < covered) {
+      truncated = true;
+    }
     long replayFrom = Math.max(from, r.oldest());
     if (r.ended) {
       status = ResumeStatus.FINISHED;
@@ -486,6 +524,8 @@ final class RunlaneModel {
     }
     if (!r.ended) {
       attachTo(r, c, mode);
+    } else if (r.head > 0) {
+      r.handed.put(c.id, r.head); // a finished run is not attached: its cursor stays at the end
     }
     return ack;
   }
@@ -516,7 +556,7 @@ final class RunlaneModel {
     }
     for (MRun r : runs.values()) {
       if (r.session.equals(session)) {
-        r.recipients.remove(c.id);
+        leave(r, c.id);
       }
     }
   }
@@ -529,6 +569,8 @@ final class RunlaneModel {
     c.open = false;
     for (MRun r : runs.values()) {
       r.recipients.remove(c.id);
+      r.handed.remove(c.id);
+      r.covered.remove(c.id);
     }
     for (String sid : new ArrayList<>(c.follows)) {
       Sess s = sessions.get(sid);
