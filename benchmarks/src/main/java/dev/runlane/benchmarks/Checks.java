@@ -123,6 +123,19 @@ public final class Checks {
       require(ack.replayCount() == ResumeBenchmark.MISSED, "replayed " + ack.replayCount());
       require(c.sends - sends0 == ResumeBenchmark.MISSED + 1, "frames " + (c.sends - sends0));
       require(rl.detach(run.runId(), "r"), "detach");
+      // the benchmark's operation: a new connection each time, disconnected after its replay
+      for (int i = 0; i < 3; i++) {
+        BenchConnection n = new BenchConnection("n" + i, "u");
+        rl.connect(n);
+        long before = n.sends;
+        SubscribeResult again = rl.subscribe(n.id(), t, AttachMode.ADDITIVE);
+        require(
+            again instanceof SubscribeResult.Acked a
+                && a.ack().replayCount() == ResumeBenchmark.MISSED
+                && n.sends - before == ResumeBenchmark.MISSED + 1,
+            "reconnect " + i + ": " + again + ", frames " + (n.sends - before));
+        rl.disconnect(n.id(), dev.runlane.transport.CloseReason.NORMAL);
+      }
       return "resume: lastSeq = head - " + ResumeBenchmark.MISSED + " -> ack + "
           + ack.replayCount() + " events (" + ack.status() + ")";
     }

@@ -51,7 +51,7 @@ public class ConcurrentPublishBenchmark {
     @Setup
     public void setup(Shared s) {
       int n = s.threads.getAndIncrement();
-      s.rl.connect(new BenchConnection("c" + n, "u" + n));
+      s.rl.connect(new BenchConnection("c" + n, "u" + n, new BenchConnection.Sink()));
       run = Fixtures.start(s.rl, "s" + n, "u" + n, "c" + n);
     }
   }

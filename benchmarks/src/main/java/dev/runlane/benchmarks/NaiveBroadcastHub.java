@@ -54,6 +54,11 @@ public final class NaiveBroadcastHub {
     connections.put(c.id(), e);
   }
 
+  /** Removes a connection. */
+  public void unregister(String connectionId) {
+    connections.remove(connectionId);
+  }
+
   /** Broadcasts one event of {@code runId} to every connection; returns how many got it. */
   public int publish(String runId, String sessionId, String kind, Object data) {
     Frame f =

@@ -81,9 +81,10 @@ public final class ReconnectStormHarness {
   private static Round stormOurs(Runlane rl, RunHandle[] runs, long[] lastSeq, int threads, int round) {
     BenchConnection[] cs = new BenchConnection[CONNECTIONS];
     SubscribeTarget[] targets = new SubscribeTarget[CONNECTIONS];
+    BenchConnection.Sink[] sinks = sinks(threads);
     for (int i = 0; i < CONNECTIONS; i++) {
       int r = i % RUNS;
-      cs[i] = new BenchConnection("storm" + round + "-" + i, "u" + r);
+      cs[i] = new BenchConnection("storm" + round + "-" + i, "u" + r, sinks[i / slice(threads)]);
       targets[i] = new SubscribeTarget("s" + r, runs[r].runId(), lastSeq[i], runs[r].epoch());
     }
     AtomicLong replayed = new AtomicLong();
@@ -114,8 +115,9 @@ public final class ReconnectStormHarness {
 
   private static Round stormNaive(NaiveEventLog[] logs, long[] lastSeq, int threads, int round) {
     BenchConnection[] cs = new BenchConnection[CONNECTIONS];
+    BenchConnection.Sink[] sinks = sinks(threads);
     for (int i = 0; i < CONNECTIONS; i++) {
-      cs[i] = new BenchConnection("storm" + round + "-" + i, "u" + i % RUNS);
+      cs[i] = new BenchConnection("storm" + round + "-" + i, "u" + i % RUNS, sinks[i / slice(threads)]);
     }
     NaiveBroadcastHub hub = new NaiveBroadcastHub(new BenchCodec());
     AtomicLong replayed = new AtomicLong();
@@ -134,6 +136,20 @@ public final class ReconnectStormHarness {
     return new Round(nanos, replayed.get());
   }
 
+  /** Connections per worker thread: worker t handles {@code [t*slice, (t+1)*slice)}. */
+  private static int slice(int threads) {
+    return (CONNECTIONS + threads - 1) / threads;
+  }
+
+  /** One sink per worker thread, so workers do not write one shared cache line. */
+  private static BenchConnection.Sink[] sinks(int threads) {
+    BenchConnection.Sink[] s = new BenchConnection.Sink[threads];
+    for (int i = 0; i < threads; i++) {
+      s[i] = new BenchConnection.Sink();
+    }
+    return s;
+  }
+
   interface Slice {
     void run(int from, int to);
   }
@@ -141,7 +157,7 @@ public final class ReconnectStormHarness {
   private static long parallel(int threads, Slice work) {
     CountDownLatch go = new CountDownLatch(1);
     Thread[] ts = new Thread[threads];
-    int per = (CONNECTIONS + threads - 1) / threads;
+    int per = slice(threads);
     for (int t = 0; t < threads; t++) {
       int from = t * per;
       int to = Math.min(CONNECTIONS, from + per);
