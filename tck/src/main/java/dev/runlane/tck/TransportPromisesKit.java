@@ -1,5 +1,7 @@
 package dev.runlane.tck;
 
+import dev.runlane.testkit.TextCodec;
+import dev.runlane.testkit.WireMessage;
 import dev.runlane.AbortResult;
 import dev.runlane.Approval;
 import dev.runlane.EndResult;
@@ -126,7 +128,7 @@ public abstract class TransportPromisesKit {
     void start(Consumer<Runlane.Builder> tune) {
       Runlane.Builder b =
           Runlane.builder()
-              .codec(new TckCodec())
+              .codec(new TextCodec())
               .runtime(new TckRuntime())
               .heartbeatInterval(Duration.ZERO)
               .idleTimeout(Duration.ZERO)
@@ -200,8 +202,8 @@ public abstract class TransportPromisesKit {
         peers.add(peer);
       }
       WireClient c = new WireClient(principal, peer, checks);
-      int i = c.await(rule, "the welcome (Runlane's first frame on every connection)", m -> m.type.equals("welcome"));
-      TckMessage w = c.messages().get(i);
+      int i = c.await(rule, "the welcome (Runlane's first frame on every connection)", m -> m.type().equals("welcome"));
+      WireMessage w = c.messages().get(i);
       c.connectionId = w.require("connection");
       c.generation = w.num("generation");
       return c;
@@ -234,13 +236,13 @@ public abstract class TransportPromisesKit {
     }
 
     /** Subscribes {@code c} to {@code session} over the wire and waits for the ack. */
-    TckMessage subscribe(Rule rule, WireClient c, String session, long lastSeq, @Nullable String epoch) {
+    WireMessage subscribe(Rule rule, WireClient c, String session, long lastSeq, @Nullable String epoch) {
       int from = c.messages().size();
       c.send(rule, "sub " + session + " " + lastSeq + " " + (epoch == null ? "-" : epoch));
       int i = c.await(rule, "the subscribe ack for " + session, from,
           m -> m.is("subscribed", "session", session) || m.is("error", "session", session));
-      TckMessage ack = c.messages().get(i);
-      checks.that(rule, ack.type.equals("subscribed"), () -> "subscribe to " + session + " was refused: " + ack);
+      WireMessage ack = c.messages().get(i);
+      checks.that(rule, ack.type().equals("subscribed"), () -> "subscribe to " + session + " was refused: " + ack);
       return ack;
     }
 
@@ -335,9 +337,9 @@ public abstract class TransportPromisesKit {
       s.subscribe(Rule.P1, a2, sa, 0, null);
       int from = b.messages().size();
       b.send(Rule.P1, "sub " + sa + " 0 -");
-      int refusal = b.await(Rule.P1, "a refusal of bob's subscribe to alice's session", from, m -> m.type.equals("error") || m.type.equals("subscribed"));
-      TckMessage r = b.messages().get(refusal);
-      s.checks.that(Rule.P1, r.type.equals("error"), () -> "bob was allowed to subscribe to alice's session: " + r);
+      int refusal = b.await(Rule.P1, "a refusal of bob's subscribe to alice's session", from, m -> m.type().equals("error") || m.type().equals("subscribed"));
+      WireMessage r = b.messages().get(refusal);
+      s.checks.that(Rule.P1, r.type().equals("error"), () -> "bob was allowed to subscribe to alice's session: " + r);
       RunHandle rb = s.startRun(Rule.P1, sb, bob, b);
       for (int i = 1; i <= 20; i++) {
         if (s.random.nextBoolean()) {
@@ -365,7 +367,7 @@ public abstract class TransportPromisesKit {
       Set<String> aliceRuns = Set.of(ra.runId(), ra2.runId());
       Set<String> bobRuns = Set.of(rb.runId(), rb2.runId());
       for (WireClient c : List.of(a1, a2)) {
-        for (TckMessage m : c.messages()) {
+        for (WireMessage m : c.messages()) {
           String run = m.get("run");
           s.checks.that(Rule.P1, run == null || aliceRuns.contains(run),
               () -> "alice's connection received " + m + " of bob's run");
@@ -379,7 +381,7 @@ public abstract class TransportPromisesKit {
         s.checks.that(Rule.P1, c.messages().stream().anyMatch(m -> m.is("status", "run", ra.runId())),
             () -> c.principal + " did not receive its run's status");
       }
-      for (TckMessage m : b.messages()) {
+      for (WireMessage m : b.messages()) {
         String run = m.get("run");
         s.checks.that(Rule.P1, run == null || bobRuns.contains(run), () -> "bob's connection received " + m + " of alice's run");
       }
@@ -434,7 +436,7 @@ public abstract class TransportPromisesKit {
       for (WireClient c : List.of(c1, c2, c3)) {
         c.awaitSeq(Rule.P2, run.runId(), head);
         s.assertSeqs(Rule.P2, c, run.runId(), 1, head);
-        for (TckMessage m : c.messages()) {
+        for (WireMessage m : c.messages()) {
           if (m.isEventOf(run.runId()) && "delta".equals(m.get("kind"))) {
             long seq = m.num("seq");
             s.checks.equal(Rule.P2, String.valueOf(published.get(seq)), String.valueOf(m.get("data")), "the data of seq " + seq + " at " + c.principal);
@@ -477,18 +479,18 @@ public abstract class TransportPromisesKit {
       });
       WireClient second = s.connect(Rule.P3, alice);
       go.countDown();
-      TckMessage ack = s.subscribe(Rule.P3, second, session, lastSeq, run.epoch());
+      WireMessage ack = s.subscribe(Rule.P3, second, session, lastSeq, run.epoch());
       publisher.get(s.checks.timeout().toMillis(), TimeUnit.MILLISECONDS);
       run.complete("done");
       long head = run.headSeq();
       second.awaitSeq(Rule.P3, run.runId(), head);
       s.checks.equal(Rule.P3, "EXACT", String.valueOf(ack.get("status")), "the resume status in " + ack);
       s.checks.equal(Rule.P3, lastSeq + 1, ack.num("from"), "the first replayed seq in " + ack);
-      List<TckMessage> all = second.messages();
+      List<WireMessage> all = second.messages();
       int ackAt = -1;
       int firstEvent = -1;
       for (int i = 0; i < all.size(); i++) {
-        if (ackAt < 0 && all.get(i).type.equals("subscribed")) {
+        if (ackAt < 0 && all.get(i).type().equals("subscribed")) {
           ackAt = i;
         }
         if (firstEvent < 0 && all.get(i).isEventOf(run.runId())) {
@@ -564,7 +566,7 @@ public abstract class TransportPromisesKit {
 
       // a late subscriber gets the replay with exactly one terminal event
       WireClient late = s.connect(Rule.P4, alice);
-      TckMessage ack = s.subscribe(Rule.P4, late, session, 0, null);
+      WireMessage ack = s.subscribe(Rule.P4, late, session, 0, null);
       s.checks.equal(Rule.P4, "FINISHED", String.valueOf(ack.get("status")), "the status for a subscribe to an ended run");
       long head = run.headSeq();
       late.awaitSeq(Rule.P4, run.runId(), head);
@@ -573,7 +575,7 @@ public abstract class TransportPromisesKit {
         s.assertSeqs(Rule.P4, c, run.runId(), 1, head);
         long terminals = c.messages().stream().filter(m -> m.isEventOf(run.runId()) && m.isTerminal()).count();
         s.checks.that(Rule.P4, terminals == 1, () -> c.principal + " received " + terminals + " terminal events");
-        TckMessage last = c.messages().stream().filter(m -> m.isEventOf(run.runId())).reduce((x, y) -> y).orElseThrow();
+        WireMessage last = c.messages().stream().filter(m -> m.isEventOf(run.runId())).reduce((x, y) -> y).orElseThrow();
         s.checks.that(Rule.P4, last.isTerminal(), () -> "the last event of the run was not terminal: " + last);
       }
       long netTerminals = a.messages().stream().filter(m -> m.isEventOf(netRun) && m.isTerminal()).count();
@@ -634,7 +636,7 @@ public abstract class TransportPromisesKit {
       s.assertSeqs(Rule.P6, slow, run.runId(), 1, last);
       // nothing was lost: resume from the last seq the slow client saw
       WireClient again = s.connect(Rule.P6, alice);
-      TckMessage ack = s.subscribe(Rule.P6, again, session, last, run.epoch());
+      WireMessage ack = s.subscribe(Rule.P6, again, session, last, run.epoch());
       s.checks.that(Rule.P6, "EXACT".equals(ack.get("status")) || "FINISHED".equals(ack.get("status")),
           () -> "the resume after the slow close was not exact: " + ack);
       again.awaitSeq(Rule.P6, run.runId(), head);
@@ -696,11 +698,11 @@ public abstract class TransportPromisesKit {
       s.start();
       String alice = s.principal("alice");
       WireClient primary = s.connect(Rule.P7, alice);
-      TckMessage welcome = primary.messages().get(0);
+      WireMessage welcome = primary.messages().get(0);
       Assumptions.assumeTrue("true".equals(welcome.get("stream")),
           "skipped: the connection does not declare STREAM_TRANSPORT (rule T5.1)");
       WireClient stream = s.connectStream(Rule.P7, primary);
-      primary.await(Rule.P7, "stream_paired", m -> m.type.equals("stream_paired"));
+      primary.await(Rule.P7, "stream_paired", m -> m.type().equals("stream_paired"));
       String session = s.session("two");
       RunHandle run = s.startRun(Rule.P7, session, alice, primary);
       for (int i = 1; i <= 5; i++) {
@@ -714,8 +716,8 @@ public abstract class TransportPromisesKit {
       s.subscribe(Rule.P7, other, session, 0, null); // a control round trip on another connection
       s.checks.that(Rule.P7, primary.seqs(run.runId()).isEmpty(),
           () -> "stream events arrived on the primary although a stream transport was paired: " + primary.summary());
-      TckMessage ack = s.subscribe(Rule.P7, primary, session, head, run.epoch());
-      s.checks.that(Rule.P7, ack.type.equals("subscribed"), () -> "no ack on the primary");
+      WireMessage ack = s.subscribe(Rule.P7, primary, session, head, run.epoch());
+      s.checks.that(Rule.P7, ack.type().equals("subscribed"), () -> "no ack on the primary");
       stream.peer.abort();
       PeerClose close = s.checks.awaitPeerClose(Rule.P7, primary.peer, "the primary's close after its stream transport dropped");
       s.checks.that(Rule.P7, close.code() == CloseReason.STREAM_TRANSPORT_LOST.code(),

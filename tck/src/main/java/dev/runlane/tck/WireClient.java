@@ -1,15 +1,18 @@
 package dev.runlane.tck;
 
+import dev.runlane.testkit.TextCodec;
+import dev.runlane.testkit.WireMessage;
+import dev.runlane.transport.Payload;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Predicate;
 
-/** A client peer speaking {@link TckCodec}: sends commands, parses and awaits what arrives. */
+/** A client peer speaking {@link TextCodec}: sends commands, parses and awaits what arrives. */
 final class WireClient {
   final String principal;
   final ClientPeer peer;
   private final Checks checks;
-  private final List<TckMessage> parsed = new ArrayList<>(); // guarded by this
+  private final List<WireMessage> parsed = new ArrayList<>(); // guarded by this
   /** The connection id and generation from the welcome (empty for a stream transport). */
   String connectionId = "";
 
@@ -30,22 +33,22 @@ final class WireClient {
   }
 
   /** Everything received so far, parsed. */
-  synchronized List<TckMessage> messages() {
+  synchronized List<WireMessage> messages() {
     List<PeerMessage> raw = peer.recording().messages();
     for (int i = parsed.size(); i < raw.size(); i++) {
-      parsed.add(TckMessage.parse(raw.get(i).text()));
+      parsed.add(TextCodec.parse(Payload.text(raw.get(i).text())));
     }
     return List.copyOf(parsed);
   }
 
   /** Waits for the first message from {@code from} on that matches; returns its index. */
-  int await(Rule rule, String what, int from, Predicate<TckMessage> match) {
+  int await(Rule rule, String what, int from, Predicate<WireMessage> match) {
     int[] found = {-1};
     checks.await(
         rule,
         what + " at " + principal + " (received so far: " + summary() + ")",
         () -> {
-          List<TckMessage> all = messages();
+          List<WireMessage> all = messages();
           for (int i = Math.max(0, from); i < all.size(); i++) {
             if (match.test(all.get(i))) {
               found[0] = i;
@@ -57,7 +60,7 @@ final class WireClient {
     return found[0];
   }
 
-  int await(Rule rule, String what, Predicate<TckMessage> match) {
+  int await(Rule rule, String what, Predicate<WireMessage> match) {
     return await(rule, what, 0, match);
   }
 
@@ -69,7 +72,7 @@ final class WireClient {
   /** The seqs of {@code runId}'s events, in arrival order. */
   List<Long> seqs(String runId) {
     List<Long> out = new ArrayList<>();
-    for (TckMessage m : messages()) {
+    for (WireMessage m : messages()) {
       if (m.isEventOf(runId)) {
         out.add(m.num("seq"));
       }
@@ -78,7 +81,7 @@ final class WireClient {
   }
 
   String summary() {
-    List<TckMessage> all = messages();
+    List<WireMessage> all = messages();
     int n = all.size();
     List<String> tail = new ArrayList<>();
     for (int i = Math.max(0, n - 5); i < n; i++) {

@@ -47,4 +47,16 @@ public record WireMessage(String type, Map<String, String> fields) {
   public boolean isEventOf(String runId) {
     return isEvent() && runId.equals(get("run"));
   }
+
+  /** Whether this message has {@code type} and its field {@code key} equals {@code value}. */
+  public boolean is(String type, String key, String value) {
+    return this.type.equals(type) && value.equals(fields.get(key));
+  }
+
+  /** Whether this is a run's terminal event ({@code run.completed}, {@code run.aborted}, {@code run.failed}). */
+  public boolean isTerminal() {
+    String kind = fields.get("kind");
+    return isEvent()
+        && ("run.completed".equals(kind) || "run.aborted".equals(kind) || "run.failed".equals(kind));
+  }
 }
