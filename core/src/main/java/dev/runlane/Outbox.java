@@ -73,7 +73,9 @@ final class Outbox {
             }
             inFlight++;
           }
-          sentSinceTick = true;
+          if (!sentSinceTick) {
+            sentSinceTick = true; // a volatile write costs a fence: only once per housekeeping tick
+          }
           Completion done = new Completion(this);
           try {
             transport.send(next.frame, done);
@@ -265,15 +267,20 @@ final class Outbox {
     clearLocked();
   }
 
-  private boolean overflowed; // guarded by this
+  /** Written under this; read without it by {@link #flush()}'s fast path. */
+  private volatile boolean overflowed;
+
   private boolean overflowReported; // guarded by this
 
   /** Sends what the in-flight limit allows, on every pipe. Call under no lock. */
   void flush() {
-    boolean report;
-    synchronized (this) {
-      report = overflowed && !overflowReported;
-      if (report) {
+    // The enqueue that overflowed sets the flag before its caller flushes, so that caller's flush
+    // sees it (program order); any other flush may see it late, which only delays nothing: the
+    // outbox is already closed and drains nothing.
+    boolean report = false;
+    if (overflowed) {
+      synchronized (this) {
+        report = !overflowReported;
         overflowReported = true;
       }
     }
