@@ -3,11 +3,12 @@ package dev.runlane;
 import dev.runlane.transport.Connection;
 import dev.runlane.transport.Lane;
 import dev.runlane.transport.SendCallback;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.util.ArrayDeque;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -37,9 +38,25 @@ final class Outbox {
   final class Pipe {
     final Connection transport;
     final boolean streamOnly;
-    final AtomicInteger wip = new AtomicInteger();
-    int inFlight; // guarded by Outbox.this
-    long completed; // guarded by Outbox.this
+    /** The drain loop's work-in-progress counter (rule T2.5), through {@link #WIP}. */
+    @SuppressWarnings("UnusedVariable") // accessed through WIP
+    private volatile int wip;
+    /**
+     * The thread running this pipe's drain loop, or null. Only the loop's own thread sets it (to
+     * itself) and clears it, so a thread that reads itself here is inside the loop: another thread's
+     * racy read can never show it its own identity after it cleared the field.
+     */
+    private @Nullable Thread drainer;
+    /** Sends started. Guarded by Outbox.this. */
+    long sent;
+    /** Completions accounted under the lock (asynchronous ones and failures). Guarded by Outbox.this. */
+    private long completedLocked;
+    /**
+     * Successful completions that arrived synchronously, on the drain loop's thread: counted without
+     * a lock. Its only writer is the current drain owner (ownership passes through {@link #wip});
+     * written with release semantics, read under Outbox.this together with {@link #sent}.
+     */
+    private volatile long syncCompleted;
     volatile boolean sentSinceTick;
     // housekeeping state, touched only by the timer thread
     long lastSeenCompleted;
@@ -55,23 +72,35 @@ final class Outbox {
       return Outbox.this;
     }
 
+    /**
+     * Sends completed so far. Read under Outbox.this, {@code sent - completed()} is the number in
+     * flight: a synchronous completion it sees belongs to a send counted before the lock was taken.
+     */
+    long completed() {
+      return completedLocked + syncCompleted;
+    }
+
     void drain() {
-      if (wip.getAndIncrement() != 0) {
+      if ((int) WIP.getAndAdd(this, 1) != 0) {
         return;
       }
+      Thread me = Thread.currentThread();
       int missed = 1;
       for (; ; ) {
+        drainer = me;
         for (; ; ) {
           OutFrame next;
+          boolean more;
           synchronized (Outbox.this) {
-            if (closed || inFlight >= maxInFlight) {
+            if (closed || sent - completedLocked - syncCompleted >= maxInFlight) {
               break;
             }
             next = poll(this);
             if (next == null) {
               break;
             }
-            inFlight++;
+            sent++;
+            more = hasQueued(this);
           }
           if (!sentSinceTick) {
             sentSinceTick = true; // a volatile write costs a fence: only once per housekeeping tick
@@ -82,8 +111,14 @@ final class Outbox {
           } catch (RuntimeException | Error e) {
             done.failed(e);
           }
+          if (!more) {
+            // Nothing was left behind this frame. A frame queued since comes with a flush, and an
+            // asynchronous completion with a drain: both raise wip, so the loop below comes back.
+            break;
+          }
         }
-        missed = wip.addAndGet(-missed);
+        drainer = null;
+        missed = (int) WIP.getAndAdd(this, -missed) - missed;
         if (missed == 0) {
           return;
         }
@@ -91,9 +126,14 @@ final class Outbox {
     }
 
     void completed(boolean success, @Nullable Throwable cause) {
+      if (success && drainer == Thread.currentThread()) {
+        // Completed inside a send of this pipe's own drain loop, which goes on by itself: count it
+        // without a lock and without re-entering the loop.
+        SYNC_COMPLETED.setRelease(this, syncCompleted + 1);
+        return;
+      }
       synchronized (Outbox.this) {
-        inFlight--;
-        completed++;
+        completedLocked++;
         if (success) {
           delivered++;
         }
@@ -103,6 +143,19 @@ final class Outbox {
       } else {
         owner.deliveryFailed(dev.runlane.transport.CloseReason.SEND_FAILED, cause);
       }
+    }
+  }
+
+  private static final VarHandle WIP;
+  private static final VarHandle SYNC_COMPLETED;
+
+  static {
+    try {
+      MethodHandles.Lookup l = MethodHandles.lookup();
+      WIP = l.findVarHandle(Pipe.class, "wip", int.class);
+      SYNC_COMPLETED = l.findVarHandle(Pipe.class, "syncCompleted", long.class);
+    } catch (ReflectiveOperationException e) {
+      throw new ExceptionInInitializerError(e);
     }
   }
 
@@ -172,7 +225,7 @@ final class Outbox {
   private long queuedBytes;
   private int replayFrames; // of queuedFrames, those replayed
   private long replayBytes; // of queuedBytes, those replayed
-  private long delivered;
+  private long delivered; // successful completions accounted under this; see delivered()
   private boolean streamEverQueued;
   private boolean closed;
 
@@ -295,6 +348,14 @@ final class Outbox {
     }
   }
 
+  /** Whether frames for {@code pipe} are queued. Call under this. */
+  private boolean hasQueued(Pipe pipe) {
+    if (pipe.streamOnly) {
+      return !stream.isEmpty();
+    }
+    return !control.isEmpty() || (streamPipe == null && !stream.isEmpty());
+  }
+
   private @Nullable OutFrame poll(Pipe pipe) {
     Object item = null;
     if (!pipe.streamOnly) {
@@ -372,10 +433,16 @@ final class Outbox {
 
   synchronized int inFlight() {
     Pipe s = streamPipe;
-    return primary.inFlight + (s == null ? 0 : s.inFlight);
+    long n = primary.sent - primary.completed();
+    if (s != null) {
+      n += s.sent - s.completed();
+    }
+    return (int) n;
   }
 
   synchronized long delivered() {
-    return delivered;
+    // every synchronous completion is a success (failures are accounted under the lock)
+    Pipe s = streamPipe;
+    return delivered + primary.syncCompleted + (s == null ? 0 : s.syncCompleted);
   }
 }

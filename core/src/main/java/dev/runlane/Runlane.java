@@ -1098,8 +1098,8 @@ public final class Runlane implements AutoCloseable {
     long completed;
     int inFlight;
     synchronized (p.outbox()) {
-      completed = p.completed;
-      inFlight = p.inFlight;
+      completed = p.completed();
+      inFlight = (int) (p.sent - completed);
     }
     if (inFlight == 0 || completed != p.lastSeenCompleted) {
       p.lastSeenCompleted = completed;
