@@ -171,7 +171,8 @@ public final class Runlane implements AutoCloseable {
    * CloseReason#STALE_STREAM_TRANSPORT}) if the connection is gone, the generation is not its
    * current one, the principal differs, the capability was not declared, or stream frames have
    * already flowed on the primary. If either transport of a pair closes, both are closed and the
-   * client resumes.
+   * client resumes. Commands travel on the primary: a frame the client sends on the stream
+   * transport counts as activity and is otherwise ignored.
    */
   public InboundHandler connectStream(Connection streamTransport, String connectionId, long generation) {
     Objects.requireNonNull(streamTransport, "streamTransport");
@@ -203,7 +204,10 @@ public final class Runlane implements AutoCloseable {
     return new InboundHandler() {
       @Override
       public void onFrame(Payload payload) {
-        primary.onFrame(payload);
+        // Commands travel on the primary. Handling them here too would run the primary's command
+        // handling on two threads at once (rule T7.1 holds per transport, not per pair), so a
+        // frame on the stream transport only proves the client is alive.
+        primary.onActivity();
       }
 
       @Override
