@@ -168,7 +168,7 @@ final class ConnectionState implements InboundHandler, Outbox.Owner {
         awaitingCloseReport = true;
       }
       if (first) {
-        rl.time.schedule(rl.config.closeGraceNanos, () -> closeLocally(reason, true));
+        rl.schedule(rl.config.closeGraceNanos, () -> closeLocally(reason, true));
       }
       return;
     }
@@ -220,7 +220,7 @@ final class ConnectionState implements InboundHandler, Outbox.Owner {
     }
     if (initiatedByUs || sp != null) {
       // close first; terminate what the host has not reported closed within the grace
-      rl.time.schedule(
+      rl.schedule(
           rl.config.closeGraceNanos,
           () -> {
             if (initiatedByUs && !closeReported) {

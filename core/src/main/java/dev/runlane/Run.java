@@ -647,7 +647,7 @@ final class Run implements RunHandle {
       }
       if (expiresIn != null) {
         p.expiry =
-            rl.time.schedule(
+            rl.schedule(
                 Math.max(0, expiresIn.toNanos()),
                 () -> resolveApproval(id, Approval.Resolution.EXPIRED, null, null));
       }

@@ -418,7 +418,7 @@ public final class Runlane implements AutoCloseable {
               + config.runTimeoutGraceNanos;
       Run r = run;
       run.setExpiry(
-          time.schedule(
+          schedule(
               deadline,
               () -> r.cancel(RunState.FAILED, FailureReason.TIMEOUT, 124, "run timed out", null)));
     }
@@ -960,6 +960,19 @@ public final class Runlane implements AutoCloseable {
     }
   }
 
+  /**
+   * Schedules on the host's {@link TimeSource}, which is host code: if it throws, the task is
+   * dropped and logged, and the caller (a publisher, a close) carries on.
+   */
+  TimeSource.Cancellable schedule(long delayNanos, Runnable task) {
+    try {
+      return time.schedule(delayNanos, task);
+    } catch (RuntimeException e) {
+      LOG.error("the TimeSource refused a task; it will not run", e);
+      return () -> {};
+    }
+  }
+
   private Authorizer.Decision authorize(String principal, Action action, String sessionId, @Nullable String owner) {
     try {
       Authorizer.Decision d = authorizer.authorize(principal, action, sessionId, owner);
@@ -973,7 +986,7 @@ public final class Runlane implements AutoCloseable {
   void runEnded(Run run, RunOutcome outcome) {
     LOG.debug("run {} of session {} ended: {}", run.runId(), run.sessionId(), outcome.state());
     if (!closed) {
-      time.schedule(config.retentionNanos, () -> evict(run));
+      schedule(config.retentionNanos, () -> evict(run));
     } else {
       evict(run);
     }
@@ -1033,7 +1046,7 @@ public final class Runlane implements AutoCloseable {
           config.heartbeatNanos > 0
               ? Math.min(config.housekeepingNanos, config.heartbeatNanos)
               : config.housekeepingNanos;
-      housekeeping = time.schedule(tick, this::housekeep);
+      housekeeping = schedule(tick, this::housekeep);
     }
   }
 

@@ -1,0 +1,58 @@
+package dev.runlane.spec;
+
+import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import dev.runlane.RunHandle;
+import dev.runlane.RunState;
+import dev.runlane.Runlane;
+import dev.runlane.StartRequest;
+import dev.runlane.StartResult;
+import dev.runlane.TimeSource;
+import dev.runlane.testkit.InMemoryConnection;
+import dev.runlane.testkit.InMemoryTransport;
+import dev.runlane.testkit.TextCodec;
+import dev.runlane.testkit.RunlaneAssertions;
+import dev.runlane.transport.CloseReason;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+
+/** A host TimeSource that refuses tasks must not break publishing, ending or closing. */
+class ThrowingTimeSourceTest {
+
+  static final class Refusing implements TimeSource {
+    @Override
+    public long nanoTime() {
+      return 0;
+    }
+
+    @Override
+    public long epochMillis() {
+      return 0;
+    }
+
+    @Override
+    public Cancellable schedule(long delayNanos, Runnable task) {
+      throw new IllegalStateException("timer is shut down");
+    }
+  }
+
+  @Test
+  void publishEndAndCloseCarryOn() {
+    Runlane rl = Runlane.builder().codec(new TextCodec()).timeSource(new Refusing()).build();
+    InMemoryTransport tx = new InMemoryTransport(rl);
+    InMemoryConnection a = tx.open("alice");
+    RunHandle r =
+        ((StartResult.Started)
+                rl.startRun(StartRequest.of("s", "alice").fromConnection(a.id()).withTimeout(Duration.ofSeconds(5))))
+            .run();
+    assertDoesNotThrow(() -> r.publish("delta", 1));
+    assertDoesNotThrow(() -> r.requestApproval("ok?", Duration.ofSeconds(1), (ap, res, d, p) -> {}));
+    assertDoesNotThrow(() -> r.complete(null)); // schedules retention
+    assertEquals(RunState.COMPLETED, r.state());
+    RunlaneAssertions.assertSeqs(a, r.runId(), 1, 2, 3);
+    assertDoesNotThrow(() -> rl.disconnect(a.id(), CloseReason.NORMAL)); // schedules the terminate
+    assertEquals(0, rl.connectionCount());
+    rl.close();
+  }
+}
