@@ -134,18 +134,6 @@ final class Run implements RunHandle {
     return log.head();
   }
 
-  synchronized long oldestSeq() {
-    return log.oldest();
-  }
-
-  synchronized @Nullable RunOutcome outcome() {
-    return outcome;
-  }
-
-  synchronized int recipientCount() {
-    return recipients.length;
-  }
-
   synchronized List<ConnectionState> recipients() {
     return List.of(recipients);
   }
@@ -439,10 +427,7 @@ final class Run implements RunHandle {
       } else if (status == null) {
         status = truncated ? ResumeStatus.TRUNCATED : ResumeStatus.EXACT;
       }
-      List<Approval> pending = new ArrayList<>(approvals.size());
-      for (PendingApproval p : approvals.values()) {
-        pending.add(p.approval);
-      }
+      List<Approval> pending = pendingApprovals();
       ack =
           new SubscribeAck(
               sessionId,
@@ -463,12 +448,7 @@ final class Run implements RunHandle {
       if (ackFrame != null) {
         c.enqueue(ackFrame);
       }
-      for (long s = replayFrom; s <= replayTo; s++) {
-        OutFrame f = log.get(s);
-        if (f != null) {
-          c.enqueueReplay(f);
-        }
-      }
+      log.forEach(replayFrom, replayTo, c::enqueueReplay); // one range read: the cluster seam's shape
       if (!finished) {
         attachLocked(c, mode);
       } else {

@@ -681,7 +681,7 @@ public final class Runlane implements AutoCloseable {
       return new SubscribeResult.Acked(target.subscribe(c, t, mode, false, ref));
     }
     // follow the session: current run resumed, later runs attached at their start
-    SessionState known = sessionStateOrNull(sessionId);
+    SessionState known = sessions.get(sessionId);
     // ConcurrentHashMap's key set throws on contains(null): a session not yet known is not followed
     boolean alreadyFollowing = known != null && c.sessions.contains(known);
     if (!alreadyFollowing && c.sessions.size() >= config.maxSessionsPerConnection) {
@@ -730,10 +730,6 @@ public final class Runlane implements AutoCloseable {
   /** Internal retry marker of {@link #doSubscribe}: never returned to callers. */
   private static final SubscribeResult OWNER_CHANGED =
       new SubscribeResult.Refused(ErrorCode.INTERNAL_ERROR, "session owner changed; retry");
-
-  private @Nullable SessionState sessionStateOrNull(String sessionId) {
-    return sessions.get(sessionId);
-  }
 
   private SubscribeAck unknownRunAck(SubscribeTarget t, boolean following) {
     return new SubscribeAck(
