@@ -39,11 +39,15 @@ public interface Authorizer {
    */
   Decision authorize(String principal, Action action, String sessionId, @Nullable String owner);
 
-  /** Allows the session's owner; allows anyone to start a run in (and so claim) an ownerless session. */
+  /**
+   * Allows the session's owner and hides the session from everyone else ({@link
+   * Decision#NOT_FOUND}); in an ownerless session (nobody started a run in it yet) anyone may start
+   * a run (and so claim it), follow it, or ask to abort (there is nothing to abort).
+   */
   static Authorizer ownerOnly() {
     return (principal, action, sessionId, owner) -> {
       if (owner == null) {
-        return action == Action.START || action == Action.SUBSCRIBE ? Decision.ALLOW : Decision.NOT_FOUND;
+        return action == Action.RESOLVE_APPROVAL ? Decision.NOT_FOUND : Decision.ALLOW;
       }
       return owner.equals(principal) ? Decision.ALLOW : Decision.NOT_FOUND;
     };

@@ -1,8 +1,11 @@
 package dev.runlane;
 
+import dev.runlane.codec.Outbound;
+import dev.runlane.engine.EncodedFrame;
 import dev.runlane.transport.CloseReason;
 import dev.runlane.transport.Connection;
 import dev.runlane.transport.InboundHandler;
+import dev.runlane.transport.Lane;
 import dev.runlane.transport.Payload;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -11,8 +14,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Runlane's side of one connection: identity, outbox, the runs it receives and the sessions it
- * follows, and the handling of its inbound frames.
+ * Runlane's side of one connection: identity, outbox, its links to runs and followed sessions, and
+ * the entry point of its inbound frames. It knows runs and sessions only through {@link RunLink}
+ * and {@link Followed}, and its owner through {@link Owner}, so it depends on no other engine part.
  *
  * <p><b>Thread safety:</b> safe for concurrent use. Inbound methods are serialized by the host
  * (rule T7.1) and never throw (rule T7.3).
@@ -20,33 +24,70 @@ import org.slf4j.LoggerFactory;
 final class ConnectionState implements InboundHandler, Outbox.Owner {
   private static final Logger LOG = LoggerFactory.getLogger(ConnectionState.class);
 
-  final Runlane rl;
+  /** What a connection needs from the registry that holds it. */
+  interface Owner {
+    /** Executes one inbound frame (never throws past the caller's guard). */
+    void inbound(ConnectionState c, Payload payload);
+
+    /** The connection closed: drop it from the registry. */
+    void closed(ConnectionState c, CloseReason reason);
+  }
+
+  /** A run this connection has an edge with: a recipient, or holding one of its cursors. */
+  interface RunLink {
+    String sessionId();
+
+    /** Whether the connection currently receives the run's events. */
+    boolean isRecipient();
+
+    /** Stops receiving the run's events; the connection stays open. */
+    void detach();
+
+    /** The connection closed: drop its edge. */
+    void connectionClosed();
+  }
+
+  /** A session this connection follows. */
+  interface Followed {
+    String sessionId();
+
+    /** The connection stops following (on close or unsubscribe). */
+    void unfollow(ConnectionState c);
+  }
+
+  private final Owner owner;
+  private final HostHooks hooks;
   final Connection connection;
   final String id;
   final String principal;
   final long generation;
   final Outbox outbox;
-  /** Runs this connection receives. Added before the run's closed check; see {@link Run#attach}. */
-  final Set<Run> runs = ConcurrentHashMap.newKeySet();
-  /** Runs that hold a resume cursor of this connection (see {@link Run}); dropped on close. */
-  final Set<Run> cursorRuns = ConcurrentHashMap.newKeySet();
+  final CommandBudget budget;
+  /**
+   * Edges to runs. A link is added before the run checks {@link #isClosed()}, and this connection
+   * sets closed before walking its links: either the run sees the close, or the close sees the
+   * link (see {@link #closeLocally}).
+   */
+  final Set<RunLink> runLinks = ConcurrentHashMap.newKeySet();
   /** Sessions this connection follows. */
-  final Set<SessionState> sessions = ConcurrentHashMap.newKeySet();
+  final Set<Followed> follows = ConcurrentHashMap.newKeySet();
 
   private volatile boolean closed;
   private volatile boolean closeReported;
   private volatile boolean streamCloseReported;
+  /** Any inbound frame or activity since the last housekeeping tick. */
   volatile boolean inboundSinceTick;
   // housekeeping, timer thread only
   long lastInboundAtNanos;
 
-  ConnectionState(Runlane rl, Connection connection, long generation) {
-    this.rl = rl;
+  ConnectionState(Owner owner, HostHooks hooks, Connection connection, long generation) {
+    this.owner = owner;
+    this.hooks = hooks;
     this.connection = connection;
     this.id = connection.id();
     this.principal = connection.principal();
     this.generation = generation;
-    RunlaneConfig c = rl.config;
+    RunlaneConfig c = hooks.config;
     this.outbox =
         new Outbox(
             this,
@@ -55,18 +96,19 @@ final class ConnectionState implements InboundHandler, Outbox.Owner {
             c.maxQueuedBytes,
             c.maxInFlight,
             Math.max(c.maxQueuedFrames, c.replayCapacity));
+    this.budget = new CommandBudget(c.commandBurst, c.commandsPerSecond, hooks.time.nanoTime());
   }
 
   boolean isClosed() {
     return closed;
   }
 
-  void enqueue(OutFrame f) {
+  void enqueue(EncodedFrame f) {
     outbox.enqueue(f);
   }
 
-  /** Queues a frame replayed from a run's ring; see {@link Outbox#enqueueReplay}. */
-  void enqueueReplay(OutFrame f) {
+  /** Queues a frame replayed from a run's log; see {@link Outbox#enqueueReplay}. */
+  void enqueueReplay(EncodedFrame f) {
     outbox.enqueueReplay(f);
   }
 
@@ -82,7 +124,7 @@ final class ConnectionState implements InboundHandler, Outbox.Owner {
 
   /** Encodes and queues one control message without sending; may run under a lock. */
   void enqueueControl(Outbound message) {
-    OutFrame f = rl.encode(message, dev.runlane.transport.Lane.CONTROL, null);
+    EncodedFrame f = hooks.encode(message, Lane.CONTROL, null);
     if (f != null) {
       outbox.enqueue(f);
     }
@@ -90,7 +132,18 @@ final class ConnectionState implements InboundHandler, Outbox.Owner {
 
   void sendError(ErrorCode code, String message, @Nullable String sessionId, @Nullable String ref) {
     sendControl(new Outbound.ProtocolError(code, message, sessionId, ref));
-    rl.metricsProtocolError(id, code);
+    hooks.protocolError(id, code);
+  }
+
+  /** Runs this connection currently receives. */
+  int receivingRuns() {
+    int n = 0;
+    for (RunLink l : runLinks) {
+      if (l.isRecipient()) {
+        n++;
+      }
+    }
+    return n;
   }
 
   // ---------------------------------------------------------------- inbound (rule T7)
@@ -102,7 +155,7 @@ final class ConnectionState implements InboundHandler, Outbox.Owner {
       if (closed) {
         return;
       }
-      rl.handleInbound(this, payload);
+      owner.inbound(this, payload);
     } catch (RuntimeException | Error e) {
       LOG.error("inbound frame on connection {} ({}) failed", id, principal, e);
       try {
@@ -168,7 +221,7 @@ final class ConnectionState implements InboundHandler, Outbox.Owner {
         awaitingCloseReport = true;
       }
       if (first) {
-        rl.schedule(rl.config.closeGraceNanos, () -> closeLocally(reason, true));
+        hooks.schedule(hooks.config.closeGraceNanos, () -> closeLocally(reason, true));
       }
       return;
     }
@@ -185,9 +238,9 @@ final class ConnectionState implements InboundHandler, Outbox.Owner {
    * close with {@code reason} and terminates it after the close grace unless the host reports the
    * close first. Idempotent.
    *
-   * <p>Race with attach: {@link Run#attachLocked} adds the run to {@link #runs} before reading
-   * {@link #closed}; this method sets {@link #closed} before reading {@link #runs}. Either the
-   * attach sees closed, or this sees the run and detaches it.
+   * <p>Race with attach: a run adds its link to {@link #runLinks} before reading {@link #closed};
+   * this method sets {@link #closed} before reading {@link #runLinks}. Either the attach sees
+   * closed, or this sees the link and drops it. The same holds for {@link #follows}.
    */
   void closeLocally(CloseReason reason, boolean initiatedByUs) {
     synchronized (this) {
@@ -197,19 +250,15 @@ final class ConnectionState implements InboundHandler, Outbox.Owner {
       closed = true;
     }
     outbox.close();
-    rl.unregister(this);
-    for (Run r : runs) {
-      r.detach(this);
+    owner.closed(this, reason);
+    for (RunLink l : runLinks) {
+      l.connectionClosed();
     }
-    runs.clear();
-    for (Run r : cursorRuns) {
-      r.forget(this);
+    runLinks.clear();
+    for (Followed s : follows) {
+      s.unfollow(this);
     }
-    cursorRuns.clear();
-    for (SessionState s : sessions) {
-      rl.unfollow(s, this);
-    }
-    sessions.clear();
+    follows.clear();
     Outbox.Pipe sp = outbox.streamPipe();
     if (initiatedByUs) {
       safeClose(connection, reason);
@@ -220,8 +269,8 @@ final class ConnectionState implements InboundHandler, Outbox.Owner {
     }
     if (initiatedByUs || sp != null) {
       // close first; terminate what the host has not reported closed within the grace
-      rl.schedule(
-          rl.config.closeGraceNanos,
+      hooks.schedule(
+          hooks.config.closeGraceNanos,
           () -> {
             if (initiatedByUs && !closeReported) {
               safeTerminate(connection);
@@ -231,7 +280,7 @@ final class ConnectionState implements InboundHandler, Outbox.Owner {
             }
           });
     }
-    rl.metricsClosed(id, reason);
+    hooks.connectionClosed(id, reason);
   }
 
   static void safeClose(Connection c, CloseReason reason) {
@@ -261,8 +310,8 @@ final class ConnectionState implements InboundHandler, Outbox.Owner {
         outbox.inFlight(),
         lag,
         outbox.delivered(),
-        runs.size(),
-        sessions.size());
+        receivingRuns(),
+        follows.size());
   }
 
   @Override

@@ -1,7 +1,8 @@
 package dev.runlane;
 
 /**
- * Stable protocol error codes, sent to a connection in a {@link Outbound.ProtocolError}. Clients
+ * Stable protocol error codes, sent to a connection in a {@link dev.runlane.codec.Outbound.ProtocolError}
+ * and carried by every {@link Result.Refused}. Clients
  * switch on the code, never on the message. Each code has an anchor in {@code
  * docs/reference/error-codes.md}.
  *
@@ -30,6 +31,18 @@ public enum ErrorCode {
   TOO_MANY_SUBSCRIPTIONS,
   /** The server does not support this command (e.g. no runtime is configured to start runs). */
   UNSUPPORTED,
+  /** No live connection has this id (a host call naming a closed or unknown connection). */
+  UNKNOWN_CONNECTION,
+  /** No such run is held: it never existed here, or it was evicted after its retention. */
+  UNKNOWN_RUN,
+  /** The run has ended (or an abort or expiry is ending it): the call lost the race and did nothing. */
+  RUN_ENDED,
+  /** The codec could not encode the event; it was dropped and took no seq. */
+  ENCODE_FAILED,
+  /** The connection sent commands faster than its budget allows; the command was not executed. */
+  RATE_LIMITED,
+  /** Runlane is shutting down; reconnect (to another node) and resume. */
+  SHUTTING_DOWN,
   /** Something failed on the server; the connection stays usable. */
   INTERNAL_ERROR;
 

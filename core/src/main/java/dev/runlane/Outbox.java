@@ -1,5 +1,7 @@
 package dev.runlane;
 
+import dev.runlane.engine.EncodedFrame;
+
 import dev.runlane.transport.Connection;
 import dev.runlane.transport.Lane;
 import dev.runlane.transport.SendCallback;
@@ -88,7 +90,7 @@ final class Outbox {
       for (; ; ) {
         drainer = me;
         for (; ; ) {
-          OutFrame next;
+          EncodedFrame next;
           boolean more;
           synchronized (Outbox.this) {
             if (closed || sent - completedLocked - syncCompleted >= maxInFlight) {
@@ -106,7 +108,7 @@ final class Outbox {
           }
           Completion done = new Completion(this);
           try {
-            transport.send(next.frame, done);
+            transport.send(next.frame(), done);
           } catch (RuntimeException | Error e) {
             done.failed(e);
           }
@@ -215,9 +217,9 @@ final class Outbox {
 
   /** A queued coalescable frame, replaceable in place while queued. */
   private static final class Coalesced {
-    OutFrame frame;
+    EncodedFrame frame;
 
-    Coalesced(OutFrame frame) {
+    Coalesced(EncodedFrame frame) {
       this.frame = frame;
     }
   }
@@ -228,9 +230,9 @@ final class Outbox {
    * bound behind, would overflow again on every resume and never catch up.
    */
   private static final class Replayed {
-    final OutFrame frame;
+    final EncodedFrame frame;
 
-    Replayed(OutFrame frame) {
+    Replayed(EncodedFrame frame) {
       this.frame = frame;
     }
   }
@@ -276,28 +278,28 @@ final class Outbox {
    * Queues a frame. Returns false if the outbox is closed or overflowed; on overflow the owner is
    * told at the next {@link #flush()} (outside any lock).
    */
-  boolean enqueue(OutFrame f) {
+  boolean enqueue(EncodedFrame f) {
     synchronized (this) {
       if (closed) {
         return false;
       }
-      if (f.coalesceKey != null) {
-        Coalesced queued = coalescing.get(f.coalesceKey);
+      if (f.coalesceKey() != null) {
+        Coalesced queued = coalescing.get(f.coalesceKey());
         if (queued != null) {
-          queuedBytes += f.bytes - queued.frame.bytes;
+          queuedBytes += f.bytes() - queued.frame.bytes();
           queued.frame = f; // latest wins, keeps its queue position
           return true;
         }
       }
       if (queuedFrames - replayFrames + 1 > maxFrames
-          || queuedBytes - replayBytes + f.bytes > maxBytes) {
+          || queuedBytes - replayBytes + f.bytes() > maxBytes) {
         overflowLocked();
         return false;
       }
       Object item = f;
-      if (f.coalesceKey != null) {
+      if (f.coalesceKey() != null) {
         Coalesced c = new Coalesced(f);
-        coalescing.put(f.coalesceKey, c);
+        coalescing.put(f.coalesceKey(), c);
         item = c;
       }
       if (f.lane() == Lane.CONTROL) {
@@ -307,7 +309,7 @@ final class Outbox {
         streamEverQueued = true;
       }
       queuedFrames++;
-      queuedBytes += f.bytes;
+      queuedBytes += f.bytes();
       return true;
     }
   }
@@ -317,7 +319,7 @@ final class Outbox {
    * maxReplayFrames}, not against the live frame and byte bounds. Returns false if the outbox is
    * closed or overflowed.
    */
-  boolean enqueueReplay(OutFrame f) {
+  boolean enqueueReplay(EncodedFrame f) {
     synchronized (this) {
       if (closed) {
         return false;
@@ -333,9 +335,9 @@ final class Outbox {
         streamEverQueued = true;
       }
       queuedFrames++;
-      queuedBytes += f.bytes;
+      queuedBytes += f.bytes();
       replayFrames++;
-      replayBytes += f.bytes;
+      replayBytes += f.bytes();
       return true;
     }
   }
@@ -382,7 +384,7 @@ final class Outbox {
     return !control.isEmpty() || (streamPipe == null && !stream.isEmpty());
   }
 
-  private @Nullable OutFrame poll(Pipe pipe) {
+  private @Nullable EncodedFrame poll(Pipe pipe) {
     Object item = null;
     if (!pipe.streamOnly) {
       item = control.pollFirst();
@@ -393,21 +395,21 @@ final class Outbox {
     if (item == null) {
       return null;
     }
-    OutFrame f;
+    EncodedFrame f;
     if (item instanceof Replayed) {
       f = ((Replayed) item).frame;
       replayFrames--;
-      replayBytes -= f.bytes;
+      replayBytes -= f.bytes();
     } else if (item instanceof Coalesced) {
       f = ((Coalesced) item).frame;
-      if (f.coalesceKey != null) {
-        coalescing.remove(f.coalesceKey);
+      if (f.coalesceKey() != null) {
+        coalescing.remove(f.coalesceKey());
       }
     } else {
-      f = (OutFrame) item;
+      f = (EncodedFrame) item;
     }
     queuedFrames--;
-    queuedBytes -= f.bytes;
+    queuedBytes -= f.bytes();
     return f;
   }
 

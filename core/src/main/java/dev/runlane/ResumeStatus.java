@@ -30,6 +30,14 @@ public enum ResumeStatus {
    * turned off replay of finished runs), then nothing more of this run.
    */
   FINISHED,
-  /** No such run (never existed, or evicted after its retention), or the session has no run. */
+  /**
+   * The client followed a session that holds no run, and had no position in it: nothing is lost,
+   * the session's next run will be delivered from its {@code run.started} event.
+   */
+  NO_RUN_YET,
+  /**
+   * The position the client holds is gone: no such run (never existed, evicted after its
+   * retention, or the server restarted), or the session it named a run of holds none.
+   */
   UNKNOWN_RUN
 }

@@ -1,41 +1,50 @@
 package dev.runlane;
 
+import dev.runlane.codec.Outbound;
+import dev.runlane.codec.SubscribeAck;
+import dev.runlane.engine.EncodedFrame;
+import dev.runlane.engine.RunDirectory;
+import dev.runlane.engine.RunLog;
 import dev.runlane.transport.Lane;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.IdentityHashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One run instance: its state machine, its log (replay ring) and its recipients.
+ * One run instance: its state machine, its log and its edges to connections.
  *
  * <p>The run's monitor is its single writer lock. Everything that changes what a recipient will
  * see happens under it, in one critical section: assigning a seq, appending to the log, handing
  * the frame to each recipient's outbox, a subscriber's acknowledgement + replay + attach, and the
  * terminal transition. That critical section is the <em>linearization point</em>: an event is
  * either in a subscriber's replay or in its live stream, never both and never neither. The
- * transport is called only after the lock is released ({@link Outbox#flush()}).
+ * transport is called only after the lock is released ({@link Outbox#flush()}); see {@link
+ * #handOff}.
  *
  * <p>Lock order: session → run → outbox. Host code (runtime cancel, callbacks, listeners,
- * authorizer) is never called under the lock; the codec is (see {@link WireCodec}).
+ * authorizer) is never called under the lock; the codec is (see {@code WireCodec}).
  */
-final class Run implements RunHandle {
+final class Run implements RunHandle, RunEdge.Owner, RunApprovals.Host {
   private static final Logger LOG = LoggerFactory.getLogger(Run.class);
-  private static final ConnectionState[] NONE = new ConnectionState[0];
 
-  private final Runlane rl;
+  /** What a run needs from the engine around it. */
+  interface Owner {
+    /** The run ended (called once, after its terminal event was handed out, under no lock). */
+    void ended(Run run, RunOutcome outcome);
+  }
+
+  private final HostHooks hooks;
+  private final Owner owner;
+  private final RunDirectory directory;
   private final String runId;
   private final String sessionId;
   private final String epoch;
-  private final String owner;
+  private final String runOwner;
   /**
    * The owner of the session this run was started in (fixed for that session's life). A subscribe
    * naming this run is authorized against it: by then the session id may name a retired and
@@ -44,59 +53,44 @@ final class Run implements RunHandle {
   final String sessionOwner;
   /**
    * The {@link ConnectionState#generation} of the starting connection, 0 if none. Identity is the
-   * generation, not the connection id: ids are unique only among live connections (rule T1.1), so
-   * a later connection of another principal may carry the starter's id.
+   * generation, not the connection id: ids are unique only among live connections (rule T1.1).
    */
   private final long starterGeneration;
   private final RunLog log;
   private final @Nullable RunRuntime runtime;
   private final AtomicBoolean cancelCalled = new AtomicBoolean();
+  final RunApprovals approvals;
 
   private volatile RunState state = RunState.RUNNING; // written under this
-  private ConnectionState[] recipients = NONE; // guarded by this; copy-on-write
-  /**
-   * Per-connection cursors, guarded by this. {@code coveredFrom}: for a recipient attached without a
-   * replay after events existed ({@link #attach}), the first seq it was handed; absent means 1.
-   * {@code handedUpTo}: for a connection that stopped being a recipient while staying open (detach,
-   * unsubscribe, takeover, the run's end), the last seq it was handed. Together they keep a
-   * connection's cursor from moving backwards (no duplicate) and make every gap announced.
-   */
-  private @Nullable Map<ConnectionState, Long> coveredFrom;
-  private @Nullable Map<ConnectionState, Long> handedUpTo;
-  private @Nullable RunOutcome outcome; // guarded by this
-  private final Map<String, PendingApproval> approvals = new LinkedHashMap<>(); // guarded by this
+  private final RunRecipients edges = new RunRecipients(this); // guarded by this
+  private volatile @Nullable RunOutcome outcome; // written under this
   private TimeSource.@Nullable Cancellable expiry; // guarded by this
 
-  private static final class PendingApproval {
-    final Approval approval;
-    final Approval.Callback callback;
-    TimeSource.@Nullable Cancellable expiry;
-
-    PendingApproval(Approval approval, Approval.Callback callback) {
-      this.approval = approval;
-      this.callback = callback;
-    }
-  }
-
   Run(
-      Runlane rl,
+      HostHooks hooks,
+      Owner owner,
+      RunDirectory directory,
+      RunApprovals.Index approvalIndex,
       String runId,
       String sessionId,
       String epoch,
-      String owner,
+      String runOwner,
       String sessionOwner,
       long starterGeneration,
       RunLog log,
       @Nullable RunRuntime runtime) {
-    this.rl = rl;
+    this.hooks = hooks;
+    this.owner = owner;
+    this.directory = directory;
     this.runId = runId;
     this.sessionId = sessionId;
     this.epoch = epoch;
-    this.owner = owner;
+    this.runOwner = runOwner;
     this.sessionOwner = sessionOwner;
     this.starterGeneration = starterGeneration;
     this.log = log;
     this.runtime = runtime;
+    this.approvals = new RunApprovals(this, hooks, approvalIndex);
   }
 
   /** Whether {@code c} is the connection that started this run (it needs no authorization). */
@@ -121,7 +115,7 @@ final class Run implements RunHandle {
 
   @Override
   public String owner() {
-    return owner;
+    return runOwner;
   }
 
   @Override
@@ -130,28 +124,85 @@ final class Run implements RunHandle {
   }
 
   @Override
+  public Optional<RunOutcome> outcome() {
+    return Optional.ofNullable(outcome);
+  }
+
+  @Override
   public synchronized long headSeq() {
     return log.head();
   }
 
-  synchronized List<ConnectionState> recipients() {
-    return List.of(recipients);
+  @Override
+  public int recipientBacklog() {
+    int max = 0;
+    for (RunEdge e : recipientsSnapshot()) {
+      max = Math.max(max, e.connection.outbox.queuedFrames());
+    }
+    return max;
+  }
+
+  private synchronized RunEdge[] recipientsSnapshot() {
+    return edges.array();
+  }
+
+  /** The connections that currently receive this run's events. */
+  List<ConnectionState> recipients() {
+    RunEdge[] r = recipientsSnapshot();
+    ConnectionState[] out = new ConnectionState[r.length];
+    for (int i = 0; i < r.length; i++) {
+      out[i] = r[i].connection;
+    }
+    return List.of(out);
+  }
+
+  /** Edges held (recipients and cursor holders); for invariant checks. */
+  synchronized List<RunEdge> edges() {
+    return edges.all();
+  }
+
+  RunLog log() {
+    return log;
   }
 
   // ---------------------------------------------------------------- events
 
+  @Override
+  public Object lock() {
+    return this;
+  }
+
+  /**
+   * Hands {@code f} to every current recipient's outbox under the run lock; returns them so the
+   * caller flushes after releasing it (no transport call under a lock). The one place where
+   * frames reach recipients.
+   */
+  @Override
+  public RunEdge[] handOffLocked(@Nullable EncodedFrame f) {
+    RunEdge[] targets = edges.array();
+    if (f != null) {
+      for (RunEdge t : targets) {
+        t.connection.enqueue(f);
+      }
+    }
+    return targets;
+  }
+
+  /** Flushes recipients handed a frame under the lock; call under no lock. */
+  static void handOff(RunEdge[] targets) {
+    RunEdge.flush(targets);
+  }
+
   /**
    * Records the "run.started" event (seq 1). Called once, under the session lock, at start. It
-   * only queues: the caller flushes the recipients after releasing the session lock (no transport
-   * call under a lock; a send failing synchronously would close its connection, and unfollow and
-   * retire the session, in the middle of the start).
+   * only queues: the caller flushes the recipients after releasing the session lock.
    */
   void recordStarted(@Nullable Object input) {
     record(Outbound.KIND_STARTED, input, false);
   }
 
   @Override
-  public PublishResult publish(String kind, @Nullable Object data) {
+  public Result<Long> publish(String kind, @Nullable Object data) {
     Objects.requireNonNull(kind, "kind");
     if (kind.startsWith("run.")) {
       throw new IllegalArgumentException("event kinds starting with \"run.\" are reserved: " + kind);
@@ -159,221 +210,104 @@ final class Run implements RunHandle {
     return record(kind, data, true);
   }
 
-  private PublishResult record(String kind, @Nullable Object data, boolean flush) {
-    ConnectionState[] targets;
+  private Result<Long> record(String kind, @Nullable Object data, boolean flush) {
+    RunEdge[] targets;
     long seq;
     synchronized (this) {
       if (state != RunState.RUNNING) {
-        return PublishResult.ENDED;
+        return Result.refused(ErrorCode.RUN_ENDED, "run " + runId + " has ended");
       }
       seq = log.head() + 1;
-      OutFrame f =
-          rl.encode(new Outbound.RunEvent(runId, sessionId, epoch, seq, kind, data), Lane.STREAM, null);
+      EncodedFrame f =
+          hooks.encode(new Outbound.RunEvent(runId, sessionId, epoch, seq, kind, data), Lane.STREAM, null);
       if (f == null) {
         LOG.warn("dropped a {} event of run {} (session {}): the codec could not encode it", kind, runId, sessionId);
-        return PublishResult.ENCODE_FAILED;
+        return Result.refused(ErrorCode.ENCODE_FAILED, "the codec could not encode the event");
       }
       log.append(seq, f);
-      targets = recipients;
-      for (ConnectionState t : targets) {
-        t.enqueue(f);
-      }
+      targets = handOffLocked(f);
     }
     if (flush) {
-      for (ConnectionState t : targets) {
-        t.flush();
-      }
+      handOff(targets);
     }
-    return new PublishResult(seq, PublishResult.Status.RECORDED);
+    return Result.ok(seq);
   }
 
   @Override
   public boolean publishStatus(String key, @Nullable Object data) {
     Objects.requireNonNull(key, "key");
-    ConnectionState[] targets;
+    RunEdge[] targets;
     synchronized (this) {
       if (state != RunState.RUNNING) {
         return false;
       }
-      OutFrame f =
-          rl.encode(
-              new Outbound.RunStatus(runId, sessionId, key, data), Lane.STREAM, runId + '\u0000' + key);
+      EncodedFrame f =
+          hooks.encode(new Outbound.RunStatus(runId, sessionId, key, data), Lane.STREAM, runId + '\u0000' + key);
       if (f == null) {
         return false;
       }
-      targets = recipients;
-      for (ConnectionState t : targets) {
-        t.enqueue(f);
-      }
+      targets = handOffLocked(f);
     }
-    for (ConnectionState t : targets) {
-      t.flush();
-    }
+    handOff(targets);
     return true;
   }
 
   /** Sends an unsequenced control message to the current recipients. */
   void sendControl(Outbound message) {
-    ConnectionState[] targets;
+    RunEdge[] targets;
     synchronized (this) {
-      OutFrame f = rl.encode(message, Lane.CONTROL, null);
-      if (f == null) {
-        return;
-      }
-      targets = recipients;
-      for (ConnectionState t : targets) {
-        t.enqueue(f);
-      }
+      targets = handOffLocked(hooks.encode(message, Lane.CONTROL, null));
     }
-    for (ConnectionState t : targets) {
-      t.flush();
-    }
+    handOff(targets);
   }
 
-  // ---------------------------------------------------------------- recipients
+  // ---------------------------------------------------------------- edges
 
   /**
    * Adds {@code c} as a recipient (no replay). Under the session lock when called at start.
    *
    * @return whether it is a recipient now (false if the run ended or the connection closed)
    */
-  boolean attach(ConnectionState c, AttachMode mode) {
-    synchronized (this) {
-      if (state.isTerminal()) {
-        return false;
-      }
-      boolean wasRecipient = contains(c);
-      attachLocked(c, mode);
-      if (!wasRecipient && contains(c) && log.head() > 0) {
-        // No replay: unless it was handed everything before, a later subscribe below this point
-        // must be told of the gap (it cannot be replayed ahead of the live frames already queued).
-        Long handed = takeCursor(false, c);
-        Long covered = takeCursor(true, c);
-        if (handed == null || handed < log.head()) {
-          putCursor(true, c, log.head() + 1);
-        } else if (covered != null) {
-          putCursor(true, c, covered);
-        }
-      }
+  synchronized boolean attach(ConnectionState c, AttachMode mode) {
+    if (state.isTerminal()) {
+      return false;
     }
-    return c.runs.contains(this);
-  }
-
-  private Map<ConnectionState, Long> cursors(boolean covered) {
-    if (covered) {
-      Map<ConnectionState, Long> m = coveredFrom;
-      if (m == null) {
-        m = coveredFrom = new IdentityHashMap<>();
-      }
-      return m;
-    }
-    Map<ConnectionState, Long> m = handedUpTo;
-    if (m == null) {
-      m = handedUpTo = new IdentityHashMap<>();
-    }
-    return m;
-  }
-
-  private void putCursor(boolean covered, ConnectionState c, long seq) {
-    cursors(covered).put(c, seq);
-    c.cursorRuns.add(this);
-  }
-
-  private @Nullable Long takeCursor(boolean covered, ConnectionState c) {
-    Map<ConnectionState, Long> m = covered ? coveredFrom : handedUpTo;
-    Long v = m == null ? null : m.remove(c);
-    if (v != null) {
-      Map<ConnectionState, Long> other = covered ? handedUpTo : coveredFrom;
-      if (other == null || !other.containsKey(c)) {
-        c.cursorRuns.remove(this); // no cursor of c left here: no reference kept
+    RunEdge before = edges.get(c);
+    boolean wasRecipient = before != null && before.recipient;
+    RunEdge e = edges.add(c, mode, log.head());
+    if (!wasRecipient && e != null && log.head() > 0) {
+      // No replay: unless it was handed everything before, a later subscribe below this point
+      // must be told of the gap (it cannot be replayed ahead of the live frames already queued).
+      long handed = e.takeHandedUpTo();
+      long covered = e.takeCoveredFrom();
+      if (handed == 0 || handed < log.head()) {
+        e.coveredFrom = log.head() + 1;
+      } else if (covered != 0) {
+        e.coveredFrom = covered;
       }
     }
-    return v;
-  }
-
-  /** Records that {@code c}, leaving the recipients but staying open, was handed up to head. */
-  private void rememberHanded(ConnectionState c) {
-    if (!c.isClosed() && log.head() > 0) {
-      putCursor(false, c, log.head());
-    }
-  }
-
-  /** The connection closed: drop its cursors. */
-  synchronized void forget(ConnectionState c) {
-    takeCursor(false, c);
-    takeCursor(true, c);
-  }
-
-  /**
-   * Adds {@code c}, displacing its principal's other connections on a takeover. Each connection's
-   * {@link ConnectionState#runs} is updated here, under the lock, with the recipients: updated after
-   * the lock, a re-attach landing in between would be undone in the set only, leaving a recipient
-   * that its own close or unsubscribe no longer detaches.
-   */
-  private void attachLocked(ConnectionState c, AttachMode mode) {
-    if (mode == AttachMode.TAKEOVER) {
-      List<ConnectionState> keep = new ArrayList<>(recipients.length);
-      List<ConnectionState> out = new ArrayList<>();
-      for (ConnectionState r : recipients) {
-        if (r != c && r.principal.equals(c.principal)) {
-          out.add(r);
-        } else {
-          keep.add(r);
-        }
-      }
-      if (!out.isEmpty()) {
-        recipients = keep.toArray(NONE);
-        for (ConnectionState d : out) {
-          d.runs.remove(this);
-          rememberHanded(d);
-        }
-      }
-    }
-    if (contains(c)) {
-      return;
-    }
-    c.runs.add(this); // before the closed check: see ConnectionState#closeLocally
-    if (c.isClosed()) {
-      c.runs.remove(this);
-      return;
-    }
-    ConnectionState[] next = Arrays.copyOf(recipients, recipients.length + 1);
-    next[recipients.length] = c;
-    recipients = next;
-  }
-
-  private boolean contains(ConnectionState c) {
-    for (ConnectionState r : recipients) {
-      if (r == c) {
-        return true;
-      }
-    }
-    return false;
+    return e != null;
   }
 
   /** Removes {@code c} as a recipient; returns whether it was one. */
-  boolean detach(ConnectionState c) {
-    synchronized (this) {
-      boolean removed = removeLocked(c);
-      c.runs.remove(this); // under the lock: see attachLocked
-      if (removed) {
-        rememberHanded(c);
-      }
-      return removed;
+  @Override
+  public synchronized boolean detach(ConnectionState c) {
+    RunEdge e = edges.get(c);
+    if (e == null || !e.recipient) {
+      return false;
     }
+    edges.remove(e);
+    RunRecipients.rememberHanded(e, log.head());
+    edges.prune(e);
+    return true;
   }
 
-  private boolean removeLocked(ConnectionState c) {
-    for (int i = 0; i < recipients.length; i++) {
-      if (recipients[i] == c) {
-        ConnectionState[] next = new ConnectionState[recipients.length - 1];
-        System.arraycopy(recipients, 0, next, 0, i);
-        System.arraycopy(recipients, i + 1, next, i, recipients.length - i - 1);
-        recipients = next;
-        return true;
-      }
-    }
-    return false;
+  @Override
+  public synchronized void connectionClosed(RunEdge e) {
+    edges.remove(e);
+    e.coveredFrom = 0;
+    e.handedUpTo = 0;
+    edges.prune(e);
   }
 
   /**
@@ -396,24 +330,28 @@ final class Run implements RunHandle {
         status = ResumeStatus.AHEAD_OF_HEAD;
         n = 0;
       }
-      boolean attached = contains(c);
+      RunEdge e = edges.get(c);
+      boolean attached = e != null && e.recipient;
       // The connection's cursor never moves backwards, so nothing is replayed twice: a recipient has
       // been handed everything up to head; a connection that was one before, up to what it was
       // handed then (those frames are queued or delivered, in order, ahead of this replay).
       long from;
       boolean truncated;
-      Long covered = takeCursor(true, c);
+      long covered = e == null ? 0 : e.takeCoveredFrom();
       if (attached) {
         from = head + 1;
         truncated = false;
       } else {
-        Long handed = takeCursor(false, c);
-        from = Math.max(n, handed == null ? 0 : handed) + 1;
+        long handed = e == null ? 0 : e.takeHandedUpTo();
+        from = Math.max(n, handed) + 1;
         truncated = from < oldest && from <= head;
+      }
+      if (e != null) {
+        edges.prune(e);
       }
       // It was attached without a replay: what lies below its first handed seq is a gap. It cannot
       // be replayed ahead of the later frames already handed, so it is announced.
-      if (covered != null && n + 1 < covered) {
+      if (covered != 0 && n + 1 < covered) {
         truncated = true;
       }
       long replayFrom = Math.max(from, oldest);
@@ -421,38 +359,28 @@ final class Run implements RunHandle {
       boolean finished = state.isTerminal();
       if (finished) {
         status = ResumeStatus.FINISHED;
-        if (!rl.config.replayFinishedRuns) {
+        if (!hooks.config.replayFinishedRuns) {
           replayFrom = head + 1;
         }
       } else if (status == null) {
         status = truncated ? ResumeStatus.TRUNCATED : ResumeStatus.EXACT;
       }
-      List<Approval> pending = pendingApprovals();
       ack =
           new SubscribeAck(
-              sessionId,
-              runId,
-              epoch,
-              status,
-              !finished,
-              head,
-              oldest,
-              replayFrom,
-              replayTo,
-              truncated,
-              following,
-              pending,
-              outcome,
-              target.lastSeq());
-      OutFrame ackFrame = rl.encode(new Outbound.Subscribed(ack, ref), Lane.CONTROL, null);
+              sessionId, runId, epoch, status, !finished, head, oldest, replayFrom, replayTo,
+              truncated, following, approvals.pendingLocked(), outcome, target.lastSeq());
+      EncodedFrame ackFrame = hooks.encode(new Outbound.Subscribed(ack, ref), Lane.CONTROL, null);
       if (ackFrame != null) {
         c.enqueue(ackFrame);
       }
-      log.forEach(replayFrom, replayTo, c::enqueueReplay); // one range read: the cluster seam's shape
+      log.read(replayFrom, replayTo, c::enqueueReplay); // one range read: the engine seam's shape
       if (!finished) {
-        attachLocked(c, mode);
+        edges.add(c, mode, head);
       } else {
-        rememberHanded(c); // it now has, or was told how to get, everything up to the end
+        // it now has, or was told how to get, everything up to the end
+        RunEdge after = edges.edge(c);
+        RunRecipients.rememberHanded(after, head);
+        edges.prune(after);
       }
     }
     return ack;
@@ -461,31 +389,37 @@ final class Run implements RunHandle {
   // ---------------------------------------------------------------- lifecycle
 
   @Override
-  public EndResult complete(@Nullable Object result) {
-    return end(RunState.COMPLETED, null, 0, null, result, false, null);
+  public Result<RunOutcome> complete(@Nullable Object result) {
+    return end(RunState.COMPLETED, null, ExitCode.OK, null, result, false, null);
   }
 
   @Override
-  public EndResult fail(FailureReason reason, int exitCode, @Nullable String message) {
+  public Result<RunOutcome> fail(FailureReason reason, int exitCode, @Nullable String message) {
     Objects.requireNonNull(reason, "reason");
     return end(RunState.FAILED, reason, exitCode, message, null, false, null);
   }
 
   /**
-   * Cancels the run (abort or expiry): marks it cancelling so the runtime's events and end calls
-   * are dropped, calls the runtime's cancel hook once (no lock held), then ends the run.
-   *
-   * @return the end, or null if the run was not running (someone else ended or is cancelling it)
+   * Cancels the run (abort, expiry, shutdown): marks it cancelling so the runtime's events and end
+   * calls are dropped, calls the runtime's cancel hook once (no lock held), then ends the run.
    */
-  @Nullable EndResult cancel(RunState endAs, @Nullable FailureReason reason, int exitCode, String message, @Nullable String by) {
+  Result<RunOutcome> cancel(
+      RunState endAs, @Nullable FailureReason reason, int exitCode, String message, @Nullable String by) {
     synchronized (this) {
       if (state != RunState.RUNNING) {
-        return null;
+        return lost();
       }
       state = RunState.CANCELLING;
     }
     callCancelHook();
     return end(endAs, reason, exitCode, message, null, true, by);
+  }
+
+  private Result<RunOutcome> lost() {
+    RunOutcome o = outcome;
+    return Result.refused(
+        ErrorCode.RUN_ENDED,
+        o == null ? "run " + runId + " is being cancelled" : "run " + runId + " already ended as " + o.state());
   }
 
   private void callCancelHook() {
@@ -499,7 +433,7 @@ final class Run implements RunHandle {
     }
   }
 
-  EndResult end(
+  private Result<RunOutcome> end(
       RunState endAs,
       @Nullable FailureReason reason,
       int exitCode,
@@ -507,76 +441,61 @@ final class Run implements RunHandle {
       @Nullable Object result,
       boolean fromCancel,
       @Nullable String abortedBy) {
-    ConnectionState[] targets;
+    RunEdge[] targets;
     RunOutcome o;
-    List<PendingApproval> dropped;
+    List<RunApprovals.Pending> dropped;
     TimeSource.Cancellable exp;
     synchronized (this) {
-      if (state.isTerminal()) {
-        return new EndResult(false, outcome);
+      if (state.isTerminal() || (state == RunState.CANCELLING && !fromCancel)) {
+        return lost();
       }
-      if (state == RunState.CANCELLING && !fromCancel) {
-        return new EndResult(false, null);
+      if (!directory.end(sessionId, runId)) {
+        // another node ended it first: one end across every node
+        return lost();
       }
       long seq = log.head() + 1;
-      o = new RunOutcome(runId, sessionId, epoch, owner, endAs, reason, exitCode, message, result, seq, abortedBy);
+      o = new RunOutcome(runId, sessionId, epoch, runOwner, endAs, reason, exitCode, message, result, seq, abortedBy);
       String kind =
           endAs == RunState.COMPLETED
               ? Outbound.KIND_COMPLETED
               : endAs == RunState.ABORTED ? Outbound.KIND_ABORTED : Outbound.KIND_FAILED;
-      OutFrame f = rl.encode(new Outbound.RunEvent(runId, sessionId, epoch, seq, kind, o), Lane.STREAM, null);
+      EncodedFrame f = hooks.encode(new Outbound.RunEvent(runId, sessionId, epoch, seq, kind, o), Lane.STREAM, null);
       if (f == null) {
         // The host's result object could not be encoded: the end still happens, without it.
-        o = new RunOutcome(runId, sessionId, epoch, owner, endAs, reason, exitCode, message, null, seq, abortedBy);
-        f = rl.encode(new Outbound.RunEvent(runId, sessionId, epoch, seq, kind, o), Lane.STREAM, null);
+        o = new RunOutcome(runId, sessionId, epoch, runOwner, endAs, reason, exitCode, message, null, seq, abortedBy);
+        f = hooks.encode(new Outbound.RunEvent(runId, sessionId, epoch, seq, kind, o), Lane.STREAM, null);
       }
       state = endAs;
       outcome = o;
-      targets = recipients;
-      recipients = NONE;
       if (f != null) {
         log.append(seq, f);
-        for (ConnectionState t : targets) {
-          t.enqueue(f);
-          rememberHanded(t);
-        }
       } else {
         LOG.error("codec could not encode the terminal event of run {}; the run ended without it", runId);
       }
-      dropped = new ArrayList<>(approvals.values());
-      approvals.clear();
-      for (PendingApproval p : dropped) {
-        OutFrame af =
-            rl.encode(
-                new Outbound.ApprovalResolved(p.approval, Approval.Resolution.RUN_ENDED, null, null),
-                Lane.CONTROL,
-                null);
-        if (af != null) {
-          for (ConnectionState t : targets) {
-            t.enqueue(af);
-          }
-        }
+      targets = handOffLocked(f);
+      edges.endAll(log.head());
+      dropped = approvals.drainLocked();
+      for (RunApprovals.Pending p : dropped) {
+        handOffTo(targets, approvals.resolvedFrame(p, Approval.Resolution.RUN_ENDED, null, null));
       }
       exp = expiry;
       expiry = null;
     }
-    for (ConnectionState t : targets) {
-      t.runs.remove(this);
-      t.flush();
-    }
+    handOff(targets);
     if (exp != null) {
       exp.cancel();
     }
-    for (PendingApproval p : dropped) {
-      rl.approvalGone(p.approval.approvalId());
-      TimeSource.Cancellable pe = p.expiry;
-      if (pe != null) {
-        pe.cancel();
+    approvals.droppedAtEnd(dropped);
+    owner.ended(this, o);
+    return Result.ok(o);
+  }
+
+  private static void handOffTo(RunEdge[] targets, @Nullable EncodedFrame f) {
+    if (f != null) {
+      for (RunEdge t : targets) {
+        t.connection.enqueue(f);
       }
-      notifyApproval(p, Approval.Resolution.RUN_ENDED, null, null);
     }
-    rl.runEnded(this, o);
-    return new EndResult(true, o);
   }
 
   synchronized void setExpiry(TimeSource.Cancellable c) {
@@ -587,18 +506,10 @@ final class Run implements RunHandle {
     }
   }
 
-  /** Releases the log and the cursors on eviction. */
+  /** Releases the log and every edge on eviction. */
   synchronized void evict() {
     log.clear();
-    for (Map<ConnectionState, Long> m : java.util.Arrays.asList(coveredFrom, handedUpTo)) {
-      if (m != null) {
-        for (ConnectionState c : m.keySet()) {
-          c.cursorRuns.remove(this);
-        }
-      }
-    }
-    coveredFrom = null;
-    handedUpTo = null;
+    edges.clear();
   }
 
   // ---------------------------------------------------------------- approvals
@@ -606,84 +517,13 @@ final class Run implements RunHandle {
   @Override
   public @Nullable Approval requestApproval(
       @Nullable Object payload, @Nullable Duration expiresIn, Approval.Callback callback) {
-    Objects.requireNonNull(callback, "callback");
-    String id = rl.newApprovalId();
-    long expiresAt = expiresIn == null ? 0 : rl.time.epochMillis() + expiresIn.toMillis();
-    Approval a = new Approval(id, runId, sessionId, payload, expiresAt);
-    PendingApproval p = new PendingApproval(a, callback);
-    ConnectionState[] targets;
-    synchronized (this) {
-      if (state != RunState.RUNNING) {
-        return null;
-      }
-      approvals.put(id, p);
-      rl.approvalRaised(id, this);
-      OutFrame f = rl.encode(new Outbound.ApprovalRequested(a), Lane.CONTROL, null);
-      targets = recipients;
-      if (f != null) {
-        for (ConnectionState t : targets) {
-          t.enqueue(f);
-        }
-      }
-      if (expiresIn != null) {
-        p.expiry =
-            rl.schedule(
-                Math.max(0, expiresIn.toNanos()),
-                () -> resolveApproval(id, Approval.Resolution.EXPIRED, null, null));
-      }
-    }
-    for (ConnectionState t : targets) {
-      t.flush();
-    }
-    return a;
+    return approvals.request(payload, expiresIn, callback);
   }
 
   /** Resolves a pending approval exactly once; false if unknown or already resolved. */
   boolean resolveApproval(
       String approvalId, Approval.Resolution resolution, @Nullable Object decision, @Nullable String by) {
-    PendingApproval p;
-    ConnectionState[] targets;
-    synchronized (this) {
-      p = approvals.remove(approvalId);
-      if (p == null) {
-        return false;
-      }
-      OutFrame f =
-          rl.encode(new Outbound.ApprovalResolved(p.approval, resolution, decision, by), Lane.CONTROL, null);
-      targets = recipients;
-      if (f != null) {
-        for (ConnectionState t : targets) {
-          t.enqueue(f);
-        }
-      }
-    }
-    rl.approvalGone(approvalId);
-    TimeSource.Cancellable pe = p.expiry;
-    if (pe != null) {
-      pe.cancel();
-    }
-    for (ConnectionState t : targets) {
-      t.flush();
-    }
-    notifyApproval(p, resolution, decision, by);
-    return true;
-  }
-
-  private void notifyApproval(
-      PendingApproval p, Approval.Resolution resolution, @Nullable Object decision, @Nullable String by) {
-    try {
-      p.callback.resolved(p.approval, resolution, decision, by);
-    } catch (RuntimeException e) {
-      LOG.warn("approval callback threw for approval {} of run {}", p.approval.approvalId(), runId, e);
-    }
-  }
-
-  synchronized List<Approval> pendingApprovals() {
-    List<Approval> out = new ArrayList<>(approvals.size());
-    for (PendingApproval p : approvals.values()) {
-      out.add(p.approval);
-    }
-    return out;
+    return approvals.resolve(approvalId, resolution, decision, by);
   }
 
   @Override

@@ -1,16 +1,17 @@
 package dev.runlane;
 
 import java.time.Duration;
+import java.util.Optional;
 import org.jspecify.annotations.Nullable;
 
 /**
  * One run instance: the runtime's (and the host's) handle to publish its events and end it.
  *
  * <pre>{@code
- * RunHandle run = ((StartResult.Started) runlane.startRun(start)).run();
+ * RunHandle run = runlane.startRun(start).orElseThrow();
  * run.publish("delta", "Hel");
  * run.publish("delta", "lo");
- * run.complete(null);            // exactly one end; later ends report lost
+ * run.complete(null);            // exactly one end; a later end is refused with RUN_ENDED
  * }</pre>
  *
  * <p><b>Thread safety:</b> safe for concurrent use. Calls are serialized by the run's single
@@ -37,14 +38,26 @@ public interface RunHandle {
   /** The newest seq (0 before the first event). */
   long headSeq();
 
+  /** How the run ended, once it has. */
+  Optional<RunOutcome> outcome();
+
+  /**
+   * The deepest outbox among the run's current recipients, in frames: a publisher that wants to
+   * pace itself to its slowest reader (rather than let it be closed as slow) waits while this is
+   * high. Read without blocking; a snapshot.
+   */
+  int recipientBacklog();
+
   /**
    * Records an event under the next seq and hands the same encoded bytes to every recipient. After
    * the run's end (or once an abort began) the event is dropped and takes no seq.
    *
    * @param kind the event's kind (e.g. {@code "delta"}, {@code "tool_call"})
    * @param data the host's payload, encoded by the codec
+   * @return the event's seq, or a refusal: {@link ErrorCode#RUN_ENDED} (ended or being
+   *     cancelled), {@link ErrorCode#ENCODE_FAILED} (the codec threw; logged with the run id)
    */
-  PublishResult publish(String kind, @Nullable Object data);
+  Result<Long> publish(String kind, @Nullable Object data);
 
   /**
    * Sends an unsequenced, coalescable status (latest wins per key while queued) to the current
@@ -54,11 +67,17 @@ public interface RunHandle {
    */
   boolean publishStatus(String key, @Nullable Object data);
 
-  /** Ends the run as completed. The first end wins; a later one reports it lost. */
-  EndResult complete(@Nullable Object result);
+  /**
+   * Ends the run as completed. The first end wins and gets the outcome; a later one is refused
+   * with {@link ErrorCode#RUN_ENDED} and changes nothing.
+   */
+  Result<RunOutcome> complete(@Nullable Object result);
 
-  /** Ends the run as failed. The first end wins; a later one reports it lost. */
-  EndResult fail(FailureReason reason, int exitCode, @Nullable String message);
+  /**
+   * Ends the run as failed (see {@link ExitCode}). The first end wins and gets the outcome; a
+   * later one is refused with {@link ErrorCode#RUN_ENDED} and changes nothing.
+   */
+  Result<RunOutcome> fail(FailureReason reason, int exitCode, @Nullable String message);
 
   /**
    * Raises a tool approval: sent on the control lane to the recipients, included in every later

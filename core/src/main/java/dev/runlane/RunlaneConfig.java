@@ -23,6 +23,9 @@ final class RunlaneConfig {
   int maxInboundBytes = 64 * 1024;
   int maxSessionsPerConnection = 64;
   int maxIdLength = 256;
+  int commandBurst = 100;
+  double commandsPerSecond = 50;
+  long commandTimeoutNanos = TimeUnit.SECONDS.toNanos(5);
 
   RunlaneConfig copy() {
     RunlaneConfig c = new RunlaneConfig();
@@ -45,6 +48,9 @@ final class RunlaneConfig {
     c.maxInboundBytes = maxInboundBytes;
     c.maxSessionsPerConnection = maxSessionsPerConnection;
     c.maxIdLength = maxIdLength;
+    c.commandBurst = commandBurst;
+    c.commandsPerSecond = commandsPerSecond;
+    c.commandTimeoutNanos = commandTimeoutNanos;
     return c;
   }
 }

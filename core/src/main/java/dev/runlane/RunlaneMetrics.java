@@ -23,6 +23,12 @@ public interface RunlaneMetrics {
   /** A run ended (also delivered to {@link RunListener}s). */
   default void runEnded(RunOutcome outcome) {}
 
+  /**
+   * A subscribe was acknowledged with {@code status} ({@link ResumeStatus#EXACT}, {@link
+   * ResumeStatus#TRUNCATED}, …): count recoveries, alert on truncation.
+   */
+  default void subscribed(String connectionId, ResumeStatus status) {}
+
   /** A protocol error was sent to a connection. */
   default void protocolError(String connectionId, ErrorCode code) {}
 }

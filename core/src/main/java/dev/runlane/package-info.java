@@ -3,7 +3,7 @@
  * them for resume, end every run exactly once, and deliver through bounded per-connection
  * outboxes.
  *
- * <p>Start at {@link dev.runlane.Runlane}: build one with a {@link dev.runlane.WireCodec}, register
+ * <p>Start at {@link dev.runlane.Runlane}: build one with a {@link dev.runlane.codec.WireCodec}, register
  * each client connection with {@link dev.runlane.Runlane#connect}, start runs with {@link
  * dev.runlane.Runlane#startRun} (or let clients start them through a {@link
  * dev.runlane.RunRuntime}), and publish through the {@link dev.runlane.RunHandle}.

@@ -1,5 +1,7 @@
 package dev.runlane;
 
+import dev.runlane.engine.EncodedFrame;
+
 import static org.junit.jupiter.api.Assertions.*;
 
 import dev.runlane.transport.Capability;
@@ -138,16 +140,16 @@ class OutboxTest {
 
   final RecordingOwner owner = new RecordingOwner();
 
-  static OutFrame stream(String text) {
-    return new OutFrame(Frame.stream(text), null);
+  static EncodedFrame stream(String text) {
+    return new EncodedFrame(Frame.stream(text), null);
   }
 
-  static OutFrame control(String text) {
-    return new OutFrame(Frame.control(text), null);
+  static EncodedFrame control(String text) {
+    return new EncodedFrame(Frame.control(text), null);
   }
 
-  static OutFrame status(String key, String text) {
-    return new OutFrame(Frame.stream(text), key);
+  static EncodedFrame status(String key, String text) {
+    return new EncodedFrame(Frame.stream(text), key);
   }
 
   @Test

@@ -1,9 +1,9 @@
 package dev.runlane.benchmarks;
 
-import dev.runlane.Inbound;
-import dev.runlane.Outbound;
-import dev.runlane.ProtocolException;
-import dev.runlane.WireCodec;
+import dev.runlane.codec.Inbound;
+import dev.runlane.codec.Outbound;
+import dev.runlane.codec.ProtocolException;
+import dev.runlane.codec.WireCodec;
 import dev.runlane.transport.Payload;
 import java.util.concurrent.atomic.LongAdder;
 

@@ -3,8 +3,8 @@ package dev.runlane.benchmarks;
 import dev.runlane.AttachMode;
 import dev.runlane.RunHandle;
 import dev.runlane.Runlane;
-import dev.runlane.SubscribeAck;
-import dev.runlane.SubscribeResult;
+import dev.runlane.codec.SubscribeAck;
+import dev.runlane.Result;
 import dev.runlane.SubscribeTarget;
 
 /**
@@ -97,7 +97,7 @@ public final class Checks {
     SpringPeer peer = new SpringPeer(runs, perRun);
     try {
       for (int r = 0; r < runs; r++) {
-        peer.publish(r, new BenchCodec().encode(new dev.runlane.Outbound.Heartbeat(0)));
+        peer.publish(r, new BenchCodec().encode(new dev.runlane.codec.Outbound.Heartbeat(0)));
       }
       long d = peer.delivered();
       require(d == (long) runs * perRun, "spring delivered " + d);
@@ -117,9 +117,9 @@ public final class Checks {
       long sends0 = c.sends;
       SubscribeTarget t =
           new SubscribeTarget("s", run.runId(), run.headSeq() - ResumeBenchmark.MISSED, run.epoch());
-      SubscribeResult r = rl.subscribe("r", t, AttachMode.ADDITIVE);
-      require(r instanceof SubscribeResult.Acked, "subscribe: " + r);
-      SubscribeAck ack = ((SubscribeResult.Acked) r).ack();
+      Result<SubscribeAck> r = rl.subscribe("r", t, AttachMode.ADDITIVE);
+      require(r.isOk(), "subscribe: " + r);
+      SubscribeAck ack = r.orElseThrow();
       require(ack.replayCount() == ResumeBenchmark.MISSED, "replayed " + ack.replayCount());
       require(c.sends - sends0 == ResumeBenchmark.MISSED + 1, "frames " + (c.sends - sends0));
       require(rl.detach(run.runId(), "r"), "detach");
@@ -128,10 +128,10 @@ public final class Checks {
         BenchConnection n = new BenchConnection("n" + i, "u");
         rl.connect(n);
         long before = n.sends;
-        SubscribeResult again = rl.subscribe(n.id(), t, AttachMode.ADDITIVE);
+        Result<SubscribeAck> again = rl.subscribe(n.id(), t, AttachMode.ADDITIVE);
         require(
-            again instanceof SubscribeResult.Acked a
-                && a.ack().replayCount() == ResumeBenchmark.MISSED
+            again.isOk()
+                && again.orElseThrow().replayCount() == ResumeBenchmark.MISSED
                 && n.sends - before == ResumeBenchmark.MISSED + 1,
             "reconnect " + i + ": " + again + ", frames " + (n.sends - before));
         rl.disconnect(n.id(), dev.runlane.transport.CloseReason.NORMAL);

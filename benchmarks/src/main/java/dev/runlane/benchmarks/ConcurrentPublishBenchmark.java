@@ -1,6 +1,6 @@
 package dev.runlane.benchmarks;
 
-import dev.runlane.PublishResult;
+import dev.runlane.Result;
 import dev.runlane.RunHandle;
 import dev.runlane.Runlane;
 import java.util.concurrent.TimeUnit;
@@ -58,19 +58,19 @@ public class ConcurrentPublishBenchmark {
 
   @Benchmark
   @Threads(1)
-  public PublishResult threads1(PerThread t) {
+  public Result<Long> threads1(PerThread t) {
     return t.run.publish("delta", PublishBenchmark.DATA);
   }
 
   @Benchmark
   @Threads(2)
-  public PublishResult threads2(PerThread t) {
+  public Result<Long> threads2(PerThread t) {
     return t.run.publish("delta", PublishBenchmark.DATA);
   }
 
   @Benchmark
   @Threads(4)
-  public PublishResult threads4(PerThread t) {
+  public Result<Long> threads4(PerThread t) {
     return t.run.publish("delta", PublishBenchmark.DATA);
   }
 }

@@ -1,9 +1,8 @@
 package dev.runlane.benchmarks;
 
 import dev.runlane.AttachMode;
-import dev.runlane.AttachResult;
-import dev.runlane.Outbound;
-import dev.runlane.PublishResult;
+import dev.runlane.Result;
+import dev.runlane.codec.Outbound;
 import dev.runlane.RunHandle;
 import dev.runlane.Runlane;
 import dev.runlane.transport.Frame;
@@ -65,8 +64,8 @@ public class FanOutBenchmark {
   static RunHandle fanOutRun(Runlane rl, BenchConnection[] cs) {
     RunHandle run = Fixtures.start(rl, "s", "u", cs[0].id());
     for (int i = 1; i < cs.length; i++) {
-      AttachResult a = rl.attach(run.runId(), cs[i].id(), AttachMode.ADDITIVE);
-      if (a != AttachResult.ATTACHED) {
+      Result<RunHandle> a = rl.attach(run.runId(), cs[i].id(), AttachMode.ADDITIVE);
+      if (!a.isOk()) {
         throw new IllegalStateException("attach " + cs[i].id() + ": " + a);
       }
     }
@@ -79,7 +78,7 @@ public class FanOutBenchmark {
   }
 
   @Benchmark
-  public PublishResult ours() {
+  public Result<Long> ours() {
     return run.publish("delta", PublishBenchmark.DATA);
   }
 

@@ -1,10 +1,11 @@
 package dev.runlane.benchmarks;
 
+import dev.runlane.RunlaneBuilder;
 import dev.runlane.RunHandle;
 import dev.runlane.Runlane;
 import dev.runlane.StartRequest;
-import dev.runlane.StartResult;
-import dev.runlane.WireCodec;
+import dev.runlane.Result;
+import dev.runlane.codec.WireCodec;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -16,11 +17,11 @@ import org.jspecify.annotations.Nullable;
 public final class Fixtures {
   private Fixtures() {}
 
-  /** Runlane's default replay capacity (events kept per run), see {@code Runlane.Builder}. */
+  /** Runlane's default replay capacity (events kept per run), see {@code RunlaneBuilder}. */
   public static final int DEFAULT_REPLAY_CAPACITY = 1024;
 
   /** A builder with the benchmark clock and {@code codec}; every other setting is the default. */
-  public static Runlane.Builder builder(WireCodec codec) {
+  public static RunlaneBuilder builder(WireCodec codec) {
     return Runlane.builder().codec(codec).timeSource(new FrozenTime());
   }
 
@@ -31,11 +32,11 @@ public final class Fixtures {
     if (connectionId != null) {
       req = req.fromConnection(connectionId);
     }
-    StartResult r = rl.startRun(req);
-    if (!(r instanceof StartResult.Started started)) {
+    Result<RunHandle> r = rl.startRun(req);
+    if (!r.isOk()) {
       throw new IllegalStateException("could not start a run in " + session + ": " + r);
     }
-    return started.run();
+    return r.orElseThrow();
   }
 
   /** Registers {@code n} connections {@code prefix0..prefix(n-1)}, principal from {@code principalOf}. */

@@ -1,12 +1,12 @@
 package dev.runlane.benchmarks;
 
 import dev.runlane.ConnectionStats;
-import dev.runlane.Inbound;
-import dev.runlane.Outbound;
-import dev.runlane.ProtocolException;
+import dev.runlane.codec.Inbound;
+import dev.runlane.codec.Outbound;
+import dev.runlane.codec.ProtocolException;
 import dev.runlane.RunHandle;
 import dev.runlane.Runlane;
-import dev.runlane.WireCodec;
+import dev.runlane.codec.WireCodec;
 import dev.runlane.transport.Capability;
 import dev.runlane.transport.CloseReason;
 import dev.runlane.transport.Connection;

@@ -1,11 +1,12 @@
 package dev.runlane.benchmarks;
 
-import dev.runlane.Inbound;
-import dev.runlane.Outbound;
-import dev.runlane.ProtocolException;
+import dev.runlane.RunlaneBuilder;
+import dev.runlane.codec.Inbound;
+import dev.runlane.codec.Outbound;
+import dev.runlane.codec.ProtocolException;
 import dev.runlane.RunHandle;
 import dev.runlane.Runlane;
-import dev.runlane.WireCodec;
+import dev.runlane.codec.WireCodec;
 import dev.runlane.transport.Payload;
 import java.lang.management.ManagementFactory;
 import java.lang.ref.Reference;
@@ -72,7 +73,7 @@ public final class MemoryHarness {
 
   /** Per running run; {@code capacity} 0 means the default replay capacity. */
   static double perRunningRun(int n, int capacity) {
-    Runlane.Builder b = Fixtures.builder(new SharedPayloadCodec());
+    RunlaneBuilder b = Fixtures.builder(new SharedPayloadCodec());
     if (capacity > 0) {
       b.replayCapacity(capacity);
     }

@@ -1,7 +1,7 @@
 package dev.runlane.benchmarks;
 
-import dev.runlane.Outbound;
-import dev.runlane.WireCodec;
+import dev.runlane.codec.Outbound;
+import dev.runlane.codec.WireCodec;
 import dev.runlane.transport.Connection;
 import dev.runlane.transport.Frame;
 import dev.runlane.transport.Lane;

@@ -1,9 +1,8 @@
 package dev.runlane.benchmarks;
 
 import dev.runlane.AttachMode;
-import dev.runlane.AttachResult;
-import dev.runlane.Outbound;
-import dev.runlane.PublishResult;
+import dev.runlane.Result;
+import dev.runlane.codec.Outbound;
 import dev.runlane.RunHandle;
 import dev.runlane.Runlane;
 import java.util.concurrent.TimeUnit;
@@ -75,8 +74,8 @@ public class PeerBenchmark {
     for (int r = 0; r < RUNS; r++) {
       runs[r] = Fixtures.start(rl, "s" + r, "u" + r, "c" + r * PER_RUN);
       for (int k = 1; k < PER_RUN; k++) {
-        AttachResult a = rl.attach(runs[r].runId(), "c" + (r * PER_RUN + k), AttachMode.ADDITIVE);
-        if (a != AttachResult.ATTACHED) {
+        Result<RunHandle> a = rl.attach(runs[r].runId(), "c" + (r * PER_RUN + k), AttachMode.ADDITIVE);
+        if (!a.isOk()) {
           throw new IllegalStateException("attach: " + a);
         }
       }
@@ -105,7 +104,7 @@ public class PeerBenchmark {
   }
 
   @Benchmark
-  public PublishResult ours(Ours s) {
+  public Result<Long> ours(Ours s) {
     int i = s.next;
     s.next = i + 1 == RUNS ? 0 : i + 1;
     return s.runs[i].publish("delta", PublishBenchmark.DATA);

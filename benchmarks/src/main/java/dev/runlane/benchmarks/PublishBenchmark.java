@@ -1,7 +1,7 @@
 package dev.runlane.benchmarks;
 
-import dev.runlane.Outbound;
-import dev.runlane.PublishResult;
+import dev.runlane.codec.Outbound;
+import dev.runlane.Result;
 import dev.runlane.RunHandle;
 import dev.runlane.Runlane;
 import dev.runlane.transport.Frame;
@@ -63,7 +63,7 @@ public class PublishBenchmark {
   }
 
   @Benchmark
-  public PublishResult ours() {
+  public Result<Long> ours() {
     return run.publish("delta", DATA);
   }
 

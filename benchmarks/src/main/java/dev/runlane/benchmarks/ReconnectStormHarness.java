@@ -1,9 +1,9 @@
 package dev.runlane.benchmarks;
 
+import dev.runlane.codec.SubscribeAck;
 import dev.runlane.AttachMode;
 import dev.runlane.RunHandle;
 import dev.runlane.Runlane;
-import dev.runlane.SubscribeResult;
 import dev.runlane.SubscribeTarget;
 import dev.runlane.transport.CloseReason;
 import java.util.ArrayList;
@@ -95,8 +95,8 @@ public final class ReconnectStormHarness {
               long n = 0;
               for (int i = from; i < to; i++) {
                 rl.connect(cs[i]);
-                SubscribeResult res = rl.subscribe(cs[i].id(), targets[i], AttachMode.ADDITIVE);
-                n += ((SubscribeResult.Acked) res).ack().replayCount();
+                dev.runlane.Result<SubscribeAck> res = rl.subscribe(cs[i].id(), targets[i], AttachMode.ADDITIVE);
+                n += res.orElseThrow().replayCount();
               }
               replayed.addAndGet(n);
             });

@@ -1,9 +1,10 @@
 package dev.runlane.benchmarks;
 
+import dev.runlane.codec.SubscribeAck;
 import dev.runlane.AttachMode;
 import dev.runlane.RunHandle;
 import dev.runlane.Runlane;
-import dev.runlane.SubscribeResult;
+import dev.runlane.Result;
 import dev.runlane.SubscribeTarget;
 import dev.runlane.transport.CloseReason;
 import java.util.concurrent.TimeUnit;
@@ -83,10 +84,10 @@ public class ResumeBenchmark {
   }
 
   @Benchmark
-  public SubscribeResult ours() {
+  public Result<SubscribeAck> ours() {
     BenchConnection c = new BenchConnection(nextId(), "u");
     rl.connect(c);
-    SubscribeResult r = rl.subscribe(c.id(), target, AttachMode.ADDITIVE);
+    Result<SubscribeAck> r = rl.subscribe(c.id(), target, AttachMode.ADDITIVE);
     rl.disconnect(c.id(), CloseReason.NORMAL);
     return r;
   }

@@ -1,6 +1,6 @@
 package dev.runlane.benchmarks;
 
-import dev.runlane.PublishResult;
+import dev.runlane.Result;
 import dev.runlane.RunHandle;
 import dev.runlane.Runlane;
 import java.util.concurrent.TimeUnit;
@@ -93,7 +93,7 @@ public class RoutingBenchmark {
   }
 
   @Benchmark
-  public PublishResult ours(Ours s) {
+  public Result<Long> ours(Ours s) {
     int i = s.next;
     s.next = i + 1 == RUNS ? 0 : i + 1;
     return s.runs[i].publish("delta", PublishBenchmark.DATA);

@@ -1,17 +1,16 @@
 package dev.runlane.tck;
 
+import dev.runlane.RunOutcome;
+import dev.runlane.RunlaneBuilder;
 import dev.runlane.testkit.TextCodec;
 import dev.runlane.testkit.WireMessage;
-import dev.runlane.AbortResult;
+import dev.runlane.Result;
 import dev.runlane.Approval;
-import dev.runlane.EndResult;
 import dev.runlane.FailureReason;
-import dev.runlane.PublishResult;
 import dev.runlane.RunHandle;
 import dev.runlane.Runlane;
 import dev.runlane.RunlaneMetrics;
 import dev.runlane.StartRequest;
-import dev.runlane.StartResult;
 import dev.runlane.transport.CloseReason;
 import dev.runlane.transport.InboundHandler;
 import java.time.Duration;
@@ -125,8 +124,8 @@ public abstract class TransportPromisesKit {
     }
 
     /** Builds Runlane (tuned by {@code tune}) and starts the fixture with it as the sink. */
-    void start(Consumer<Runlane.Builder> tune) {
-      Runlane.Builder b =
+    void start(Consumer<RunlaneBuilder> tune) {
+      RunlaneBuilder b =
           Runlane.builder()
               .codec(new TextCodec())
               .runtime(new TckRuntime())
@@ -228,11 +227,11 @@ public abstract class TransportPromisesKit {
       if (from != null) {
         req = req.fromConnection(from.connectionId).following();
       }
-      StartResult r = runlane().startRun(req);
-      if (!(r instanceof StartResult.Started)) {
+      Result<RunHandle> r = runlane().startRun(req);
+      if (!(r.isOk())) {
         throw checks.failure(rule, "Runlane refused to start a run: " + r);
       }
-      return ((StartResult.Started) r).run();
+      return r.orElseThrow();
     }
 
     /** Subscribes {@code c} to {@code session} over the wire and waits for the ack. */
@@ -260,11 +259,11 @@ public abstract class TransportPromisesKit {
 
     /** Publishes one big event and returns its seq. */
     long publishBig(RunHandle run, long i, String body) {
-      PublishResult r = run.publish("delta", i + ":" + body);
-      if (!r.recorded()) {
+      Result<Long> r = run.publish("delta", i + ":" + body);
+      if (!r.isOk()) {
         throw checks.failure(Rule.P6, "publishing failed: " + r);
       }
-      return r.seq();
+      return r.orElseThrow();
     }
 
     @Override
@@ -354,8 +353,8 @@ public abstract class TransportPromisesKit {
       rb.publishStatus("progress", "b-half");
       Approval ap = ra.requestApproval("a-tool", null, (approval, resolution, decision, by) -> {});
       s.checks.that(Rule.P1, ap != null, () -> "no approval raised");
-      AbortResult aborted = s.runlane().abort(ra.runId(), alice);
-      s.checks.that(Rule.P1, aborted.aborted(), () -> "abort refused: " + aborted);
+      Result<RunOutcome> aborted = s.runlane().abort(ra.runId(), alice);
+      s.checks.that(Rule.P1, aborted.isOk(), () -> "abort refused: " + aborted);
       rb.complete("b-done");
       // Barriers: a later run of each session reaches its followers after everything above.
       RunHandle ra2 = s.startRun(Rule.P1, sa, alice, null);
@@ -419,9 +418,9 @@ public abstract class TransportPromisesKit {
           go.await();
           for (int i = 0; i < 150; i++) {
             String data = who + "-" + i + "-" + Payloads.ascii(r, r.nextInt(2000));
-            PublishResult pr = run.publish("delta", data);
-            if (pr.recorded()) {
-              published.put(pr.seq(), data);
+            Result<Long> pr = run.publish("delta", data);
+            if (pr.isOk()) {
+              published.put(pr.orElseThrow(), data);
             }
           }
           return null;
@@ -530,21 +529,21 @@ public abstract class TransportPromisesKit {
       List<Future<?>> enders = new ArrayList<>();
       enders.add(s.helpers.submit(() -> {
         go.await();
-        if (run.complete("done").won()) {
+        if (run.complete("done").isOk()) {
           wins.incrementAndGet();
         }
         return null;
       }));
       enders.add(s.helpers.submit(() -> {
         go.await();
-        if (run.fail(FailureReason.RUNTIME_THREW, 1, "boom").won()) {
+        if (run.fail(FailureReason.RUNTIME_THREW, 1, "boom").isOk()) {
           wins.incrementAndGet();
         }
         return null;
       }));
       enders.add(s.helpers.submit(() -> {
         go.await();
-        if (s.runlane().abort(run.runId(), alice).aborted()) {
+        if (s.runlane().abort(run.runId(), alice).isOk()) {
           wins.incrementAndGet();
         }
         return null;
@@ -554,8 +553,8 @@ public abstract class TransportPromisesKit {
         f.get(s.checks.timeout().toMillis(), TimeUnit.MILLISECONDS);
       }
       s.checks.equal(Rule.P4, 1, wins.get(), "ends that won the race");
-      EndResult again = run.complete("again");
-      s.checks.that(Rule.P4, !again.won(), () -> "a second complete won");
+      Result<RunOutcome> again = run.complete("again");
+      s.checks.that(Rule.P4, !again.isOk(), () -> "a second complete won");
 
       // the safety net: a runtime that returns without ending its run (started over the wire)
       String netSession = s.session("net");
@@ -678,7 +677,7 @@ public abstract class TransportPromisesKit {
                   + " or buffers without bound");
         }
         head = run.headSeq();
-        s.runlane().notifySession(session, "tck.control", "overtake");
+        s.runlane().noticeSession(session, "tck.control", "overtake");
       } finally {
         c.peer.resumeReading();
       }

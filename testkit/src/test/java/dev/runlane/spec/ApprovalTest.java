@@ -13,8 +13,8 @@ import dev.runlane.AttachMode;
 import dev.runlane.Authorizer;
 import dev.runlane.ErrorCode;
 import dev.runlane.RunHandle;
-import dev.runlane.SubscribeAck;
-import dev.runlane.SubscribeResult;
+import dev.runlane.codec.SubscribeAck;
+import dev.runlane.Result;
 import dev.runlane.SubscribeTarget;
 import dev.runlane.testkit.InMemoryConnection;
 import dev.runlane.testkit.WireMessage;
@@ -64,8 +64,8 @@ class ApprovalTest {
     }
   }
 
-  static SubscribeAck ack(SubscribeResult r) {
-    return ((SubscribeResult.Acked) r).ack();
+  static SubscribeAck ack(Result<SubscribeAck> r) {
+    return r.orElseThrow();
   }
 
   static List<String> ids(List<Approval> approvals) {
@@ -106,7 +106,7 @@ class ApprovalTest {
     reloaded.sendText("sub s1 0");
     WireMessage ackMsg = reloaded.last("subscribed");
     assertEquals(ap.approvalId(), ackMsg.get("approvals"));
-    SubscribeResult viaApi =
+    Result<SubscribeAck> viaApi =
         fx.rl.subscribe(fx.open("alice").id(), SubscribeTarget.session("s1", 0, null), AttachMode.ADDITIVE);
     assertEquals(List.of(ap), ack(viaApi).pendingApprovals(), "the ack carries the whole approval");
     assertTrue(cb.calls.isEmpty(), "a disconnect must not resolve an approval");
@@ -131,7 +131,7 @@ class ApprovalTest {
     reloaded.sendText("resolve " + ap.approvalId() + " no");
     assertEquals("UNKNOWN_APPROVAL", reloaded.last("error").get("code"));
     assertEquals(tab2Before, tab2.frames().size(), "the refusal went to another tab");
-    assertEquals(ErrorCode.UNKNOWN_APPROVAL, fx.rl.resolveApproval(ap.approvalId(), "alice", "no"));
+    assertEquals(ErrorCode.UNKNOWN_APPROVAL, fx.rl.resolveApproval(ap.approvalId(), "alice", "no").refusalCode().orElse(null));
     cb.only();
 
     InMemoryConnection later = fx.open("alice");
@@ -185,7 +185,7 @@ class ApprovalTest {
       assertNotNull(res, c.id());
       assertEquals("EXPIRED", res.get("resolution"));
     }
-    assertEquals(ErrorCode.UNKNOWN_APPROVAL, fx.rl.resolveApproval(ap.approvalId(), "alice", "late"));
+    assertEquals(ErrorCode.UNKNOWN_APPROVAL, fx.rl.resolveApproval(ap.approvalId(), "alice", "late").refusalCode().orElse(null));
     fx.time.advance(Duration.ofMinutes(1));
     cb.only();
     assertEquals(dev.runlane.RunState.RUNNING, run.state(), "an expired approval does not end its run");
@@ -197,7 +197,7 @@ class ApprovalTest {
     RunHandle run = fx.start("s1", "alice", a);
     Calls cb = new Calls();
     Approval ap = run.requestApproval("x", Duration.ofSeconds(5), cb);
-    assertNull(fx.rl.resolveApproval(ap.approvalId(), "alice", "yes"));
+    assertNull(fx.rl.resolveApproval(ap.approvalId(), "alice", "yes").refusalCode().orElse(null));
     fx.time.advance(Duration.ofSeconds(10));
     assertEquals(Approval.Resolution.ANSWERED, cb.only().resolution());
     assertEquals(1, a.messages("approval_resolved").size());
@@ -216,7 +216,7 @@ class ApprovalTest {
     tab2.sendText("sub s1 0");
     assertEquals(ap1.approvalId() + "," + ap2.approvalId(), tab2.last("subscribed").get("approvals"));
 
-    assertTrue(fx.rl.abort(run.runId(), "alice").aborted());
+    assertTrue(fx.rl.abort(run.runId(), "alice").isOk());
 
     assertEquals(Approval.Resolution.RUN_ENDED, cb1.only().resolution());
     assertEquals(Approval.Resolution.RUN_ENDED, cb2.only().resolution());
@@ -229,7 +229,7 @@ class ApprovalTest {
     }
     fx.time.advance(Duration.ofSeconds(10)); // ap2's expiry must not fire a second resolution
     cb2.only();
-    assertEquals(ErrorCode.UNKNOWN_APPROVAL, fx.rl.resolveApproval(ap1.approvalId(), "alice", "y"));
+    assertEquals(ErrorCode.UNKNOWN_APPROVAL, fx.rl.resolveApproval(ap1.approvalId(), "alice", "y").refusalCode().orElse(null));
     InMemoryConnection late = fx.open("alice");
     late.sendText("sub s1 0");
     assertEquals("", late.last("subscribed").get("approvals"));
@@ -247,10 +247,10 @@ class ApprovalTest {
     int aBefore = a.frames().size();
     bob.sendText("resolve " + ap.approvalId() + " yes");
     assertEquals("UNKNOWN_APPROVAL", bob.last("error").get("code"));
-    assertEquals(ErrorCode.UNKNOWN_APPROVAL, fx.rl.resolveApproval(ap.approvalId(), "bob", "yes"));
+    assertEquals(ErrorCode.UNKNOWN_APPROVAL, fx.rl.resolveApproval(ap.approvalId(), "bob", "yes").refusalCode().orElse(null));
     assertTrue(cb.calls.isEmpty());
     assertEquals(aBefore, a.frames().size());
-    assertNull(fx.rl.resolveApproval(ap.approvalId(), "alice", "yes"));
+    assertNull(fx.rl.resolveApproval(ap.approvalId(), "alice", "yes").refusalCode().orElse(null));
     cb.only();
   }
 
@@ -295,10 +295,10 @@ class ApprovalTest {
             (approval, resolution, decision, by) -> {
               throw new LifecycleFixture.Scripted("host callback bug");
             });
-    assertNull(fx.rl.resolveApproval(ap.approvalId(), "alice", "yes"));
+    assertNull(fx.rl.resolveApproval(ap.approvalId(), "alice", "yes").refusalCode().orElse(null));
     assertEquals("ANSWERED", a.last("approval_resolved").get("resolution"));
-    assertEquals(ErrorCode.UNKNOWN_APPROVAL, fx.rl.resolveApproval(ap.approvalId(), "alice", "yes"));
-    assertTrue(run.publish("delta", "goes on").recorded());
+    assertEquals(ErrorCode.UNKNOWN_APPROVAL, fx.rl.resolveApproval(ap.approvalId(), "alice", "yes").refusalCode().orElse(null));
+    assertTrue(run.publish("delta", "goes on").isOk());
     Approval ap2 =
         run.requestApproval(
             "y",
@@ -306,7 +306,7 @@ class ApprovalTest {
             (approval, resolution, decision, by) -> {
               throw new LifecycleFixture.Scripted("host callback bug");
             });
-    assertTrue(run.complete(null).won());
+    assertTrue(run.complete(null).isOk());
     assertEquals(1, fx.endedOf(run).size());
     assertEquals(ap2.approvalId(), a.last("approval_resolved").get("id"));
   }
@@ -321,7 +321,7 @@ class ApprovalTest {
     a.sendText("resolve ap_forged yes");
     assertEquals("UNKNOWN_APPROVAL", a.last("error").get("code"));
     assertEquals(before, tab2.frames().size());
-    assertTrue(run.publish("delta", 1).recorded());
+    assertTrue(run.publish("delta", 1).isOk());
   }
 
   /** Racing answers (two tabs, expiry, the run's end): exactly one resolution per approval. */
@@ -351,7 +351,7 @@ class ApprovalTest {
                         f.time.advance(Duration.ofMillis(1)); // expiry
                       } else if (id == 1) {
                         run.complete(null); // run end
-                      } else if (f.rl.resolveApproval(ap.approvalId(), "alice", "t" + id) == null) {
+                      } else if (f.rl.resolveApproval(ap.approvalId(), "alice", "t" + id).isOk()) {
                         answered.incrementAndGet();
                       }
                     } catch (Throwable e) {

@@ -40,7 +40,7 @@ class DeliveryFailureTest {
     failing.mode(Mode.FAIL);
 
     assertDoesNotThrow(() -> publish(run, 5, 20), "the publisher never sees a transport's exception");
-    assertTrue(run.complete("ok").won());
+    assertTrue(run.complete("ok").isOk());
 
     assertEquals(CloseReason.SEND_FAILED, throwing.closeReason());
     assertEquals(CloseReason.SEND_FAILED, failing.closeReason());

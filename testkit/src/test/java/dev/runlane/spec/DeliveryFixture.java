@@ -2,11 +2,12 @@ package dev.runlane.spec;
 
 import static org.junit.jupiter.api.Assertions.*;
 
+import dev.runlane.RunlaneBuilder;
 import dev.runlane.ConnectionStats;
 import dev.runlane.RunHandle;
 import dev.runlane.Runlane;
 import dev.runlane.StartRequest;
-import dev.runlane.StartResult;
+import dev.runlane.Result;
 import dev.runlane.testkit.InMemoryConnection;
 import dev.runlane.testkit.InMemoryTransport;
 import dev.runlane.testkit.ManualTimeSource;
@@ -33,8 +34,8 @@ final class DeliveryFixture implements AutoCloseable {
   final Runlane rl;
   final InMemoryTransport tx;
 
-  DeliveryFixture(Consumer<Runlane.Builder> config) {
-    Runlane.Builder b =
+  DeliveryFixture(Consumer<RunlaneBuilder> config) {
+    RunlaneBuilder b =
         Runlane.builder()
             .codec(new TextCodec())
             .timeSource(time)
@@ -52,9 +53,9 @@ final class DeliveryFixture implements AutoCloseable {
 
   /** Starts a run in {@code session} from {@code c}, which becomes a recipient. */
   RunHandle start(String session, InMemoryConnection c) {
-    StartResult r = rl.startRun(StartRequest.of(session, c.principal()).fromConnection(c.id()));
-    assertInstanceOf(StartResult.Started.class, r, "start refused: " + r);
-    return ((StartResult.Started) r).run();
+    Result<RunHandle> r = rl.startRun(StartRequest.of(session, c.principal()).fromConnection(c.id()));
+    assertTrue(r.isOk(), "start refused: " + r);
+    return r.orElseThrow();
   }
 
   /** Opens a connection for {@code principal} and subscribes it to {@code session} from seq 0. */
@@ -69,7 +70,7 @@ final class DeliveryFixture implements AutoCloseable {
   /** Publishes {@code n} deltas numbered from {@code from}; every one must be recorded. */
   static void publish(RunHandle run, int from, int n) {
     for (int i = from; i < from + n; i++) {
-      assertTrue(run.publish("delta", "d" + i).recorded(), "publish " + i);
+      assertTrue(run.publish("delta", "d" + i).isOk(), "publish " + i);
     }
   }
 

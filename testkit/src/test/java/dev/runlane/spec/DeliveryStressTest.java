@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.*;
 
 import dev.runlane.RunHandle;
 import dev.runlane.StartRequest;
-import dev.runlane.StartResult;
+import dev.runlane.Result;
 import dev.runlane.testkit.InMemoryConnection;
 import dev.runlane.testkit.InMemoryConnection.Mode;
 import dev.runlane.transport.CloseReason;
@@ -76,8 +76,8 @@ class DeliveryStressTest {
 
     List<RunHandle> runs = new ArrayList<>();
     for (int i = 0; i < publishers; i++) {
-      StartResult r = f.rl.startRun(StartRequest.of("s" + i, "u"));
-      runs.add(((StartResult.Started) r).run());
+      Result<RunHandle> r = f.rl.startRun(StartRequest.of("s" + i, "u"));
+      runs.add(r.orElseThrow());
     }
     List<Client> clients = new ArrayList<>();
     Kind[] plan = new Kind[24];
@@ -117,11 +117,11 @@ class DeliveryStressTest {
                 try {
                   go.await();
                   for (int i = 0; i < events; i++) {
-                    if (!run.publish("delta", i).recorded()) {
+                    if (!run.publish("delta", i).isOk()) {
                       throw new AssertionError("publish " + i + " of " + run.runId() + " not recorded");
                     }
                   }
-                  if (!run.complete(null).won()) {
+                  if (!run.complete(null).isOk()) {
                     throw new AssertionError("complete lost on " + run.runId());
                   }
                 } catch (Throwable e) {

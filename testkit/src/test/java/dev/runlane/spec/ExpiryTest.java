@@ -1,5 +1,6 @@
 package dev.runlane.spec;
 
+import dev.runlane.ErrorCode;
 import static dev.runlane.spec.LifecycleFixture.assertOneTerminal;
 import static dev.runlane.testkit.RunlaneAssertions.assertSeqRange;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -9,14 +10,12 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.runlane.Approval;
-import dev.runlane.EndResult;
+import dev.runlane.Result;
 import dev.runlane.FailureReason;
-import dev.runlane.PublishResult;
 import dev.runlane.RunHandle;
 import dev.runlane.RunOutcome;
 import dev.runlane.RunState;
 import dev.runlane.StartRequest;
-import dev.runlane.StartResult;
 import dev.runlane.testkit.InMemoryConnection;
 import dev.runlane.testkit.WireMessage;
 import java.time.Duration;
@@ -34,9 +33,9 @@ import org.junit.jupiter.api.Test;
 class ExpiryTest {
 
   static RunHandle startWithTimeout(LifecycleFixture f, InMemoryConnection c, Duration timeout) {
-    StartResult r =
+    Result<RunHandle> r =
         f.rl.startRun(StartRequest.of("s1", c.principal()).fromConnection(c.id()).withTimeout(timeout));
-    return assertInstanceOf(StartResult.Started.class, r).run();
+    return r.orElseThrow();
   }
 
   @Test
@@ -44,8 +43,8 @@ class ExpiryTest {
     try (LifecycleFixture f = new LifecycleFixture(b -> b.runTimeoutGrace(Duration.ofSeconds(5)))) {
       InMemoryConnection a = f.open("alice");
       InMemoryConnection tab2 = f.open("alice");
-      AtomicReference<PublishResult> publishInHook = new AtomicReference<>();
-      AtomicReference<EndResult> completeInHook = new AtomicReference<>();
+      AtomicReference<Result<Long>> publishInHook = new AtomicReference<>();
+      AtomicReference<Result<RunOutcome>> completeInHook = new AtomicReference<>();
       f.onCancel =
           run -> {
             // the runtime reacts to the cancel by still publishing and completing: both dropped
@@ -63,8 +62,8 @@ class ExpiryTest {
 
       assertEquals(RunState.FAILED, run.state());
       assertEquals(1, f.cancelCalls(run));
-      assertEquals(PublishResult.Status.DROPPED_RUN_ENDED, publishInHook.get().status());
-      assertFalse(completeInHook.get().won());
+      assertEquals(ErrorCode.RUN_ENDED, publishInHook.get().refusalCode().orElseThrow());
+      assertFalse(completeInHook.get().isOk());
       for (InMemoryConnection c : List.of(a, tab2)) {
         WireMessage t = assertOneTerminal(c, run.runId(), "run.failed");
         assertEquals("TIMEOUT", t.get("reason"));
@@ -81,7 +80,7 @@ class ExpiryTest {
       assertEquals(1, f.cancelCalls(run));
       assertEquals(1, f.endedOf(run).size());
       assertSeqRange(a, run.runId(), 1, 3);
-      assertFalse(run.complete(null).won());
+      assertFalse(run.complete(null).isOk());
     }
   }
 
@@ -124,8 +123,8 @@ class ExpiryTest {
         new LifecycleFixture(b -> b.runTimeout(Duration.ofSeconds(60)).runTimeoutGrace(Duration.ZERO))) {
       InMemoryConnection a = f.open("alice");
       RunHandle byDefault = f.start("s1", "alice", a);
-      StartResult r = f.rl.startRun(StartRequest.of("s2", "alice").withTimeout(Duration.ofSeconds(10)));
-      RunHandle own = ((StartResult.Started) r).run();
+      Result<RunHandle> r = f.rl.startRun(StartRequest.of("s2", "alice").withTimeout(Duration.ofSeconds(10)));
+      RunHandle own = r.orElseThrow();
       f.time.advance(Duration.ofSeconds(10));
       assertEquals(RunState.FAILED, own.state());
       assertEquals(RunState.RUNNING, byDefault.state());
@@ -151,7 +150,7 @@ class ExpiryTest {
     try (LifecycleFixture f = new LifecycleFixture(b -> b.runTimeoutGrace(Duration.ZERO))) {
       InMemoryConnection a = f.open("alice");
       RunHandle completed = startWithTimeout(f, a, Duration.ofSeconds(5));
-      assertTrue(completed.complete("done").won());
+      assertTrue(completed.complete("done").isOk());
       f.time.advance(Duration.ofSeconds(10));
       assertEquals(RunState.COMPLETED, completed.state());
       assertEquals(0, f.cancelCalls(completed));
@@ -159,7 +158,7 @@ class ExpiryTest {
       assertOneTerminal(a, completed.runId(), "run.completed");
 
       RunHandle aborted = startWithTimeout(f, a, Duration.ofSeconds(5));
-      assertTrue(f.rl.abort(aborted.runId(), "alice").aborted());
+      assertTrue(f.rl.abort(aborted.runId(), "alice").isOk());
       f.time.advance(Duration.ofSeconds(10));
       assertEquals(RunState.ABORTED, aborted.state());
       assertEquals(1, f.cancelCalls(aborted), "abort's cancel only, not a second one from expiry");

@@ -1,5 +1,6 @@
 package dev.runlane.spec;
 
+import dev.runlane.codec.SubscribeAck;
 import static dev.runlane.testkit.RunlaneAssertions.assertNoEvents;
 import static dev.runlane.testkit.RunlaneAssertions.assertSeqs;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -8,15 +9,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.runlane.Action;
 import dev.runlane.AttachMode;
-import dev.runlane.AttachResult;
+import dev.runlane.Result;
 import dev.runlane.Authorizer;
 import dev.runlane.Authorizer.Decision;
 import dev.runlane.ErrorCode;
 import dev.runlane.RunHandle;
 import dev.runlane.Runlane;
 import dev.runlane.StartRequest;
-import dev.runlane.StartResult;
-import dev.runlane.SubscribeResult;
 import dev.runlane.SubscribeTarget;
 import dev.runlane.testkit.InMemoryConnection;
 import dev.runlane.testkit.InMemoryTransport;
@@ -187,9 +186,9 @@ class IsolationModelTest {
     } else if (w < 91) {
       h.abort(someRun(h, rnd), pick(rnd, PRINCIPALS));
     } else if (w < 95) {
-      h.notifySession(pick(rnd, SESSIONS), "model_changed");
+      h.noticeSession(pick(rnd, SESSIONS), "model_changed");
     } else if (w < 96) {
-      h.notifyAll("reload");
+      h.noticeAll("reload");
     } else {
       h.advance(Duration.ofSeconds(rnd.nextInt(45)));
     }
@@ -232,8 +231,8 @@ class IsolationModelTest {
       InMemoryConnection aliceTab = tx.open("alice");
       mallory.sendText("sub chat-42 0");
       aliceTab.sendText("sub chat-42 0");
-      assertEquals("UNKNOWN_RUN", mallory.last("subscribed").get("status"), "an ownerless session may be followed");
-      RunHandle run = ((StartResult.Started) rl.startRun(StartRequest.of("chat-42", "alice").fromConnection(alice.id()))).run();
+      assertEquals("NO_RUN_YET", mallory.last("subscribed").get("status"), "an ownerless session may be followed");
+      RunHandle run = rl.startRun(StartRequest.of("chat-42", "alice").fromConnection(alice.id())).orElseThrow();
       run.publish("delta", "secret");
       run.complete(null);
       assertNoEvents(mallory);
@@ -242,7 +241,7 @@ class IsolationModelTest {
       assertEquals("chat-42", err.get("session"));
       assertSeqs(alice, run.runId(), 1, 2, 3);
       assertSeqs(aliceTab, run.runId(), 1, 2, 3);
-      assertEquals(1, rl.notifySession("chat-42", "model_changed", null), "only aliceTab still follows");
+      assertEquals(1, rl.noticeSession("chat-42", "model_changed", null), "only aliceTab still follows");
       assertTrue(mallory.messages("notice").isEmpty());
     }
   }
@@ -272,21 +271,21 @@ class IsolationModelTest {
       InMemoryTransport tx = new InMemoryTransport(rl);
       InMemoryConnection alice = tx.open("alice");
       InMemoryConnection bob = tx.open("bob");
-      AtomicReference<SubscribeResult> answer = new AtomicReference<>();
+      AtomicReference<Result<SubscribeAck>> answer = new AtomicReference<>();
       Thread subscriber =
           new Thread(() -> answer.set(rl.subscribe(bob.id(), SubscribeTarget.session("s", 0, null), AttachMode.ADDITIVE)));
       subscriber.start();
       assertTrue(inAuthorizer.await(30, TimeUnit.SECONDS), "bob's subscribe is asking the authorizer (owner: none)");
-      RunHandle run = ((StartResult.Started) rl.startRun(StartRequest.of("s", "alice").fromConnection(alice.id()))).run();
+      RunHandle run = rl.startRun(StartRequest.of("s", "alice").fromConnection(alice.id())).orElseThrow();
       release.countDown();
       subscriber.join(30_000);
-      SubscribeResult.Refused no = assertInstanceOf(SubscribeResult.Refused.class, answer.get());
+      Result.Refused<?> no = assertInstanceOf(Result.Refused.class, answer.get());
       assertEquals(ErrorCode.SESSION_NOT_FOUND, no.code());
       assertEquals(2, bobAsked.get(), "asked again, now with alice as the owner");
       run.publish("delta", "secret");
       assertNoEvents(bob);
       assertEquals(java.util.Set.of(alice.id()), rl.recipientsOf(run.runId()));
-      assertEquals(1, rl.notifySession("s", "model_changed", null), "bob does not follow the session");
+      assertEquals(1, rl.noticeSession("s", "model_changed", null), "bob does not follow the session");
     }
   }
 
@@ -299,7 +298,7 @@ class IsolationModelTest {
       InMemoryConnection alice = tx.open("alice");
       bob.sendText("sub team 0");
       carol.sendText("sub team 0");
-      RunHandle run = ((StartResult.Started) rl.startRun(StartRequest.of("team", "alice").fromConnection(alice.id()))).run();
+      RunHandle run = rl.startRun(StartRequest.of("team", "alice").fromConnection(alice.id())).orElseThrow();
       run.publish("delta", "hi");
       assertSeqs(bob, run.runId(), 1, 2);
       assertNoEvents(carol);
@@ -313,15 +312,15 @@ class IsolationModelTest {
       InMemoryTransport tx = new InMemoryTransport(rl);
       InMemoryConnection alice = tx.open("alice");
       InMemoryConnection bob = tx.open("bob");
-      RunHandle run = ((StartResult.Started) rl.startRun(StartRequest.of("s", "alice").fromConnection(alice.id()))).run();
-      assertEquals(AttachResult.UNKNOWN_RUN, rl.attach(run.runId(), bob.id(), AttachMode.TAKEOVER));
-      SubscribeResult.Refused no =
-          assertInstanceOf(SubscribeResult.Refused.class, rl.subscribe(bob.id(), SubscribeTarget.session("s", 0, null), AttachMode.ADDITIVE));
+      RunHandle run = rl.startRun(StartRequest.of("s", "alice").fromConnection(alice.id())).orElseThrow();
+      assertEquals(ErrorCode.UNKNOWN_RUN, rl.attach(run.runId(), bob.id(), AttachMode.TAKEOVER).refusalCode().orElse(null));
+      Result.Refused<?> no =
+          assertInstanceOf(Result.Refused.class, rl.subscribe(bob.id(), SubscribeTarget.session("s", 0, null), AttachMode.ADDITIVE));
       assertEquals(ErrorCode.SESSION_NOT_FOUND, no.code());
       assertInstanceOf(
-          SubscribeResult.Refused.class,
+          Result.Refused.class,
           rl.subscribe(bob.id(), new SubscribeTarget("s", run.runId(), 0, run.epoch()), AttachMode.ADDITIVE));
-      assertEquals(ErrorCode.FORBIDDEN, rl.abort(run.runId(), "bob").refusal());
+      assertEquals(ErrorCode.SESSION_NOT_FOUND, rl.abort(run.runId(), "bob").refusalCode().orElse(null));
       run.publish("delta", 1);
       run.complete(null);
       assertNoEvents(bob);

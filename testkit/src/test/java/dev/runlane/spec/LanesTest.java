@@ -52,11 +52,11 @@ class LanesTest {
         isControl = m -> m.type().equals("approval");
         break;
       case "sessionNotice":
-        assertTrue(f.rl.notifySession("s", "model_changed", "gpt") >= 1);
+        assertTrue(f.rl.noticeSession("s", "model_changed", "gpt") >= 1);
         isControl = m -> m.type().equals("notice") && "model_changed".equals(m.get("kind"));
         break;
       case "globalNotice":
-        f.rl.notifyAll("reload", null);
+        f.rl.noticeAll("reload", null);
         isControl = m -> m.type().equals("notice") && "reload".equals(m.get("kind"));
         break;
       case "protocolError":
@@ -149,7 +149,7 @@ class LanesTest {
     run.publish("delta", "x");
     run.publishStatus("typing", true);
     run.requestApproval("p", null, (ap, r, d, p) -> {});
-    f.rl.notifySession("s", "n", null);
+    f.rl.noticeSession("s", "n", null);
     c.sendText("bogus");
     run.complete(null);
     for (Frame fr : c.frames()) {

@@ -1,5 +1,6 @@
 package dev.runlane.spec;
 
+import dev.runlane.codec.SubscribeAck;
 import static dev.runlane.spec.LifecycleFixture.assertOneTerminal;
 import static dev.runlane.testkit.RunlaneAssertions.assertNoEvents;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -9,20 +10,16 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.runlane.AbortResult;
+import dev.runlane.Result;
 import dev.runlane.Action;
 import dev.runlane.AttachMode;
 import dev.runlane.Authorizer;
-import dev.runlane.EndResult;
 import dev.runlane.ErrorCode;
 import dev.runlane.FailureReason;
-import dev.runlane.PublishResult;
 import dev.runlane.RunHandle;
 import dev.runlane.RunOutcome;
 import dev.runlane.RunState;
 import dev.runlane.StartRequest;
-import dev.runlane.StartResult;
-import dev.runlane.SubscribeResult;
 import dev.runlane.SubscribeTarget;
 import dev.runlane.testkit.InMemoryConnection;
 import java.util.ArrayList;
@@ -58,10 +55,10 @@ class LifecycleAbortTest {
     InMemoryConnection a = fx.open("alice");
     RunHandle run = fx.start("s1", "alice", a);
     run.publish("delta", "x");
-    AbortResult r = fx.rl.abort(run.runId(), "alice");
-    assertTrue(r.aborted());
-    assertNull(r.refusal());
-    assertEquals(run.runId(), r.runId());
+    Result<RunOutcome> r = fx.rl.abort(run.runId(), "alice");
+    assertTrue(r.isOk());
+    assertNull(r.refusalCode().orElse(null));
+    assertEquals(run.runId(), r.orElseThrow().runId());
     assertEquals(RunState.ABORTED, run.state());
     assertEquals("3", assertOneTerminal(a, run.runId(), "run.aborted").get("seq"));
     RunOutcome o = fx.endedOf(run).get(0);
@@ -72,30 +69,33 @@ class LifecycleAbortTest {
     assertNull(o.failureReason());
     assertEquals(1, fx.cancelCalls(run));
     // the runtime's later output is dropped without a seq
-    assertEquals(PublishResult.Status.DROPPED_RUN_ENDED, run.publish("delta", "late").status());
-    EndResult late = run.complete("late");
-    assertFalse(late.won());
-    assertEquals(RunState.ABORTED, late.outcome().state());
-    assertFalse(run.fail(FailureReason.RUNTIME_ERROR, 1, "late").won());
+    assertEquals(ErrorCode.RUN_ENDED, run.publish("delta", "late").refusalCode().orElseThrow());
+    Result<RunOutcome> late = run.complete("late");
+    assertFalse(late.isOk());
+    assertEquals(ErrorCode.RUN_ENDED, late.refusalCode().orElseThrow());
+    assertEquals(RunState.ABORTED, run.outcome().orElseThrow().state());
+    assertFalse(run.fail(FailureReason.RUNTIME_ERROR, 1, "late").isOk());
     assertEquals(3, run.headSeq());
     assertEquals(1, fx.endedOf(run).size());
   }
 
   @Test
-  void otherPrincipalIsForbiddenWithTheDefaultAuthorizer() {
+  void otherPrincipalIsToldTheSessionIsNotFoundWithTheDefaultAuthorizer() {
     InMemoryConnection a = fx.open("alice");
     InMemoryConnection bob = fx.open("bob");
     RunHandle run = fx.start("s1", "alice", a);
     int aFrames = a.frames().size();
 
-    AbortResult r = fx.rl.abort(run.runId(), "bob");
-    assertFalse(r.aborted());
-    assertEquals(ErrorCode.FORBIDDEN, r.refusal());
-    assertEquals(ErrorCode.FORBIDDEN, fx.rl.abortSession("s1", "bob").refusal());
+    // the default authorizer answers NOT_FOUND to strangers: the same answer as for an idle or a
+    // missing session, so bob learns nothing of alice's activity
+    Result<RunOutcome> r = fx.rl.abort(run.runId(), "bob");
+    assertFalse(r.isOk());
+    assertEquals(ErrorCode.SESSION_NOT_FOUND, r.refusalCode().orElse(null));
+    assertEquals(ErrorCode.SESSION_NOT_FOUND, fx.rl.abortSession("s1", "bob").refusalCode().orElse(null));
     bob.sendText("abort s1");
-    assertEquals("FORBIDDEN", bob.last("error").get("code"));
+    assertEquals("SESSION_NOT_FOUND", bob.last("error").get("code"));
     bob.sendText("abort s1 " + run.runId());
-    assertEquals("FORBIDDEN", bob.last("error").get("code"));
+    assertEquals("SESSION_NOT_FOUND", bob.last("error").get("code"));
 
     assertEquals(RunState.RUNNING, run.state());
     assertEquals(1, run.headSeq());
@@ -147,31 +147,30 @@ class LifecycleAbortTest {
         };
     try (LifecycleFixture f = new LifecycleFixture(b -> b.authorizer(broken))) {
       RunHandle run = f.start("s1", "alice", null);
-      assertEquals(ErrorCode.FORBIDDEN, f.rl.abort(run.runId(), "bob").refusal());
+      assertEquals(ErrorCode.FORBIDDEN, f.rl.abort(run.runId(), "bob").refusalCode().orElse(null));
       assertEquals(RunState.RUNNING, run.state());
       // the owner is never asked about: owner aborts do not depend on the hook
-      assertTrue(f.rl.abort(run.runId(), "alice").aborted());
+      assertTrue(f.rl.abort(run.runId(), "alice").isOk());
     }
   }
 
   @Test
   void abortWithoutARunningRunIsNoActiveRun() {
     InMemoryConnection a = fx.open("alice");
-    AbortResult unknownSession = fx.rl.abortSession("nope", "alice");
-    assertEquals(ErrorCode.NO_ACTIVE_RUN, unknownSession.refusal());
-    assertNull(unknownSession.runId());
-    AbortResult unknownRun = fx.rl.abort("run_nope", "alice");
-    assertEquals(ErrorCode.NO_ACTIVE_RUN, unknownRun.refusal());
+    Result<RunOutcome> unknownSession = fx.rl.abortSession("nope", "alice");
+    assertEquals(ErrorCode.NO_ACTIVE_RUN, unknownSession.refusalCode().orElse(null));
+    Result<RunOutcome> unknownRun = fx.rl.abort("run_nope", "alice");
+    assertEquals(ErrorCode.NO_ACTIVE_RUN, unknownRun.refusalCode().orElse(null));
     a.sendText("abort nope");
     assertEquals("NO_ACTIVE_RUN", a.last("error").get("code"));
     assertEquals("nope", a.last("error").get("session"));
 
     RunHandle ended = fx.start("s1", "alice", a);
     ended.complete(null);
-    AbortResult afterEnd = fx.rl.abortSession("s1", "alice");
-    assertEquals(ErrorCode.NO_ACTIVE_RUN, afterEnd.refusal());
-    // also for a stranger: an ended run is not an active run for anybody
-    assertEquals(ErrorCode.NO_ACTIVE_RUN, fx.rl.abort(ended.runId(), "bob").refusal());
+    Result<RunOutcome> afterEnd = fx.rl.abortSession("s1", "alice");
+    assertEquals(ErrorCode.NO_ACTIVE_RUN, afterEnd.refusalCode().orElse(null));
+    // a stranger is answered by the authorizer first, the same as while the run was going
+    assertEquals(ErrorCode.SESSION_NOT_FOUND, fx.rl.abort(ended.runId(), "bob").refusalCode().orElse(null));
   }
 
   /** Naming a run of another session in "abort SESSION RUN" never aborts that run. */
@@ -201,11 +200,11 @@ class LifecycleAbortTest {
     RunHandle run = fx.start("s1", "alice", a);
     watcher.sendText("sub s1 0");
     ExecutorService other = Executors.newSingleThreadExecutor();
-    AtomicReference<PublishResult> published = new AtomicReference<>();
-    AtomicReference<StartResult> startedElsewhere = new AtomicReference<>();
-    AtomicReference<StartResult> startedHere = new AtomicReference<>();
-    AtomicReference<AbortResult> secondAbort = new AtomicReference<>();
-    AtomicReference<EndResult> completeInHook = new AtomicReference<>();
+    AtomicReference<Result<Long>> published = new AtomicReference<>();
+    AtomicReference<Result<RunHandle>> startedElsewhere = new AtomicReference<>();
+    AtomicReference<Result<RunHandle>> startedHere = new AtomicReference<>();
+    AtomicReference<Result<RunOutcome>> secondAbort = new AtomicReference<>();
+    AtomicReference<Result<RunOutcome>> completeInHook = new AtomicReference<>();
     AtomicReference<Boolean> holdsRunLock = new AtomicReference<>();
     AtomicReference<Object> fromOtherThread = new AtomicReference<>();
     List<Throwable> problems = Collections.synchronizedList(new ArrayList<>());
@@ -224,9 +223,9 @@ class LifecycleAbortTest {
                 other.submit(
                     () -> {
                       long head = r.headSeq();
-                      SubscribeResult sub =
+                      Result<SubscribeAck> sub =
                           fx.rl.subscribe(watcher.id(), SubscribeTarget.session("s1", 0, null), AttachMode.ADDITIVE);
-                      StartResult s3 = fx.rl.startRun(StartRequest.of("s3", "alice"));
+                      Result<RunHandle> s3 = fx.rl.startRun(StartRequest.of("s3", "alice"));
                       return List.of(head, sub, s3, fx.rl.recipientsOf(r.runId()));
                     });
             fromOtherThread.set(f.get(10, TimeUnit.SECONDS));
@@ -235,21 +234,21 @@ class LifecycleAbortTest {
           }
         };
 
-    AbortResult result = fx.rl.abort(run.runId(), "alice");
+    Result<RunOutcome> result = fx.rl.abort(run.runId(), "alice");
 
     other.shutdownNow();
     assertTrue(problems.isEmpty(), "cancel hook: " + problems);
-    assertTrue(result.aborted());
+    assertTrue(result.isOk());
     assertEquals(1, fx.cancelCalls(run));
     assertEquals(Boolean.FALSE, holdsRunLock.get());
     assertNotNull(fromOtherThread.get(), "another thread could not take Runlane's locks during the hook");
-    assertEquals(PublishResult.Status.DROPPED_RUN_ENDED, published.get().status());
-    assertInstanceOf(StartResult.Started.class, startedElsewhere.get());
-    assertEquals(ErrorCode.RUN_IN_PROGRESS, ((StartResult.Refused) startedHere.get()).code());
-    assertFalse(secondAbort.get().aborted());
-    assertEquals(ErrorCode.NO_ACTIVE_RUN, secondAbort.get().refusal());
-    assertFalse(completeInHook.get().won());
-    assertNull(completeInHook.get().outcome());
+    assertEquals(ErrorCode.RUN_ENDED, published.get().refusalCode().orElseThrow());
+    assertTrue(startedElsewhere.get().isOk());
+    assertEquals(ErrorCode.RUN_IN_PROGRESS, startedHere.get().refusalCode().orElseThrow());
+    assertFalse(secondAbort.get().isOk());
+    assertEquals(ErrorCode.NO_ACTIVE_RUN, secondAbort.get().refusalCode().orElse(null));
+    assertFalse(completeInHook.get().isOk());
+    assertEquals(ErrorCode.RUN_ENDED, completeInHook.get().refusalCode().orElseThrow());
     assertEquals(RunState.ABORTED, run.state());
     assertEquals(2, run.headSeq(), "started + aborted only: the hook's publish took no seq");
     assertOneTerminal(a, run.runId(), "run.aborted");
@@ -273,20 +272,20 @@ class LifecycleAbortTest {
         };
     InMemoryConnection a = fx.open("alice");
     RunHandle run = fx.start("s1", "alice", a);
-    CompletableFuture<AbortResult> abort = CompletableFuture.supplyAsync(() -> fx.rl.abort(run.runId(), "alice"));
+    CompletableFuture<Result<RunOutcome>> abort = CompletableFuture.supplyAsync(() -> fx.rl.abort(run.runId(), "alice"));
     try {
       assertTrue(inHook.await(10, TimeUnit.SECONDS));
       assertEquals(RunState.CANCELLING, run.state());
       assertFalse(run.isEnded());
-      StartResult refused = fx.rl.startRun(StartRequest.of("s1", "alice"));
-      assertEquals(ErrorCode.RUN_IN_PROGRESS, ((StartResult.Refused) refused).code());
-      assertEquals(ErrorCode.NO_ACTIVE_RUN, fx.rl.abort(run.runId(), "alice").refusal());
-      assertFalse(fx.rl.runtimeDied(run.runId(), "x").won());
+      Result<RunHandle> refused = fx.rl.startRun(StartRequest.of("s1", "alice"));
+      assertEquals(ErrorCode.RUN_IN_PROGRESS, refused.refusalCode().orElseThrow());
+      assertEquals(ErrorCode.NO_ACTIVE_RUN, fx.rl.abort(run.runId(), "alice").refusalCode().orElse(null));
+      assertFalse(fx.rl.runtimeDied(run.runId(), "x").isOk());
       InMemoryConnection late = fx.open("alice");
       late.sendText("sub s1 0");
       assertEquals("true", late.last("subscribed").get("processing"));
       release.countDown();
-      assertTrue(abort.get(10, TimeUnit.SECONDS).aborted());
+      assertTrue(abort.get(10, TimeUnit.SECONDS).isOk());
       assertOneTerminal(late, run.runId(), "run.aborted"); // attached while cancelling: gets the end
     } finally {
       release.countDown();
@@ -320,18 +319,18 @@ class LifecycleAbortTest {
                     run.publish("delta", id);
                     switch (id % 3) {
                       case 0 -> {
-                        if (fx.rl.abort(run.runId(), "alice").aborted()) {
+                        if (fx.rl.abort(run.runId(), "alice").isOk()) {
                           wins.incrementAndGet();
                           aborts.incrementAndGet();
                         }
                       }
                       case 1 -> {
-                        if (run.complete(id).won()) {
+                        if (run.complete(id).isOk()) {
                           wins.incrementAndGet();
                         }
                       }
                       default -> {
-                        if (run.fail(FailureReason.RUNTIME_ERROR, 1, "t" + id).won()) {
+                        if (run.fail(FailureReason.RUNTIME_ERROR, 1, "t" + id).isOk()) {
                           wins.incrementAndGet();
                         }
                       }

@@ -3,12 +3,13 @@ package dev.runlane.spec;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 
+import dev.runlane.RunlaneBuilder;
 import dev.runlane.RunHandle;
 import dev.runlane.RunOutcome;
 import dev.runlane.RunRuntime;
 import dev.runlane.Runlane;
 import dev.runlane.StartRequest;
-import dev.runlane.StartResult;
+import dev.runlane.Result;
 import dev.runlane.testkit.InMemoryConnection;
 import dev.runlane.testkit.InMemoryTransport;
 import dev.runlane.testkit.ManualTimeSource;
@@ -68,8 +69,8 @@ final class LifecycleFixture implements AutoCloseable {
     this(b -> {});
   }
 
-  LifecycleFixture(Consumer<Runlane.Builder> customize) {
-    Runlane.Builder b =
+  LifecycleFixture(Consumer<RunlaneBuilder> customize) {
+    RunlaneBuilder b =
         Runlane.builder()
             .codec(new TextCodec())
             .timeSource(time)
@@ -97,8 +98,8 @@ final class LifecycleFixture implements AutoCloseable {
     if (from != null) {
       req = req.fromConnection(from.id());
     }
-    StartResult r = rl.startRun(req);
-    return assertInstanceOf(StartResult.Started.class, r, "start refused: " + r).run();
+    Result<RunHandle> r = rl.startRun(req);
+    return r.orElseThrow();
   }
 
   int cancelCalls(RunHandle run) {

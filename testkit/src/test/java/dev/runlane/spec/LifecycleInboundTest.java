@@ -128,7 +128,7 @@ class LifecycleInboundTest {
       tab2.sendText("sub s1 0");
 
       bob.sendText("abort s1");
-      assertEquals("FORBIDDEN", bob.last("error").get("code"));
+      assertEquals("SESSION_NOT_FOUND", bob.last("error").get("code"));
       assertEquals(RunState.RUNNING, run.state());
 
       int[] before = counts(bob);

@@ -10,7 +10,7 @@ import dev.runlane.RunHandle;
 import dev.runlane.RunOutcome;
 import dev.runlane.RunState;
 import dev.runlane.StartRequest;
-import dev.runlane.StartResult;
+import dev.runlane.Result;
 import dev.runlane.testkit.InMemoryConnection;
 import dev.runlane.transport.CloseReason;
 import java.util.ArrayList;
@@ -95,14 +95,14 @@ class LifecycleListenerTest {
                     .runListener(second::add))) {
       InMemoryConnection a = f.open("alice");
       RunHandle run = f.start("s1", "alice", a);
-      assertTrue(run.complete(null).won());
+      assertTrue(run.complete(null).isOk());
       assertEquals(1, second.size());
       assertEquals(1, f.endedOf(run).size());
       assertEquals(1, terminals(a, run.runId()).size());
       // Runlane carries on
       RunHandle next = f.start("s1", "alice", a);
-      assertTrue(next.publish("delta", 1).recorded());
-      assertTrue(f.rl.abort(next.runId(), "alice").aborted());
+      assertTrue(next.publish("delta", 1).isOk());
+      assertTrue(f.rl.abort(next.runId(), "alice").isOk());
       assertEquals(2, second.size());
     }
   }
@@ -114,7 +114,7 @@ class LifecycleListenerTest {
   @Test
   void listenerRunsAfterDeliveryAndMayStartTheNextRun() {
     AtomicReference<Integer> terminalsSeenInListener = new AtomicReference<>();
-    AtomicReference<StartResult> next = new AtomicReference<>();
+    AtomicReference<Result<RunHandle>> next = new AtomicReference<>();
     AtomicReference<InMemoryConnection> conn = new AtomicReference<>();
     AtomicReference<LifecycleFixture> self = new AtomicReference<>();
     try (LifecycleFixture f =
@@ -133,7 +133,7 @@ class LifecycleListenerTest {
       RunHandle run = f.start("s1", "alice", a);
       run.complete(null);
       assertEquals(1, terminalsSeenInListener.get(), "listener ran before the terminal was delivered");
-      RunHandle queued = assertInstanceOf(StartResult.Started.class, next.get()).run();
+      RunHandle queued = next.get().orElseThrow();
       assertEquals(RunState.RUNNING, queued.state());
       assertEquals("s1", queued.sessionId());
     }

@@ -4,23 +4,20 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
-import dev.runlane.AbortResult;
+import dev.runlane.Result;
 import dev.runlane.Approval;
 import dev.runlane.AttachMode;
-import dev.runlane.EndResult;
 import dev.runlane.ErrorCode;
 import dev.runlane.FailureReason;
-import dev.runlane.PublishResult;
 import dev.runlane.RunHandle;
 import dev.runlane.RunOutcome;
 import dev.runlane.RunState;
 import dev.runlane.StartRequest;
-import dev.runlane.StartResult;
-import dev.runlane.SubscribeAck;
-import dev.runlane.SubscribeResult;
+import dev.runlane.codec.SubscribeAck;
 import dev.runlane.SubscribeTarget;
 import dev.runlane.testkit.InMemoryConnection;
 import dev.runlane.testkit.TextCodec;
@@ -229,8 +226,8 @@ class LifecycleModelTest {
         MConn obs = new MConn(f.open(owners[i]), true);
         obs.observes = s;
         conns.add(obs);
-        SubscribeResult r = f.rl.subscribe(obs.c.id(), SubscribeTarget.session(s.id, 0, null), AttachMode.ADDITIVE);
-        assertTrue(r instanceof SubscribeResult.Acked, msg("observer subscribe " + r));
+        Result<SubscribeAck> r = f.rl.subscribe(obs.c.id(), SubscribeTarget.session(s.id, 0, null), AttachMode.ADDITIVE);
+        assertTrue(r.isOk(), msg("observer subscribe " + r));
         s.followers.add(obs);
       }
       for (String p : new String[] {"alice", "alice", "bob", "eve"}) {
@@ -358,25 +355,25 @@ class LifecycleModelTest {
       MRun r = byHandle(run);
       for (int i = 0; i < sc.events(); i++) {
         String data = "rt" + dataCounter++;
-        PublishResult p = run.publish("delta", data);
+        Result<Long> p = run.publish("delta", data);
         if (r.st == St.RUNNING) {
           r.head++;
-          assertEquals(r.head, p.seq(), msg("runtime publish seq"));
+          assertEquals(r.head, p.orElseThrow(), msg("runtime publish seq"));
         } else {
-          assertFalse(p.recorded(), msg("runtime publish into ended run " + r));
+          assertFalse(p.isOk(), msg("runtime publish into ended run " + r));
         }
       }
       switch (sc.end()) {
         case "COMPLETE" -> {
           boolean expect = r.st == St.RUNNING;
-          assertEquals(expect, run.complete("done").won(), msg("runtime complete"));
+          assertEquals(expect, run.complete("done").isOk(), msg("runtime complete"));
           if (expect) {
             endModel(r, St.COMPLETED, null);
           }
         }
         case "FAIL" -> {
           boolean expect = r.st == St.RUNNING;
-          assertEquals(expect, run.fail(FailureReason.RUNTIME_ERROR, 2, "tool failed").won(), msg("runtime fail"));
+          assertEquals(expect, run.fail(FailureReason.RUNTIME_ERROR, 2, "tool failed").isOk(), msg("runtime fail"));
           if (expect) {
             endModel(r, St.FAILED, FailureReason.RUNTIME_ERROR);
           }
@@ -487,13 +484,13 @@ class LifecycleModelTest {
       ErrorCode expect = expectedStartRefusal(s, principal, c);
       long frames = totalFrames();
       int runCount = f.rl.runCount();
-      StartResult r = f.rl.startRun(req);
+      Result<RunHandle> r = f.rl.startRun(req);
       if (expect != null) {
         assertEquals(expect, refusal(r), msg("start " + r));
         assertNoSideEffect(frames, runCount);
       } else {
-        assertTrue(r instanceof StartResult.Started, msg("start refused: " + r));
-        startedModel(((StartResult.Started) r).run(), s, c, follow, timeout);
+        assertTrue(r.isOk(), msg("start refused: " + r));
+        startedModel(r.orElseThrow(), s, c, follow, timeout);
       }
     }
 
@@ -504,14 +501,14 @@ class LifecycleModelTest {
       long frames = totalFrames();
       int runCount = f.rl.runCount();
       int q = queued.size();
-      StartResult r = f.rl.startAndRun(StartRequest.of(s.id, principal).withInput(sc.text()));
+      Result<RunHandle> r = f.rl.startAndRun(StartRequest.of(s.id, principal).withInput(sc.text()));
       if (expect != null) {
         assertEquals(expect, refusal(r), msg("startAndRun " + r));
         assertNoSideEffect(frames, runCount);
         assertEquals(q, queued.size(), msg("a refused start queued a runtime"));
       } else {
-        assertTrue(r instanceof StartResult.Started, msg("startAndRun refused: " + r));
-        queuedRuns.add(startedModel(((StartResult.Started) r).run(), s, null, false, null));
+        assertTrue(r.isOk(), msg("startAndRun refused: " + r));
+        queuedRuns.add(startedModel(r.orElseThrow(), s, null, false, null));
         assertEquals(q + 1, queued.size());
       }
     }
@@ -547,44 +544,43 @@ class LifecycleModelTest {
       assertEquals(runCount, f.rl.runCount(), msg("a refused start created a run"));
     }
 
-    static @Nullable ErrorCode refusal(StartResult r) {
-      return r instanceof StartResult.Refused ? ((StartResult.Refused) r).code() : null;
+    static @Nullable ErrorCode refusal(Result<RunHandle> r) {
+      return r instanceof Result.Refused ? r.refusalCode().orElseThrow() : null;
     }
 
     void opPublish(MRun r) {
       String data = "d" + dataCounter++;
       note("publish " + r + " " + data);
-      PublishResult p = r.h.publish("delta", data);
+      Result<Long> p = r.h.publish("delta", data);
       if (r.st == St.RUNNING) {
         r.head++;
-        assertEquals(new PublishResult(r.head, PublishResult.Status.RECORDED), p, msg("publish on running run"));
+        assertEquals(Result.ok(r.head), p, msg("publish on running run"));
       } else {
-        assertEquals(PublishResult.Status.DROPPED_RUN_ENDED, p.status(), msg("publish after the end"));
-        assertEquals(-1, p.seq());
+        assertEquals(ErrorCode.RUN_ENDED, p.refusalCode().orElseThrow(), msg("publish after the end"));
       }
     }
 
     void opComplete(MRun r) {
       note("complete " + r);
-      EndResult e = r.h.complete("result");
+      Result<RunOutcome> e = r.h.complete("result");
       checkEnd(r, e, St.COMPLETED, null);
     }
 
     void opFail(MRun r) {
       note("fail " + r);
-      EndResult e = r.h.fail(FailureReason.RUNTIME_ERROR, 3, "failed");
+      Result<RunOutcome> e = r.h.fail(FailureReason.RUNTIME_ERROR, 3, "failed");
       checkEnd(r, e, St.FAILED, FailureReason.RUNTIME_ERROR);
     }
 
-    void checkEnd(MRun r, EndResult e, St st, @Nullable FailureReason reason) {
+    void checkEnd(MRun r, Result<RunOutcome> e, St st, @Nullable FailureReason reason) {
       if (r.st == St.RUNNING) {
-        assertTrue(e.won(), msg("first end lost: " + e));
+        assertTrue(e.isOk(), msg("first end lost: " + e));
         endModel(r, st, reason);
-        assertEquals(r.head, e.outcome().terminalSeq(), msg("terminal seq"));
+        assertEquals(r.head, e.orElseThrow().terminalSeq(), msg("terminal seq"));
       } else {
-        assertFalse(e.won(), msg("second end won: " + e));
-        assertNotNull(e.outcome());
-        assertEquals(r.st.engine(), e.outcome().state(), msg("a lost end changed the outcome"));
+        assertFalse(e.isOk(), msg("second end won: " + e));
+        assertEquals(ErrorCode.RUN_ENDED, e.refusalCode().orElseThrow(), msg("a lost end is refused"));
+        assertEquals(r.st.engine(), r.h.outcome().orElseThrow().state(), msg("a lost end changed the outcome"));
       }
     }
 
@@ -594,12 +590,12 @@ class LifecycleModelTest {
       String principal = anyPrincipal(s);
       if (how == 0) {
         note("abort run " + target + " by " + principal);
-        AbortResult a = f.rl.abort(target.id(), principal);
-        checkAbort(target, principal, a.aborted() ? null : a.refusal());
+        Result<RunOutcome> a = f.rl.abort(target.id(), principal);
+        checkAbort(target.s, target, principal, a.isOk() ? null : a.refusalCode().orElse(null));
       } else if (how == 1) {
         note("abortSession " + s.id + " by " + principal);
-        AbortResult a = f.rl.abortSession(s.id, principal);
-        checkAbort(target, principal, a.aborted() ? null : a.refusal());
+        Result<RunOutcome> a = f.rl.abortSession(s.id, principal);
+        checkAbort(s, target, principal, a.isOk() ? null : a.refusalCode().orElse(null));
       } else {
         MConn c = openConn(false);
         if (c == null) {
@@ -620,7 +616,7 @@ class LifecycleModelTest {
             got = ErrorCode.valueOf(last.require("code"));
           }
         }
-        ErrorCode expected = expectedAbort(t, c.principal);
+        ErrorCode expected = expectedAbort(s, t, c.principal);
         if (expected != null) {
           assertEquals(expected, got, msg("inbound abort refusal"));
           assertEquals(frames + 1, totalFrames(), msg("a refused abort reached another connection"));
@@ -636,18 +632,23 @@ class LifecycleModelTest {
       }
     }
 
-    @Nullable ErrorCode expectedAbort(@Nullable MRun r, String principal) {
+    /**
+     * The authorizer (owner-only) is asked before the run's state is looked at: a principal that
+     * is not the session's owner gets SESSION_NOT_FOUND whether or not a run is going; in a session
+     * nobody has started a run in, anyone may ask and is told there is nothing to abort.
+     */
+    @Nullable ErrorCode expectedAbort(MSession s, @Nullable MRun r, String principal) {
+      if (s.current != null && !principal.equals(s.owner)) {
+        return ErrorCode.SESSION_NOT_FOUND;
+      }
       if (r == null || r.st != St.RUNNING) {
         return ErrorCode.NO_ACTIVE_RUN;
-      }
-      if (!principal.equals(r.h.owner())) {
-        return ErrorCode.FORBIDDEN;
       }
       return null;
     }
 
-    void checkAbort(@Nullable MRun r, String principal, @Nullable ErrorCode got) {
-      ErrorCode expected = expectedAbort(r, principal);
+    void checkAbort(MSession s, @Nullable MRun r, String principal, @Nullable ErrorCode got) {
+      ErrorCode expected = expectedAbort(s, r, principal);
       assertEquals(expected, got, msg("abort"));
       if (expected == null) {
         r.cancels++;
@@ -659,7 +660,7 @@ class LifecycleModelTest {
       int kind = rnd.nextInt(5);
       note("runGuarded " + r + " kind " + kind);
       boolean wasRunning = r.st == St.RUNNING;
-      EndResult e;
+      Result<RunOutcome> e;
       switch (kind) {
         case 0 -> {
           e = f.rl.runGuarded(r.h, () -> {});
@@ -700,23 +701,24 @@ class LifecycleModelTest {
           wasRunning = false;
         }
       }
-      assertEquals(wasRunning, e.won(), msg("safety net result " + e));
-      assertNotNull(e.outcome());
-      assertEquals(r.st.engine(), e.outcome().state());
-      assertEquals(r.id(), e.outcome().runId(), msg("the safety net ended another run"));
+      assertEquals(wasRunning, e.isOk(), msg("safety net result " + e));
+      RunOutcome ended = r.h.outcome().orElseThrow();
+      assertEquals(r.st.engine(), ended.state());
+      if (e.isOk()) {
+        assertSame(ended, e.orElseThrow(), msg("the safety net ended another run"));
+      }
     }
 
     void opDied() {
       if (rnd.nextInt(5) == 0) {
         note("runtimeDied unknown");
-        EndResult e = f.rl.runtimeDied("run_unknown_" + rnd.nextInt(100), null);
-        assertFalse(e.won());
-        assertNull(e.outcome());
+        Result<RunOutcome> e = f.rl.runtimeDied("run_unknown_" + rnd.nextInt(100), null);
+        assertEquals(ErrorCode.UNKNOWN_RUN, e.refusalCode().orElseThrow());
         return;
       }
       MRun r = anyRun();
       note("runtimeDied " + r);
-      EndResult e = f.rl.runtimeDied(r.id(), "worker lost");
+      Result<RunOutcome> e = f.rl.runtimeDied(r.id(), "worker lost");
       checkEnd(r, e, St.FAILED, FailureReason.RUNTIME_DIED);
     }
 
@@ -782,14 +784,14 @@ class LifecycleModelTest {
         assertNotNull(m, msg("no ack"));
         checkAckText(m, s, specific, target);
       } else {
-        SubscribeResult r = f.rl.subscribe(c.c.id(), t, AttachMode.ADDITIVE);
+        Result<SubscribeAck> r = f.rl.subscribe(c.c.id(), t, AttachMode.ADDITIVE);
         if (!allowed) {
-          assertTrue(r instanceof SubscribeResult.Refused, msg("subscribe allowed: " + r));
-          assertEquals(ErrorCode.SESSION_NOT_FOUND, ((SubscribeResult.Refused) r).code());
+          assertTrue(r instanceof Result.Refused, msg("subscribe allowed: " + r));
+          assertEquals(ErrorCode.SESSION_NOT_FOUND, r.refusalCode().orElseThrow());
           return;
         }
-        assertTrue(r instanceof SubscribeResult.Acked, msg("subscribe refused: " + r));
-        ack = ((SubscribeResult.Acked) r).ack();
+        assertTrue(r.isOk(), msg("subscribe refused: " + r));
+        ack = r.orElseThrow();
         checkAck(ack, s, specific, target);
       }
       boolean mismatch = specific && target.s != s;
@@ -923,7 +925,7 @@ class LifecycleModelTest {
       } else {
         principal = anyPrincipal(a.run.s);
         note("resolveApproval " + a.a.approvalId() + " of " + a.run + " by " + principal);
-        got = f.rl.resolveApproval(a.a.approvalId(), principal, "yes");
+        got = f.rl.resolveApproval(a.a.approvalId(), principal, "yes").refusalCode().orElse(null);
       }
       ErrorCode expected =
           a.expected != null || !principal.equals(a.run.h.owner()) ? ErrorCode.UNKNOWN_APPROVAL : null;
@@ -1067,7 +1069,7 @@ class LifecycleModelTest {
         f.rl.subscribe(obs.id(), SubscribeTarget.session(s, 0, null), AttachMode.ADDITIVE);
         RunHandle claim = f.start(s, "owner", null); // the owner claims the session
         handles.put(claim.runId(), claim);
-        wins.computeIfAbsent(claim.runId(), k -> new AtomicInteger()).addAndGet(claim.complete(null).won() ? 1 : 0);
+        wins.computeIfAbsent(claim.runId(), k -> new AtomicInteger()).addAndGet(claim.complete(null).isOk() ? 1 : 0);
       }
       AtomicLong dataIds = new AtomicLong();
       CyclicBarrier go = new CyclicBarrier(threads);
@@ -1088,50 +1090,50 @@ class LifecycleModelTest {
                         if (rnd.nextInt(4) == 0) {
                           req = req.withTimeout(Duration.ofSeconds(1 + rnd.nextInt(3)));
                         }
-                        StartResult r = f.rl.startRun(req);
-                        if (r instanceof StartResult.Started st) {
-                          handles.put(st.run().runId(), st.run());
+                        Result<RunHandle> r = f.rl.startRun(req);
+                        if (r.isOk()) {
+                          handles.put(r.orElseThrow().runId(), r.orElseThrow());
                           assertAtMostOneRunning(handles, s, seed);
                         } else {
-                          assertEquals(ErrorCode.RUN_IN_PROGRESS, ((StartResult.Refused) r).code(), "seed=" + seed);
+                          assertEquals(ErrorCode.RUN_IN_PROGRESS, r.refusalCode().orElseThrow(), "seed=" + seed);
                         }
                       } else if (op < 14) {
-                        StartResult r = f.rl.startRun(StartRequest.of(s, "mallory"));
-                        assertEquals(ErrorCode.SESSION_NOT_FOUND, ((StartResult.Refused) r).code(), "seed=" + seed);
+                        Result<RunHandle> r = f.rl.startRun(StartRequest.of(s, "mallory"));
+                        assertEquals(ErrorCode.SESSION_NOT_FOUND, r.refusalCode().orElseThrow(), "seed=" + seed);
                       } else if (op < 42) {
                         String data = "p" + dataIds.incrementAndGet();
-                        PublishResult p = cur.publish("delta", data);
-                        if (p.recorded()) {
-                          published.put(cur.runId() + "#" + p.seq(), data);
+                        Result<Long> p = cur.publish("delta", data);
+                        if (p.isOk()) {
+                          published.put(cur.runId() + "#" + p.orElseThrow(), data);
                         }
                       } else if (op < 48) {
-                        win(wins, cur, cur.complete("done").won());
+                        win(wins, cur, cur.complete("done").isOk());
                       } else if (op < 53) {
-                        win(wins, cur, cur.fail(FailureReason.RUNTIME_ERROR, 1, "x").won());
+                        win(wins, cur, cur.fail(FailureReason.RUNTIME_ERROR, 1, "x").isOk());
                       } else if (op < 59) {
-                        AbortResult a = rnd.nextBoolean() ? f.rl.abort(cur.runId(), "owner") : f.rl.abortSession(s, "owner");
-                        if (a.aborted()) {
-                          win(wins, f.rl.run(a.runId()).orElseThrow(), true);
+                        Result<RunOutcome> a = rnd.nextBoolean() ? f.rl.abort(cur.runId(), "owner") : f.rl.abortSession(s, "owner");
+                        if (a.isOk()) {
+                          win(wins, f.rl.run(a.orElseThrow().runId()).orElseThrow(), true);
                         }
                       } else if (op < 61) {
-                        AbortResult a = f.rl.abort(cur.runId(), "mallory");
-                        assertFalse(a.aborted(), "seed=" + seed + " mallory aborted");
+                        Result<RunOutcome> a = f.rl.abort(cur.runId(), "mallory");
+                        assertFalse(a.isOk(), "seed=" + seed + " mallory aborted");
                       } else if (op < 69) {
                         int kind = rnd.nextInt(4);
-                        EndResult e =
+                        Result<RunOutcome> e =
                             f.rl.runGuarded(
                                 cur,
                                 () -> {
                                   switch (kind) {
                                     case 0 -> {}
                                     case 1 -> throw new LifecycleFixture.Scripted("scripted");
-                                    case 2 -> win(wins, cur, cur.complete("own").won());
+                                    case 2 -> win(wins, cur, cur.complete("own").isOk());
                                     default -> cur.publish("delta", "guarded");
                                   }
                                 });
-                        win(wins, cur, e.won());
+                        win(wins, cur, e.isOk());
                       } else if (op < 72) {
-                        win(wins, cur, f.rl.runtimeDied(cur.runId(), "lost").won());
+                        win(wins, cur, f.rl.runtimeDied(cur.runId(), "lost").isOk());
                       } else if (op < 78) {
                         f.time.advance(Duration.ofMillis(rnd.nextInt(1500)));
                       } else if (op < 84) {
@@ -1184,7 +1186,7 @@ class LifecycleModelTest {
       for (RunHandle h : handles.values()) {
         if (!h.isEnded()) {
           assertEquals(RunState.RUNNING, h.state(), "seed=" + seed + ": left in " + h.state());
-          win(wins, h, h.complete("final").won());
+          win(wins, h, h.complete("final").isOk());
         }
       }
 

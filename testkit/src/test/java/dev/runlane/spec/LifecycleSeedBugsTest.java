@@ -1,5 +1,6 @@
 package dev.runlane.spec;
 
+import dev.runlane.RunOutcome;
 import static dev.runlane.spec.LifecycleFixture.assertOneTerminal;
 import static dev.runlane.spec.LifecycleFixture.events;
 import static dev.runlane.testkit.RunlaneAssertions.assertNoEvents;
@@ -13,15 +14,12 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.runlane.AbortResult;
-import dev.runlane.EndResult;
+import dev.runlane.Result;
 import dev.runlane.ErrorCode;
 import dev.runlane.FailureReason;
-import dev.runlane.PublishResult;
 import dev.runlane.RunHandle;
 import dev.runlane.RunState;
 import dev.runlane.StartRequest;
-import dev.runlane.StartResult;
 import dev.runlane.testkit.InMemoryConnection;
 import dev.runlane.testkit.WireMessage;
 import dev.runlane.transport.CloseReason;
@@ -56,30 +54,30 @@ class LifecycleSeedBugsTest {
     RunHandle r1 = fx.start("s1", "alice", a);
     AtomicReference<RunHandle> r2 = new AtomicReference<>();
     // r1's runtime completes, the client immediately starts the next turn, then r1's task returns
-    EndResult net =
+    Result<RunOutcome> net =
         fx.rl.runGuarded(
             r1,
             () -> {
-              assertTrue(r1.complete("answer 1").won());
+              assertTrue(r1.complete("answer 1").isOk());
               r2.set(fx.start("s1", "alice", a));
             });
-    assertFalse(net.won(), "the safety net must not end anything: r1 had ended");
-    assertEquals(RunState.COMPLETED, net.outcome().state());
-    assertEquals(r1.runId(), net.outcome().runId());
+    assertFalse(net.isOk(), "the safety net must not end anything: r1 had ended");
+    assertEquals(RunState.COMPLETED, r1.outcome().orElseThrow().state());
+    assertEquals(ErrorCode.RUN_ENDED, net.refusalCode().orElseThrow());
     RunHandle next = r2.get();
     assertEquals(RunState.RUNNING, next.state());
     // a late guard (or a late failure report) for r1 still does not touch r2
-    assertFalse(fx.rl.runGuarded(r1, () -> {}).won());
+    assertFalse(fx.rl.runGuarded(r1, () -> {}).isOk());
     assertFalse(
         fx.rl.runGuarded(
                 r1,
                 () -> {
                   throw new LifecycleFixture.Scripted("r1's runtime crashed late");
                 })
-            .won());
-    assertFalse(fx.rl.runtimeDied(r1.runId(), "r1's worker died").won());
+            .isOk());
+    assertFalse(fx.rl.runtimeDied(r1.runId(), "r1's worker died").isOk());
     assertEquals(RunState.RUNNING, next.state());
-    assertTrue(next.publish("delta", "still streaming").recorded());
+    assertTrue(next.publish("delta", "still streaming").isOk());
     assertSeqs(a, next.runId(), 1, 2);
     assertSeqRange(a, r1.runId(), 1, 2);
     assertEquals(1, fx.endedOf(r1).size());
@@ -134,8 +132,8 @@ class LifecycleSeedBugsTest {
     ExecutorService exec = Executors.newSingleThreadExecutor();
     CountDownLatch running = new CountDownLatch(1);
     CountDownLatch release = new CountDownLatch(1);
-    AtomicReference<EndResult> lateComplete = new AtomicReference<>();
-    AtomicReference<PublishResult> latePublish = new AtomicReference<>();
+    AtomicReference<Result<RunOutcome>> lateComplete = new AtomicReference<>();
+    AtomicReference<Result<Long>> latePublish = new AtomicReference<>();
     try (LifecycleFixture f = new LifecycleFixture(b -> b.runtimeExecutor(exec))) {
       f.body =
           (run, input) -> {
@@ -168,9 +166,9 @@ class LifecycleSeedBugsTest {
       release.countDown();
       exec.shutdown();
       assertTrue(exec.awaitTermination(10, TimeUnit.SECONDS));
-      assertEquals(PublishResult.Status.DROPPED_RUN_ENDED, latePublish.get().status());
-      assertFalse(lateComplete.get().won());
-      assertEquals(RunState.ABORTED, lateComplete.get().outcome().state());
+      assertEquals(ErrorCode.RUN_ENDED, latePublish.get().refusalCode().orElseThrow());
+      assertFalse(lateComplete.get().isOk());
+      assertEquals(ErrorCode.RUN_ENDED, lateComplete.get().refusalCode().orElseThrow());
       assertSeqRange(tab1, run.runId(), 1, 3);
       assertSeqRange(tab2, run.runId(), 1, 3);
       assertEquals(1, f.endedOf(run).size(), "the safety net must not end it again");
@@ -197,11 +195,11 @@ class LifecycleSeedBugsTest {
       watcher.sendText("sub s1 0");
       assertEquals(1, neverRun.size(), "the runtime task was handed to the executor");
 
-      EndResult died = f.rl.runtimeDied(run.runId(), "worker crashed before the agent ran");
+      Result<RunOutcome> died = f.rl.runtimeDied(run.runId(), "worker crashed before the agent ran");
 
-      assertTrue(died.won());
-      assertEquals(RunState.FAILED, died.outcome().state());
-      assertEquals(FailureReason.RUNTIME_DIED, died.outcome().failureReason());
+      assertTrue(died.isOk());
+      assertEquals(RunState.FAILED, died.orElseThrow().state());
+      assertEquals(FailureReason.RUNTIME_DIED, died.orElseThrow().failureReason());
       WireMessage t = assertOneTerminal(a, run.runId(), "run.failed");
       assertEquals("RUNTIME_DIED", t.get("reason"));
       assertOneTerminal(watcher, run.runId(), "run.failed");
@@ -212,7 +210,7 @@ class LifecycleSeedBugsTest {
       assertSeqRange(a, run.runId(), 1, 2);
       assertEquals(1, f.endedOf(run).size());
       // and a second death report is a no-op
-      assertFalse(f.rl.runtimeDied(run.runId(), null).won());
+      assertFalse(f.rl.runtimeDied(run.runId(), null).isOk());
     }
   }
 
@@ -246,14 +244,14 @@ class LifecycleSeedBugsTest {
     RunHandle run = fx.start("s1", "alice", a);
     tab2.sendText("sub s1 0");
     run.publish("delta", "the answer");
-    assertTrue(run.complete("the answer").won());
+    assertTrue(run.complete("the answer").isOk());
     long head = run.headSeq();
     int tab2Before = tab2.frames().size();
 
-    AbortResult api = fx.rl.abort(run.runId(), "alice");
-    assertFalse(api.aborted());
-    assertEquals(ErrorCode.NO_ACTIVE_RUN, api.refusal());
-    assertEquals(ErrorCode.NO_ACTIVE_RUN, fx.rl.abortSession("s1", "alice").refusal());
+    Result<RunOutcome> api = fx.rl.abort(run.runId(), "alice");
+    assertFalse(api.isOk());
+    assertEquals(ErrorCode.NO_ACTIVE_RUN, api.refusalCode().orElse(null));
+    assertEquals(ErrorCode.NO_ACTIVE_RUN, fx.rl.abortSession("s1", "alice").refusalCode().orElse(null));
     a.sendText("abort s1");
     a.sendText("abort s1 " + run.runId());
 
@@ -281,14 +279,14 @@ class LifecycleSeedBugsTest {
   void abortOfOneRunNeverSilencesTheNextRun() {
     InMemoryConnection a = fx.open("alice");
     RunHandle r1 = fx.start("s1", "alice", a);
-    assertTrue(fx.rl.abort(r1.runId(), "alice").aborted());
+    assertTrue(fx.rl.abort(r1.runId(), "alice").isOk());
     RunHandle r2 = fx.start("s1", "alice", a);
 
-    assertTrue(r2.publish("delta", "new turn").recorded());
-    assertFalse(r1.publish("delta", "old runtime, still talking").recorded());
-    assertFalse(r1.complete(null).won());
-    assertTrue(r2.publish("delta", "more").recorded());
-    assertTrue(r2.complete(null).won());
+    assertTrue(r2.publish("delta", "new turn").isOk());
+    assertFalse(r1.publish("delta", "old runtime, still talking").isOk());
+    assertFalse(r1.complete(null).isOk());
+    assertTrue(r2.publish("delta", "more").isOk());
+    assertTrue(r2.complete(null).isOk());
 
     assertSeqRange(a, r2.runId(), 1, 4);
     assertOneTerminal(a, r2.runId(), "run.completed");
@@ -312,8 +310,8 @@ class LifecycleSeedBugsTest {
     int sessions = fx.rl.sessionCount();
     int aFrames = a.frames().size();
 
-    StartResult r = fx.rl.startRun(StartRequest.of("s1", "alice").fromConnection(tab2.id()).following());
-    assertEquals(ErrorCode.RUN_IN_PROGRESS, assertInstanceOf(StartResult.Refused.class, r).code());
+    Result<RunHandle> r = fx.rl.startRun(StartRequest.of("s1", "alice").fromConnection(tab2.id()).following());
+    assertEquals(ErrorCode.RUN_IN_PROGRESS, assertInstanceOf(Result.Refused.class, r).code());
     tab2.sendText("start s1 again");
     WireMessage err = tab2.last("error");
     assertNotNull(err);
@@ -359,7 +357,7 @@ class LifecycleSeedBugsTest {
     run.publish("delta", 1);
     a.clientClose(CloseReason.NORMAL);
     assertEquals(RunState.RUNNING, run.state());
-    assertTrue(run.publish("delta", 2).recorded());
+    assertTrue(run.publish("delta", 2).isOk());
     InMemoryConnection other = fx.open("alice");
     fx.rl.subscribe(other.id(), dev.runlane.SubscribeTarget.session("s1", 0, null), dev.runlane.AttachMode.ADDITIVE);
     fx.rl.disconnect(other.id(), CloseReason.NORMAL); // a host-side close does not abort either
@@ -368,7 +366,7 @@ class LifecycleSeedBugsTest {
     assertTrue(fx.ended.isEmpty());
     InMemoryConnection back = fx.open("alice");
     back.sendText("sub s1 2 " + run.epoch());
-    assertTrue(run.complete(null).won());
+    assertTrue(run.complete(null).isOk());
     assertSeqs(back, run.runId(), 3, 4);
     assertOneTerminal(back, run.runId(), "run.completed");
   }

@@ -7,12 +7,12 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.runlane.ErrorCode;
-import dev.runlane.Outbound;
+import dev.runlane.codec.Outbound;
 import dev.runlane.RunHandle;
 import dev.runlane.RunState;
 import dev.runlane.Runlane;
 import dev.runlane.StartRequest;
-import dev.runlane.StartResult;
+import dev.runlane.Result;
 import dev.runlane.testkit.InMemoryConnection;
 import dev.runlane.testkit.InMemoryTransport;
 import dev.runlane.testkit.ManualTimeSource;
@@ -39,8 +39,8 @@ class LifecycleStartTest {
     AtomicReference<Runlane> rl = new AtomicReference<>();
     List<String> seenDuringStart = java.util.Collections.synchronizedList(new ArrayList<>());
     TextCodec text = new TextCodec();
-    dev.runlane.WireCodec spying =
-        new dev.runlane.WireCodec() {
+    dev.runlane.codec.WireCodec spying =
+        new dev.runlane.codec.WireCodec() {
           @Override
           public Payload encode(Outbound m) {
             if (m instanceof Outbound.RunEvent e && e.kind().equals("run.started")) {
@@ -57,7 +57,7 @@ class LifecycleStartTest {
                                   }
                                 });
                         r.run(e.runId()).ifPresent(h -> seenDuringStart.add("run(id)"));
-                        if (r.abort(e.runId(), "alice").aborted()) {
+                        if (r.abort(e.runId(), "alice").isOk()) {
                           seenDuringStart.add("abort");
                         }
                       });
@@ -72,7 +72,7 @@ class LifecycleStartTest {
           }
 
           @Override
-          public dev.runlane.Inbound decode(Payload frame) throws dev.runlane.ProtocolException {
+          public dev.runlane.codec.Inbound decode(Payload frame) throws dev.runlane.codec.ProtocolException {
             return text.decode(frame);
           }
         };
@@ -82,9 +82,9 @@ class LifecycleStartTest {
     try {
       InMemoryConnection follower = new InMemoryTransport(runlane).open("alice");
       follower.sendText("sub s1 0");
-      RunHandle first = ((StartResult.Started) runlane.startRun(StartRequest.of("s1", "alice"))).run();
+      RunHandle first = runlane.startRun(StartRequest.of("s1", "alice")).orElseThrow();
       first.complete(null);
-      RunHandle run = ((StartResult.Started) runlane.startRun(StartRequest.of("s1", "alice"))).run();
+      RunHandle run = runlane.startRun(StartRequest.of("s1", "alice")).orElseThrow();
 
       assertEquals(List.of(), seenDuringStart, "the run was reachable before run.started was recorded");
       assertEquals(RunState.RUNNING, run.state());
@@ -104,8 +104,8 @@ class LifecycleStartTest {
   void startFromAnotherPrincipalsConnectionIsForbidden() {
     try (LifecycleFixture f = new LifecycleFixture()) {
       InMemoryConnection bobs = f.open("bob");
-      StartResult r = f.rl.startRun(StartRequest.of("s1", "alice").fromConnection(bobs.id()).following());
-      assertEquals(ErrorCode.FORBIDDEN, assertInstanceOf(StartResult.Refused.class, r).code());
+      Result<RunHandle> r = f.rl.startRun(StartRequest.of("s1", "alice").fromConnection(bobs.id()).following());
+      assertEquals(ErrorCode.FORBIDDEN, assertInstanceOf(Result.Refused.class, r).code());
       assertTrue(f.rl.currentRun("s1").isEmpty(), "a refused start created a run");
       // alice's later runs in s1 do not reach bob either
       RunHandle run = f.start("s1", "alice", null);
@@ -113,8 +113,8 @@ class LifecycleStartTest {
       assertNoEvents(bobs);
       // an unknown (or already closed) connection is ignored, as before
       run.complete(null);
-      StartResult ok = f.rl.startRun(StartRequest.of("s1", "alice").fromConnection("gone"));
-      assertInstanceOf(StartResult.Started.class, ok);
+      Result<RunHandle> ok = f.rl.startRun(StartRequest.of("s1", "alice").fromConnection("gone"));
+      assertTrue(ok.isOk());
     }
   }
 }

@@ -8,9 +8,8 @@ import dev.runlane.ResumeStatus;
 import dev.runlane.RunHandle;
 import dev.runlane.Runlane;
 import dev.runlane.StartRequest;
-import dev.runlane.StartResult;
-import dev.runlane.SubscribeAck;
-import dev.runlane.SubscribeResult;
+import dev.runlane.Result;
+import dev.runlane.codec.SubscribeAck;
 import dev.runlane.SubscribeTarget;
 import dev.runlane.spec.RunlaneModel.Ack;
 import dev.runlane.spec.RunlaneModel.Ev;
@@ -207,9 +206,9 @@ final class ModelHarness implements AutoCloseable {
       if (follow) {
         req = req.following();
       }
-      StartResult r = rl.startRun(req);
-      if (r instanceof StartResult.Started) {
-        RunHandle h = ((StartResult.Started) r).run();
+      Result<RunHandle> r = rl.startRun(req);
+      if (r.isOk()) {
+        RunHandle h = r.orElseThrow();
         handles.put(h.runId(), h);
       }
       String id = model.start(session, principal, connId, follow, r);
@@ -255,9 +254,9 @@ final class ModelHarness implements AutoCloseable {
   /** Subscribes; returns the ack Runlane answered, or null if it refused. */
   @Nullable SubscribeAck subscribe(String connId, SubscribeTarget target, AttachMode mode) {
     return step(() -> "subscribe " + connId + " " + target + " " + mode, () -> {
-      SubscribeResult r = rl.subscribe(connId, target, mode);
+      Result<SubscribeAck> r = rl.subscribe(connId, target, mode);
       model.subscribe(connId, target, mode, r);
-      return r instanceof SubscribeResult.Acked ? ((SubscribeResult.Acked) r).ack() : null;
+      return r.isOk() ? r.orElseThrow() : null;
     });
   }
 
@@ -284,14 +283,14 @@ final class ModelHarness implements AutoCloseable {
     });
   }
 
-  void notifySession(String session, String kind) {
-    run(() -> "notify session " + session + " " + kind, () -> model.notifySession(session, kind, rl.notifySession(session, kind, null)));
+  void noticeSession(String session, String kind) {
+    run(() -> "notify session " + session + " " + kind, () -> model.noticeSession(session, kind, rl.noticeSession(session, kind, null)));
   }
 
-  void notifyAll(String kind) {
+  void noticeAll(String kind) {
     run(() -> "notify all " + kind, () -> {
-      rl.notifyAll(kind, null);
-      model.notifyAll(kind);
+      rl.noticeAll(kind, null);
+      model.noticeAll(kind);
     });
   }
 
@@ -366,7 +365,7 @@ final class ModelHarness implements AutoCloseable {
         Ack a = (Ack) o;
         // an UNKNOWN_RUN ack (e.g. the right run id under a wrong session) delivers nothing and
         // leaves an existing attachment alone
-        if (a.run() != null && a.status() != ResumeStatus.UNKNOWN_RUN) {
+        if (a.run() != null && a.status() != ResumeStatus.UNKNOWN_RUN && a.status() != ResumeStatus.NO_RUN_YET) {
           next.put(a.run(), a.from());
           done.remove(a.run());
         }

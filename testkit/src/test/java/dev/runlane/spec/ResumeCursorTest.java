@@ -2,13 +2,13 @@ package dev.runlane.spec;
 
 import static dev.runlane.testkit.RunlaneAssertions.assertSeqs;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.runlane.AttachMode;
-import dev.runlane.AttachResult;
+import dev.runlane.Result;
 import dev.runlane.RunHandle;
 import dev.runlane.Runlane;
 import dev.runlane.StartRequest;
-import dev.runlane.StartResult;
 import dev.runlane.testkit.InMemoryConnection;
 import dev.runlane.testkit.InMemoryTransport;
 import dev.runlane.testkit.ManualTimeSource;
@@ -37,7 +37,7 @@ class ResumeCursorTest {
   }
 
   RunHandle start(String session, InMemoryConnection c) {
-    return ((StartResult.Started) rl.startRun(StartRequest.of(session, c.principal()).fromConnection(c.id()))).run();
+    return rl.startRun(StartRequest.of(session, c.principal()).fromConnection(c.id())).orElseThrow();
   }
 
   @Test
@@ -79,7 +79,7 @@ class ResumeCursorTest {
     RunHandle r = start("s", owner);
     r.publish("delta", 1); // 2
     r.publish("delta", 2); // 3
-    assertEquals(AttachResult.ATTACHED, rl.attach(r.runId(), late.id(), AttachMode.ADDITIVE));
+    assertTrue(rl.attach(r.runId(), late.id(), AttachMode.ADDITIVE).isOk());
     r.publish("delta", 3); // 4, the first seq late is handed
     late.sendText("sub s 1 " + r.epoch()); // it asks for 2..: 2 and 3 were never handed to it
     WireMessage ack = late.last("subscribed");
@@ -98,7 +98,7 @@ class ResumeCursorTest {
     InMemoryConnection other = tx.open("alice");
     RunHandle r = start("s", owner);
     rl.detach(r.runId(), owner.id());
-    assertEquals(AttachResult.ATTACHED, rl.attach(r.runId(), owner.id(), AttachMode.ADDITIVE));
+    assertTrue(rl.attach(r.runId(), owner.id(), AttachMode.ADDITIVE).isOk());
     owner.sendText("sub s 0 " + r.epoch()); // handed 1 before the detach: nothing is missing
     assertEquals("EXACT", owner.last("subscribed").get("status"));
     assertSeqs(owner, r.runId(), 1);

@@ -1,5 +1,6 @@
 package dev.runlane.spec;
 
+import dev.runlane.ErrorCode;
 import static dev.runlane.testkit.RunlaneAssertions.assertContiguousPerRun;
 import static dev.runlane.testkit.RunlaneAssertions.assertNoEvents;
 import static dev.runlane.testkit.RunlaneAssertions.assertSeqRange;
@@ -12,16 +13,15 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.runlane.RunlaneBuilder;
 import dev.runlane.AttachMode;
 import dev.runlane.Authorizer;
-import dev.runlane.PublishResult;
+import dev.runlane.Result;
 import dev.runlane.ResumeStatus;
 import dev.runlane.RunHandle;
 import dev.runlane.Runlane;
 import dev.runlane.StartRequest;
-import dev.runlane.StartResult;
-import dev.runlane.SubscribeAck;
-import dev.runlane.SubscribeResult;
+import dev.runlane.codec.SubscribeAck;
 import dev.runlane.SubscribeTarget;
 import dev.runlane.spec.RunlaneModel.Ack;
 import dev.runlane.spec.RunlaneModel.Ev;
@@ -291,9 +291,9 @@ class ResumeModelTest {
       } else if (w < 91) {
         h.advance(Duration.ofSeconds(1 + rnd.nextInt(80)));
       } else if (w < 94) {
-        h.notifySession(new String[] {"a1", "a2", "b1", "zz"}[rnd.nextInt(4)], "session_info");
+        h.noticeSession(new String[] {"a1", "a2", "b1", "zz"}[rnd.nextInt(4)], "session_info");
       } else if (w < 95) {
-        h.notifyAll("reload");
+        h.noticeAll("reload");
       } else if (w < 97) {
         Tab t = someTab(true);
         if (t != null) {
@@ -397,7 +397,7 @@ class ResumeModelTest {
         Req q = t.requests.pollFirst();
         check(q != null, () -> t + " got an ack it did not ask for: " + a);
         check(a.following() == (q.runId() == null), () -> "following flag of " + a);
-        if (a.status() == ResumeStatus.UNKNOWN_RUN) {
+        if (a.status() == ResumeStatus.UNKNOWN_RUN || a.status() == ResumeStatus.NO_RUN_YET) {
           count(a.status().name());
           check(Objects.equals(a.run(), q.runId()), () -> "an unknown-run ack names the run asked for: " + a);
           check(a.to() < a.from(), () -> "nothing is replayed of an unknown run: " + a);
@@ -501,7 +501,7 @@ class ResumeModelTest {
   private Runlane rl = build(Runlane.builder());
   private InMemoryTransport tx = new InMemoryTransport(rl);
 
-  private Runlane build(Runlane.Builder b) {
+  private Runlane build(RunlaneBuilder b) {
     return b.codec(new TextCodec())
         .timeSource(time)
         .idleTimeout(Duration.ZERO)
@@ -510,7 +510,7 @@ class ResumeModelTest {
         .build();
   }
 
-  private void rebuild(Runlane.Builder b) {
+  private void rebuild(RunlaneBuilder b) {
     rl.close();
     rl = build(b);
     tx = new InMemoryTransport(rl);
@@ -522,19 +522,19 @@ class ResumeModelTest {
   }
 
   private RunHandle start(String session, InMemoryConnection c) {
-    StartResult r = rl.startRun(StartRequest.of(session, c.principal()).fromConnection(c.id()));
-    return assertInstanceOf(StartResult.Started.class, r, "start").run();
+    Result<RunHandle> r = rl.startRun(StartRequest.of(session, c.principal()).fromConnection(c.id()));
+    return r.orElseThrow();
   }
 
   private static void publish(RunHandle run, int n) {
     for (int i = 0; i < n; i++) {
-      assertTrue(run.publish("delta", i).recorded());
+      assertTrue(run.publish("delta", i).isOk());
     }
   }
 
   private SubscribeAck sub(InMemoryConnection c, SubscribeTarget t, AttachMode mode) {
-    SubscribeResult r = rl.subscribe(c.id(), t, mode);
-    SubscribeAck ack = assertInstanceOf(SubscribeResult.Acked.class, r, "subscribe " + t).ack();
+    Result<SubscribeAck> r = rl.subscribe(c.id(), t, mode);
+    SubscribeAck ack = r.orElseThrow();
     WireMessage wire = c.last("subscribed");
     assertEquals(ack.status().name(), wire.get("status"), "the ack on the wire is the one returned");
     assertEquals(ack.replayFrom(), wire.num("from"));
@@ -672,7 +672,9 @@ class ResumeModelTest {
   void unknownRunsAndEmptySessions() {
     InMemoryConnection a = tx.open("alice");
     SubscribeAck none = sub(a, SubscribeTarget.session("fresh", 0, null), AttachMode.ADDITIVE);
-    assertEquals(ResumeStatus.UNKNOWN_RUN, none.status());
+    assertEquals(ResumeStatus.NO_RUN_YET, none.status(), "nothing yet: the next run will come");
+    SubscribeAck gone = sub(a, SubscribeTarget.session("fresh2", 7, "e0ff"), AttachMode.ADDITIVE);
+    assertEquals(ResumeStatus.UNKNOWN_RUN, gone.status(), "a position in a session that holds no run is gone");
     assertNull(none.runId());
     assertTrue(none.following(), "it still follows the session: the next run comes");
     assertFalse(none.processing());
@@ -711,7 +713,7 @@ class ResumeModelTest {
     assertEquals("COMPLETED", String.valueOf(Objects.requireNonNull(ack.outcome()).state()));
     assertSeqRange(b, run.runId(), 3, 5);
     assertEquals("run.completed", b.last("event").get("kind"));
-    assertEquals(PublishResult.Status.DROPPED_RUN_ENDED, run.publish("delta", "late").status());
+    assertEquals(ErrorCode.RUN_ENDED, run.publish("delta", "late").refusalCode().orElseThrow());
     assertSeqRange(b, run.runId(), 3, 5);
     assertTrue(rl.recipientsOf(run.runId()).isEmpty(), "a finished run has no recipients");
 
@@ -786,7 +788,7 @@ class ResumeModelTest {
     InMemoryConnection tab1 = tx.open("alice");
     InMemoryConnection tab2 = tx.open("alice");
     SubscribeAck follow = sub(tab2, SubscribeTarget.session("chat", 0, null), AttachMode.ADDITIVE);
-    assertEquals(ResumeStatus.UNKNOWN_RUN, follow.status());
+    assertEquals(ResumeStatus.NO_RUN_YET, follow.status());
     RunHandle first = start("chat", tab1);
     publish(first, 2);
     first.complete(null);
@@ -816,14 +818,14 @@ class ResumeModelTest {
     RunHandle run = start("s1", starter);
     sub(follower, SubscribeTarget.session("s1", 0, null), AttachMode.ADDITIVE);
     sub(otherSession, SubscribeTarget.session("s2", 0, null), AttachMode.ADDITIVE);
-    assertEquals(2, rl.notifySession("s1", "model_changed", "gpt"));
+    assertEquals(2, rl.noticeSession("s1", "model_changed", "gpt"));
     for (InMemoryConnection c : List.of(starter, follower)) {
       assertEquals("s1", Objects.requireNonNull(c.last("notice")).get("session"), c.id());
     }
     assertNull(otherSession.last("notice"));
     assertNull(idle.last("notice"));
-    assertEquals(0, rl.notifySession("nobody", "x", null));
-    rl.notifyAll("reload", null);
+    assertEquals(0, rl.noticeSession("nobody", "x", null));
+    rl.noticeAll("reload", null);
     for (InMemoryConnection c : List.of(starter, follower, otherSession, idle)) {
       WireMessage n = Objects.requireNonNull(c.last("notice"), c.id());
       assertEquals("reload", n.get("kind"));

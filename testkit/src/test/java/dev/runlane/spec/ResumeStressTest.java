@@ -8,9 +8,8 @@ import dev.runlane.ResumeStatus;
 import dev.runlane.RunHandle;
 import dev.runlane.Runlane;
 import dev.runlane.StartRequest;
-import dev.runlane.StartResult;
-import dev.runlane.SubscribeAck;
-import dev.runlane.SubscribeResult;
+import dev.runlane.Result;
+import dev.runlane.codec.SubscribeAck;
 import dev.runlane.SubscribeTarget;
 import dev.runlane.testkit.InMemoryConnection;
 import dev.runlane.testkit.InMemoryTransport;
@@ -68,7 +67,7 @@ class ResumeStressTest {
       InMemoryTransport tx = new InMemoryTransport(rl);
       for (int round = 0; round < rounds; round++) {
         RunHandle run =
-            ((StartResult.Started) rl.startRun(StartRequest.of("stress-" + round, "alice"))).run();
+            rl.startRun(StartRequest.of("stress-" + round, "alice")).orElseThrow();
         AtomicReference<Boolean> publishing = new AtomicReference<>(true);
         CountDownLatch ready = new CountDownLatch(subscribers);
         CountDownLatch done = new CountDownLatch(subscribers);
@@ -99,7 +98,7 @@ class ResumeStressTest {
         }
         assertTrue(ready.await(30, TimeUnit.SECONDS));
         for (int i = 0; i < eventsPerRound && failures.isEmpty(); i++) {
-          assertTrue(run.publish("delta", i).recorded());
+          assertTrue(run.publish("delta", i).isOk());
           if ((i & 63) == 0) {
             Thread.yield(); // give the subscribers a chance on small machines
           }
@@ -148,13 +147,13 @@ class ResumeStressTest {
       AtomicInteger liveFrames) {
     InMemoryConnection c = tx.open("alice", id, Set.of());
     long lastSeq = chooseLastSeq(rnd, run.headSeq());
-    SubscribeResult res =
+    Result<SubscribeAck> res =
         rl.subscribe(id, new SubscribeTarget(run.sessionId(), run.runId(), lastSeq, run.epoch()), AttachMode.ADDITIVE);
     String where = "thread seed " + seed + ", connection " + id + ", lastSeq " + lastSeq + ": ";
-    if (!(res instanceof SubscribeResult.Acked)) {
+    if (!(res.isOk())) {
       throw new AssertionError(where + "refused " + res);
     }
-    SubscribeAck ack = ((SubscribeResult.Acked) res).ack();
+    SubscribeAck ack = res.orElseThrow();
     int want = 1 + rnd.nextInt(400);
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30); // a stuck delivery, not a timing
     while (c.sendCalls() < want + 2 && !run.isEnded()) {

@@ -10,9 +10,10 @@ import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.runlane.RunlaneBuilder;
 import dev.runlane.Action;
 import dev.runlane.AttachMode;
-import dev.runlane.AttachResult;
+import dev.runlane.Result;
 import dev.runlane.Authorizer;
 import dev.runlane.ErrorCode;
 import dev.runlane.FailureReason;
@@ -20,7 +21,6 @@ import dev.runlane.RunHandle;
 import dev.runlane.RunState;
 import dev.runlane.Runlane;
 import dev.runlane.StartRequest;
-import dev.runlane.StartResult;
 import dev.runlane.SubscribeTarget;
 import dev.runlane.testkit.InMemoryConnection;
 import dev.runlane.testkit.InMemoryTransport;
@@ -50,7 +50,7 @@ class ReviewFindingsTest {
   private Runlane rl = build(b -> b);
   private InMemoryTransport tx = new InMemoryTransport(rl);
 
-  private Runlane build(UnaryOperator<Runlane.Builder> custom) {
+  private Runlane build(UnaryOperator<RunlaneBuilder> custom) {
     return custom
         .apply(
             Runlane.builder()
@@ -61,7 +61,7 @@ class ReviewFindingsTest {
         .build();
   }
 
-  private void rebuild(UnaryOperator<Runlane.Builder> custom) {
+  private void rebuild(UnaryOperator<RunlaneBuilder> custom) {
     rl.close();
     rl = build(custom);
     tx = new InMemoryTransport(rl);
@@ -72,8 +72,8 @@ class ReviewFindingsTest {
     rl.close();
   }
 
-  private static RunHandle started(StartResult r) {
-    return assertInstanceOf(StartResult.Started.class, r, () -> "expected a start, got " + r).run();
+  private static RunHandle started(Result<RunHandle> r) {
+    return r.orElseThrow();
   }
 
   private static void join(Thread t) throws InterruptedException {
@@ -97,8 +97,8 @@ class ReviewFindingsTest {
 
     assertEquals(CloseReason.SEND_FAILED, a.closeReason(), "the starter's failed send closes it");
     assertSame(first, rl.currentRun("s").orElse(null), "the running run is the session's current run");
-    StartResult second = rl.startRun(StartRequest.of("s", "alice"));
-    StartResult.Refused no = assertInstanceOf(StartResult.Refused.class, second, "two running runs in one session");
+    Result<RunHandle> second = rl.startRun(StartRequest.of("s", "alice"));
+    Result.Refused<?> no = assertInstanceOf(Result.Refused.class, second, "two running runs in one session");
     assertEquals(ErrorCode.RUN_IN_PROGRESS, no.code());
     assertEquals(1, rl.sessionCount());
   }
@@ -122,7 +122,7 @@ class ReviewFindingsTest {
     assertNotNull(m.last("error"), "mallory's subscribe must be refused");
     assertEquals("SESSION_NOT_FOUND", m.last("error").get("code"));
     assertNoEvents(m);
-    assertEquals(AttachResult.UNKNOWN_RUN, rl.attach(run.runId(), m.id(), AttachMode.ADDITIVE));
+    assertEquals(ErrorCode.UNKNOWN_RUN, rl.attach(run.runId(), m.id(), AttachMode.ADDITIVE).refusalCode().orElse(null));
     run.publish("delta", "more");
     assertNoEvents(m);
     assertTrue(rl.recipientsOf(run.runId()).isEmpty());
@@ -164,7 +164,7 @@ class ReviewFindingsTest {
     }));
     InMemoryConnection a = tx.open("alice");
     InMemoryConnection bob = tx.open("bob");
-    AtomicReference<StartResult> bobs = new AtomicReference<>();
+    AtomicReference<Result<RunHandle>> bobs = new AtomicReference<>();
     Thread t = new Thread(() -> bobs.set(rl.startRun(StartRequest.of("s", "bob")
         .fromConnection(bob.id()).following())), "bob-start");
     t.start();
@@ -174,7 +174,7 @@ class ReviewFindingsTest {
     proceed.countDown();
     join(t);
 
-    StartResult.Refused no = assertInstanceOf(StartResult.Refused.class, bobs.get(), "bob started in alice's session");
+    Result.Refused<?> no = assertInstanceOf(Result.Refused.class, bobs.get(), "bob started in alice's session");
     assertEquals(ErrorCode.SESSION_NOT_FOUND, no.code());
     RunHandle r2 = started(rl.startRun(StartRequest.of("s", "alice").fromConnection(a.id())));
     r2.publish("delta", "alice's secret");

@@ -1,18 +1,14 @@
 package dev.runlane.spec;
 
-import dev.runlane.AbortResult;
+import dev.runlane.RunOutcome;
+import dev.runlane.Result;
 import dev.runlane.Action;
 import dev.runlane.AttachMode;
-import dev.runlane.AttachResult;
 import dev.runlane.Authorizer;
-import dev.runlane.EndResult;
 import dev.runlane.ErrorCode;
-import dev.runlane.PublishResult;
 import dev.runlane.ResumeStatus;
 import dev.runlane.RunHandle;
-import dev.runlane.StartResult;
-import dev.runlane.SubscribeAck;
-import dev.runlane.SubscribeResult;
+import dev.runlane.codec.SubscribeAck;
 import dev.runlane.SubscribeTarget;
 import dev.runlane.testkit.WireMessage;
 import java.util.ArrayList;
@@ -271,7 +267,7 @@ final class RunlaneModel {
   }
 
   /** Checks and applies a start; returns the new run's id, or null if it was (rightly) refused. */
-  @Nullable String start(String session, String principal, @Nullable String connId, boolean follow, StartResult actual) {
+  @Nullable String start(String session, String principal, @Nullable String connId, boolean follow, Result<RunHandle> actual) {
     Sess existing = sessions.get(session);
     Authorizer.Decision d = decide(principal, Action.START, session, existing == null ? null : existing.owner);
     if (d != Authorizer.Decision.ALLOW) {
@@ -283,8 +279,8 @@ final class RunlaneModel {
       expectRefused(actual, ErrorCode.RUN_IN_PROGRESS);
       return null;
     }
-    check(actual instanceof StartResult.Started, () -> "start in " + session + " by " + principal + " must be started, was " + actual);
-    RunHandle h = ((StartResult.Started) actual).run();
+    check(actual.isOk(), () -> "start in " + session + " by " + principal + " must be started, was " + actual);
+    RunHandle h = actual.orElseThrow();
     same(session, h.sessionId(), () -> "run's session");
     same(principal, h.owner(), () -> "run's owner");
     check(!allRuns.containsKey(h.runId()), () -> "run id reused: " + h.runId());
@@ -324,32 +320,31 @@ final class RunlaneModel {
     return r.id;
   }
 
-  private static void expectRefused(StartResult actual, ErrorCode code) {
-    check(actual instanceof StartResult.Refused, () -> "start must be refused with " + code + ", was " + actual);
-    same(code, ((StartResult.Refused) actual).code(), () -> "start refusal");
+  private static void expectRefused(Result<RunHandle> actual, ErrorCode code) {
+    check(actual instanceof Result.Refused, () -> "start must be refused with " + code + ", was " + actual);
+    same(code, actual.refusalCode().orElseThrow(), () -> "start refusal");
   }
 
-  void publish(String runId, String kind, PublishResult actual) {
+  void publish(String runId, String kind, Result<Long> actual) {
     MRun r = runs.get(runId);
     if (r == null || r.ended) {
-      same(PublishResult.Status.DROPPED_RUN_ENDED, actual.status(), () -> "publish to ended run " + runId);
-      same(-1L, actual.seq(), () -> "a dropped event takes no seq");
+      same(ErrorCode.RUN_ENDED, actual.refusalCode().orElseThrow(), () -> "publish to ended run " + runId);
       return;
     }
     r.head++;
-    same(PublishResult.Status.RECORDED, actual.status(), () -> "publish to " + runId);
-    same(r.head, actual.seq(), () -> "seq of publish to " + runId + " (seqs are contiguous)");
+    same(true, actual.isOk(), () -> "publish to " + runId);
+    same(r.head, actual.orElseThrow(), () -> "seq of publish to " + runId + " (seqs are contiguous)");
     deliver(r, kind);
   }
 
   /** A complete/fail from the run's runtime or host. */
-  void end(String runId, String terminalKind, EndResult actual) {
+  void end(String runId, String terminalKind, Result<RunOutcome> actual) {
     MRun r = runs.get(runId);
     if (r == null || r.ended) {
-      same(false, actual.won(), () -> "a second end of " + runId + " must lose");
+      same(false, actual.isOk(), () -> "a second end of " + runId + " must lose");
       return;
     }
-    same(true, actual.won(), () -> "the first end of " + runId + " must win");
+    same(true, actual.isOk(), () -> "the first end of " + runId + " must win");
     endNow(r, terminalKind);
   }
 
@@ -364,50 +359,56 @@ final class RunlaneModel {
     r.endOrder = ++endCounter;
   }
 
-  void abort(String runId, String principal, AbortResult actual) {
+  void abort(String runId, String principal, Result<RunOutcome> actual) {
     MRun r = runs.get(runId);
-    if (r == null || r.ended) {
-      same(false, actual.aborted(), () -> "abort of a run that is not running");
-      same(ErrorCode.NO_ACTIVE_RUN, actual.refusal(), () -> "abort refusal");
+    if (r == null) {
+      same(ErrorCode.NO_ACTIVE_RUN, actual.refusalCode().orElse(null), () -> "abort of a run that is not held");
       return;
     }
+    // the authorizer is asked before the run's state is looked at: a refused principal learns nothing
     if (!r.owner.equals(principal)) {
       Sess s = sessions.get(r.session);
       Authorizer.Decision d = decide(principal, Action.ABORT, r.session, s == null ? r.owner : s.owner);
       if (d != Authorizer.Decision.ALLOW) {
-        same(false, actual.aborted(), () -> "abort of " + runId + " by " + principal);
-        same(ErrorCode.FORBIDDEN, actual.refusal(), () -> "abort refusal");
+        same(
+            d == Authorizer.Decision.DENY ? ErrorCode.FORBIDDEN : ErrorCode.SESSION_NOT_FOUND,
+            actual.refusalCode().orElse(null),
+            () -> "abort of " + runId + " by " + principal);
         return;
       }
     }
-    same(true, actual.aborted(), () -> "abort of " + runId + " by " + principal);
+    if (r.ended) {
+      same(ErrorCode.NO_ACTIVE_RUN, actual.refusalCode().orElse(null), () -> "abort of a run that is not running");
+      return;
+    }
+    same(true, actual.isOk(), () -> "abort of " + runId + " by " + principal);
     endNow(r, "run.aborted");
   }
 
-  void attach(String runId, String connId, AttachMode mode, AttachResult actual) {
+  void attach(String runId, String connId, AttachMode mode, Result<RunHandle> actual) {
     Conn c = openConn(connId);
     if (c == null) {
-      same(AttachResult.UNKNOWN_CONNECTION, actual, () -> "attach of a closed connection");
+      same(ErrorCode.UNKNOWN_CONNECTION, actual.refusalCode().orElse(null), () -> "attach of a closed connection");
       return;
     }
     MRun r = runs.get(runId);
     if (r == null) {
-      same(AttachResult.UNKNOWN_RUN, actual, () -> "attach to an evicted run");
+      same(ErrorCode.UNKNOWN_RUN, actual.refusalCode().orElse(null), () -> "attach to an evicted run");
       return;
     }
     if (!c.id.equals(r.startedBy)) {
       Sess s = sessions.get(r.session);
       Authorizer.Decision d = decide(c.principal, Action.SUBSCRIBE, r.session, s == null ? r.owner : s.owner);
       if (d != Authorizer.Decision.ALLOW) {
-        same(d == Authorizer.Decision.DENY ? AttachResult.FORBIDDEN : AttachResult.UNKNOWN_RUN, actual, () -> "unauthorized attach");
+        same(d == Authorizer.Decision.DENY ? ErrorCode.FORBIDDEN : ErrorCode.UNKNOWN_RUN, actual.refusalCode().orElse(null), () -> "unauthorized attach");
         return;
       }
     }
     if (r.ended) {
-      same(AttachResult.RUN_ENDED, actual, () -> "attach to an ended run");
+      same(ErrorCode.RUN_ENDED, actual.refusalCode().orElse(null), () -> "attach to an ended run");
       return;
     }
-    same(AttachResult.ATTACHED, actual, () -> "attach");
+    same(true, actual.isOk(), () -> "attach");
     boolean was = r.recipients.contains(c.id);
     attachTo(r, c, mode);
     if (!was && r.head > 0) {
@@ -438,10 +439,10 @@ final class RunlaneModel {
     return r != null && r.recipients.contains(connId);
   }
 
-  void subscribe(String connId, SubscribeTarget t, AttachMode mode, SubscribeResult actual) {
+  void subscribe(String connId, SubscribeTarget t, AttachMode mode, Result<SubscribeAck> actual) {
     Conn c = openConn(connId);
     if (c == null) {
-      expectSubRefused(actual, ErrorCode.INTERNAL_ERROR);
+      expectSubRefused(actual, ErrorCode.UNKNOWN_CONNECTION);
       return;
     }
     MRun target = t.runId() == null ? null : runs.get(t.runId());
@@ -474,17 +475,20 @@ final class RunlaneModel {
         want = resume(cur, c, t, mode, true);
       }
     }
-    check(actual instanceof SubscribeResult.Acked, () -> "subscribe " + t + " must be acked, was " + actual);
-    same(want, toObs(((SubscribeResult.Acked) actual).ack()), () -> "ack of " + t);
+    check(actual.isOk(), () -> "subscribe " + t + " must be acked, was " + actual);
+    same(want, toObs(actual.orElseThrow()), () -> "ack of " + t);
   }
 
-  private static void expectSubRefused(SubscribeResult actual, ErrorCode code) {
-    check(actual instanceof SubscribeResult.Refused, () -> "subscribe must be refused with " + code + ", was " + actual);
-    same(code, ((SubscribeResult.Refused) actual).code(), () -> "subscribe refusal");
+  private static void expectSubRefused(Result<SubscribeAck> actual, ErrorCode code) {
+    check(actual instanceof Result.Refused, () -> "subscribe must be refused with " + code + ", was " + actual);
+    same(code, actual.refusalCode().orElseThrow(), () -> "subscribe refusal");
   }
 
   private static Ack unknownRunAck(SubscribeTarget t, boolean following) {
-    return new Ack(t.runId(), null, ResumeStatus.UNKNOWN_RUN, false, 0, 1, 1, 0, t.lastSeq() > 0, following);
+    // following a session that holds no run, with no position: "nothing yet", not "position gone"
+    boolean hadPosition = t.lastSeq() > 0 || t.epoch() != null || t.runId() != null;
+    ResumeStatus status = following && !hadPosition ? ResumeStatus.NO_RUN_YET : ResumeStatus.UNKNOWN_RUN;
+    return new Ack(t.runId(), null, status, false, 0, 1, 1, 0, t.lastSeq() > 0, following);
   }
 
   /** The resume rule, in the plainest terms. */
@@ -581,7 +585,7 @@ final class RunlaneModel {
     c.follows.clear();
   }
 
-  void notifySession(String session, String kind, int actual) {
+  void noticeSession(String session, String kind, int actual) {
     Sess s = sessions.get(session);
     Set<String> targets = new LinkedHashSet<>();
     if (s != null) {
@@ -596,7 +600,7 @@ final class RunlaneModel {
     }
   }
 
-  void notifyAll(String kind) {
+  void noticeAll(String kind) {
     for (Conn c : conns.values()) {
       if (c.open) {
         c.pending.add(new Note(null, kind));

@@ -1,5 +1,6 @@
 package dev.runlane.spec;
 
+import dev.runlane.RunOutcome;
 import static dev.runlane.spec.LifecycleFixture.assertOneTerminal;
 import static dev.runlane.testkit.RunlaneAssertions.assertSeqRange;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -8,7 +9,8 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.runlane.EndResult;
+import dev.runlane.Result;
+import dev.runlane.ErrorCode;
 import dev.runlane.FailureReason;
 import dev.runlane.RunHandle;
 import dev.runlane.RunState;
@@ -37,11 +39,11 @@ class SafetyNetTest {
   void taskReturningWithoutEndFailsTheRun() {
     InMemoryConnection a = fx.open("alice");
     RunHandle run = fx.start("s1", "alice", a);
-    EndResult net = fx.rl.runGuarded(run, () -> run.publish("delta", "partial"));
-    assertTrue(net.won());
-    assertEquals(RunState.FAILED, net.outcome().state());
-    assertEquals(FailureReason.NO_END_REPORTED, net.outcome().failureReason());
-    assertEquals(3, net.outcome().terminalSeq());
+    Result<RunOutcome> net = fx.rl.runGuarded(run, () -> run.publish("delta", "partial"));
+    assertTrue(net.isOk());
+    assertEquals(RunState.FAILED, net.orElseThrow().state());
+    assertEquals(FailureReason.NO_END_REPORTED, net.orElseThrow().failureReason());
+    assertEquals(3, net.orElseThrow().terminalSeq());
     WireMessage t = assertOneTerminal(a, run.runId(), "run.failed");
     assertEquals("NO_END_REPORTED", t.get("reason"));
     assertSeqRange(a, run.runId(), 1, 3);
@@ -53,38 +55,38 @@ class SafetyNetTest {
   void taskThrowingFailsTheRunWithItsMessage() {
     InMemoryConnection a = fx.open("alice");
     RunHandle run = fx.start("s1", "alice", a);
-    EndResult net =
+    Result<RunOutcome> net =
         fx.rl.runGuarded(
             run,
             () -> {
               throw new LifecycleFixture.Scripted("model API 500");
             });
-    assertTrue(net.won());
-    assertEquals(FailureReason.RUNTIME_THREW, net.outcome().failureReason());
-    assertEquals("model API 500", net.outcome().message());
-    assertEquals(1, net.outcome().exitCode());
+    assertTrue(net.isOk());
+    assertEquals(FailureReason.RUNTIME_THREW, net.orElseThrow().failureReason());
+    assertEquals("model API 500", net.orElseThrow().message());
+    assertEquals(1, net.orElseThrow().exitCode());
     assertEquals("RUNTIME_THREW", assertOneTerminal(a, run.runId(), "run.failed").get("reason"));
   }
 
   @Test
   void checkedExceptionAndErrorAreCaughtToo() {
     RunHandle r1 = fx.start("s1", "alice", null);
-    EndResult e1 =
+    Result<RunOutcome> e1 =
         fx.rl.runGuarded(
             r1,
             () -> {
               throw new java.io.IOException("socket reset");
             });
-    assertEquals(FailureReason.RUNTIME_THREW, e1.outcome().failureReason());
+    assertEquals(FailureReason.RUNTIME_THREW, e1.orElseThrow().failureReason());
     RunHandle r2 = fx.start("s2", "alice", null);
     try {
-      EndResult e2 =
+      Result<RunOutcome> e2 =
           fx.rl.runGuarded(
               r2,
               () -> {
                 throw new StackOverflowError();
               });
-      assertTrue(e2.won());
+      assertTrue(e2.isOk());
     } catch (StackOverflowError rethrown) {
       // rethrowing an Error after ending the run would keep the promise too
     }
@@ -96,13 +98,13 @@ class SafetyNetTest {
   void interruptedTaskKeepsTheInterruptFlag() {
     RunHandle run = fx.start("s1", "alice", null);
     try {
-      EndResult net =
+      Result<RunOutcome> net =
           fx.rl.runGuarded(
               run,
               () -> {
                 throw new InterruptedException("shutting down");
               });
-      assertTrue(net.won());
+      assertTrue(net.isOk());
       assertTrue(Thread.currentThread().isInterrupted(), "the interrupt must be restored");
     } finally {
       Thread.interrupted();
@@ -113,25 +115,26 @@ class SafetyNetTest {
   void taskThatEndsItsRunIsLeftAlone() {
     InMemoryConnection a = fx.open("alice");
     RunHandle run = fx.start("s1", "alice", a);
-    AtomicReference<EndResult> own = new AtomicReference<>();
-    EndResult net = fx.rl.runGuarded(run, () -> own.set(run.complete("42")));
-    assertTrue(own.get().won());
-    assertFalse(net.won());
-    assertEquals(RunState.COMPLETED, net.outcome().state());
-    assertSame(own.get().outcome(), net.outcome());
+    AtomicReference<Result<RunOutcome>> own = new AtomicReference<>();
+    Result<RunOutcome> net = fx.rl.runGuarded(run, () -> own.set(run.complete("42")));
+    assertTrue(own.get().isOk());
+    assertFalse(net.isOk());
+    assertEquals(RunState.COMPLETED, run.outcome().orElseThrow().state());
+    assertSame(own.get().orElseThrow(), run.outcome().orElseThrow());
+    assertEquals(ErrorCode.RUN_ENDED, net.refusalCode().orElseThrow());
     assertOneTerminal(a, run.runId(), "run.completed");
     assertEquals(1, fx.endedOf(run).size());
 
     // a task that ends its run and then throws: the run stays completed
     RunHandle r2 = fx.start("s1", "alice", a);
-    EndResult net2 =
+    Result<RunOutcome> net2 =
         fx.rl.runGuarded(
             r2,
             () -> {
               r2.fail(FailureReason.RUNTIME_ERROR, 7, "tool failed");
               throw new LifecycleFixture.Scripted("and then crashed");
             });
-    assertFalse(net2.won());
+    assertFalse(net2.isOk());
     assertEquals(FailureReason.RUNTIME_ERROR, r2.isEnded() ? fx.endedOf(r2).get(0).failureReason() : null);
     assertEquals(7, fx.endedOf(r2).get(0).exitCode());
     assertOneTerminal(a, r2.runId(), "run.failed");
@@ -141,15 +144,15 @@ class SafetyNetTest {
   void abortedRunsTaskReturningLaterChangesNothing() {
     InMemoryConnection a = fx.open("alice");
     RunHandle run = fx.start("s1", "alice", a);
-    EndResult net =
+    Result<RunOutcome> net =
         fx.rl.runGuarded(
             run,
             () -> {
-              assertTrue(fx.rl.abort(run.runId(), "alice").aborted());
+              assertTrue(fx.rl.abort(run.runId(), "alice").isOk());
               run.publish("delta", "ignored");
             });
-    assertFalse(net.won());
-    assertEquals(RunState.ABORTED, net.outcome().state());
+    assertFalse(net.isOk());
+    assertEquals(RunState.ABORTED, run.outcome().orElseThrow().state());
     assertOneTerminal(a, run.runId(), "run.aborted");
     assertSeqRange(a, run.runId(), 1, 2);
   }
@@ -173,21 +176,21 @@ class SafetyNetTest {
         };
     InMemoryConnection a = fx.open("alice");
     RunHandle run = fx.start("s1", "alice", a);
-    AtomicReference<dev.runlane.AbortResult> abort = new AtomicReference<>();
+    AtomicReference<dev.runlane.Result<RunOutcome>> abort = new AtomicReference<>();
     Thread aborter = new Thread(() -> abort.set(fx.rl.abort(run.runId(), "alice")));
     aborter.start();
     try {
       assertTrue(inHook.await(10, TimeUnit.SECONDS));
       assertEquals(RunState.CANCELLING, run.state());
-      EndResult net = fx.rl.runGuarded(run, () -> {});
-      assertFalse(net.won());
-      assertNull(net.outcome(), "still cancelling: no outcome yet");
+      Result<RunOutcome> net = fx.rl.runGuarded(run, () -> {});
+      assertFalse(net.isOk());
+      assertTrue(run.outcome().isEmpty(), "still cancelling: no outcome yet");
       assertEquals(RunState.CANCELLING, run.state());
     } finally {
       releaseHook.countDown();
       aborter.join(10_000);
     }
-    assertTrue(abort.get().aborted());
+    assertTrue(abort.get().isOk());
     assertEquals(RunState.ABORTED, run.state());
     assertOneTerminal(a, run.runId(), "run.aborted");
     assertEquals(1, fx.endedOf(run).size());
@@ -195,14 +198,15 @@ class SafetyNetTest {
 
   @Test
   void runtimeDiedOnUnknownOrEndedRunIsANoOp() {
-    EndResult unknown = fx.rl.runtimeDied("run_does_not_exist", "gone");
-    assertFalse(unknown.won());
-    assertNull(unknown.outcome());
+    Result<RunOutcome> unknown = fx.rl.runtimeDied("run_does_not_exist", "gone");
+    assertFalse(unknown.isOk());
+    assertEquals(ErrorCode.UNKNOWN_RUN, unknown.refusalCode().orElseThrow());
     RunHandle run = fx.start("s1", "alice", null);
     run.complete("ok");
-    EndResult late = fx.rl.runtimeDied(run.runId(), "gone");
-    assertFalse(late.won());
-    assertEquals(RunState.COMPLETED, late.outcome().state());
+    Result<RunOutcome> late = fx.rl.runtimeDied(run.runId(), "gone");
+    assertFalse(late.isOk());
+    assertEquals(ErrorCode.RUN_ENDED, late.refusalCode().orElseThrow());
+    assertEquals(RunState.COMPLETED, run.outcome().orElseThrow().state());
     assertEquals(1, fx.endedOf(run).size());
   }
 

@@ -2,6 +2,7 @@ package dev.runlane.spec;
 
 import static org.junit.jupiter.api.Assertions.*;
 
+import dev.runlane.RunlaneBuilder;
 import dev.runlane.FailureReason;
 import dev.runlane.RunHandle;
 import dev.runlane.RunOutcome;
@@ -9,7 +10,7 @@ import dev.runlane.RunRuntime;
 import dev.runlane.RunState;
 import dev.runlane.Runlane;
 import dev.runlane.StartRequest;
-import dev.runlane.StartResult;
+import dev.runlane.Result;
 import dev.runlane.testkit.InMemoryConnection;
 import dev.runlane.testkit.InMemoryTransport;
 import dev.runlane.testkit.ManualTimeSource;
@@ -35,7 +36,7 @@ class ShutdownAndGuardTest {
         @Override
         public void cancel(RunHandle run) {
           cancels.incrementAndGet();
-          assertEquals(PublishResultStatus.DROPPED, run.publish("late", "x").recorded() ? PublishResultStatus.RECORDED : PublishResultStatus.DROPPED);
+          assertEquals(PublishResultStatus.DROPPED, run.publish("late", "x").isOk() ? PublishResultStatus.RECORDED : PublishResultStatus.DROPPED);
         }
       };
 
@@ -45,7 +46,7 @@ class ShutdownAndGuardTest {
   }
 
   Runlane build(Duration defaultTimeout) {
-    Runlane.Builder b =
+    RunlaneBuilder b =
         Runlane.builder()
             .codec(new TextCodec())
             .timeSource(time)
@@ -101,8 +102,8 @@ class ShutdownAndGuardTest {
   }
 
   private static RunHandle started(Runlane rl, StartRequest req) {
-    StartResult r = rl.startRun(req);
-    assertInstanceOf(StartResult.Started.class, r, r.toString());
-    return ((StartResult.Started) r).run();
+    Result<RunHandle> r = rl.startRun(req);
+    assertTrue(r.isOk(), r.toString());
+    return r.orElseThrow();
   }
 }

@@ -69,7 +69,7 @@ class StreamTransportTest {
     publish(run, 0, 5);
     run.publishStatus("typing", true);
     run.requestApproval("tool", null, (a, r, d, by) -> {});
-    f.rl.notifySession("s", "hello", null);
+    f.rl.noticeSession("s", "hello", null);
     p.sendText("bogus");
     run.complete(null);
 

@@ -8,7 +8,7 @@ import dev.runlane.Authorizer;
 import dev.runlane.RunHandle;
 import dev.runlane.Runlane;
 import dev.runlane.StartRequest;
-import dev.runlane.StartResult;
+import dev.runlane.Result;
 import dev.runlane.testkit.InMemoryConnection;
 import dev.runlane.testkit.InMemoryTransport;
 import dev.runlane.testkit.ManualTimeSource;
@@ -34,7 +34,7 @@ class TakeoverOnTheWireTest {
     InMemoryConnection stale = tx.open("alice");
     InMemoryConnection bob = tx.open("bob");
     RunHandle run =
-        ((StartResult.Started) rl.startRun(StartRequest.of("s", "alice").fromConnection(stale.id()))).run();
+        rl.startRun(StartRequest.of("s", "alice").fromConnection(stale.id())).orElseThrow();
     bob.sendText("sub s 0");
     run.publish("delta", "a"); // seq 2
 

@@ -7,7 +7,7 @@ import dev.runlane.RunHandle;
 import dev.runlane.RunState;
 import dev.runlane.Runlane;
 import dev.runlane.StartRequest;
-import dev.runlane.StartResult;
+import dev.runlane.Result;
 import dev.runlane.TimeSource;
 import dev.runlane.testkit.InMemoryConnection;
 import dev.runlane.testkit.InMemoryTransport;
@@ -43,9 +43,7 @@ class ThrowingTimeSourceTest {
     InMemoryTransport tx = new InMemoryTransport(rl);
     InMemoryConnection a = tx.open("alice");
     RunHandle r =
-        ((StartResult.Started)
-                rl.startRun(StartRequest.of("s", "alice").fromConnection(a.id()).withTimeout(Duration.ofSeconds(5))))
-            .run();
+        rl.startRun(StartRequest.of("s", "alice").fromConnection(a.id()).withTimeout(Duration.ofSeconds(5))).orElseThrow();
     assertDoesNotThrow(() -> r.publish("delta", 1));
     assertDoesNotThrow(() -> r.requestApproval("ok?", Duration.ofSeconds(1), (ap, res, d, p) -> {}));
     assertDoesNotThrow(() -> r.complete(null)); // schedules retention

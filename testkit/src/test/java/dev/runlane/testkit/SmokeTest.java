@@ -1,5 +1,7 @@
 package dev.runlane.testkit;
 
+import dev.runlane.RunHandle;
+import dev.runlane.Result;
 import static dev.runlane.testkit.RunlaneAssertions.*;
 import static org.junit.jupiter.api.Assertions.*;
 
@@ -20,8 +22,8 @@ class SmokeTest {
   }
 
   RunHandle start(String session, String principal, InMemoryConnection c) {
-    StartResult r = rl.startRun(StartRequest.of(session, principal).fromConnection(c.id()));
-    return ((StartResult.Started) r).run();
+    Result<RunHandle> r = rl.startRun(StartRequest.of(session, principal).fromConnection(c.id()));
+    return r.orElseThrow();
   }
 
   @Test
@@ -37,8 +39,8 @@ class SmokeTest {
     assertOnlyRuns(a, ra.runId());
     assertOnlyRuns(b, rb.runId());
     assertSeqs(b, rb.runId(), 1, 2);
-    assertFalse(ra.complete(null).won());
-    assertEquals(PublishResult.Status.DROPPED_RUN_ENDED, ra.publish("delta", "z").status());
+    assertFalse(ra.complete(null).isOk());
+    assertEquals(dev.runlane.ErrorCode.RUN_ENDED, ra.publish("delta", "z").refusalCode().orElseThrow());
   }
 
   @Test

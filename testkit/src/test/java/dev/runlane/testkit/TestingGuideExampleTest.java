@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import dev.runlane.RunHandle;
 import dev.runlane.Runlane;
 import dev.runlane.StartRequest;
-import dev.runlane.StartResult;
+import dev.runlane.Result;
 import org.junit.jupiter.api.Test;
 
 /** The sample of docs/guides/testing.md, kept compiling and passing. */
@@ -19,9 +19,7 @@ class TestingGuideExampleTest {
 
     InMemoryConnection alice = transport.open("alice");
     RunHandle run =
-        ((StartResult.Started)
-                runlane.startRun(StartRequest.of("s1", "alice").fromConnection(alice.id())))
-            .run();
+        runlane.startRun(StartRequest.of("s1", "alice").fromConnection(alice.id())).orElseThrow();
     run.publish("delta", "Hel");
     run.publish("delta", "lo");
 

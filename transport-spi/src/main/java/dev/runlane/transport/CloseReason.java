@@ -49,6 +49,12 @@ public record CloseReason(int code, String reason) {
   /** 4004: a send to this connection failed or threw; reconnect and resume. */
   public static final CloseReason SEND_FAILED = new CloseReason(4004, "send failed");
 
+  /**
+   * Runlane closed a connection that kept sending commands over its budget after being answered
+   * {@code RATE_LIMITED}; the client may reconnect and resume after a back-off.
+   */
+  public static final CloseReason RATE_LIMITED = new CloseReason(4029, "command rate limit exceeded");
+
   /** 4401: the connection's credentials (e.g. a stream ticket) were refused. Do not retry as is. */
   public static final CloseReason UNAUTHORIZED = new CloseReason(4401, "unauthorized");
 

@@ -12,11 +12,11 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.module.SimpleModule;
 import dev.runlane.AttachMode;
 import dev.runlane.ErrorCode;
-import dev.runlane.Inbound;
-import dev.runlane.Outbound;
-import dev.runlane.ProtocolException;
+import dev.runlane.codec.Inbound;
+import dev.runlane.codec.Outbound;
+import dev.runlane.codec.ProtocolException;
 import dev.runlane.SubscribeTarget;
-import dev.runlane.WireCodec;
+import dev.runlane.codec.WireCodec;
 import dev.runlane.transport.Payload;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -345,7 +345,7 @@ public final class JsonWireCodec implements WireCodec {
       String sessionId = sessionId(t, TYPE_SUBSCRIBE, ref);
       long lastSeq = 0;
       JsonNode ls = t.get("lastSeq");
-      if (ls != null && !ls.isNull()) {
+      if (ls != null) { // absent means 0; null is not a number (protocol.md)
         if (!ls.isIntegralNumber() || !ls.canConvertToLong() || ls.longValue() < 0) {
           throw new ProtocolException(
               ErrorCode.INVALID_PAYLOAD, "\"lastSeq\" must be a non-negative integer", ref);

@@ -4,9 +4,9 @@ import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.SerializerProvider;
 import com.fasterxml.jackson.databind.ser.std.StdSerializer;
 import dev.runlane.Approval;
-import dev.runlane.Outbound;
+import dev.runlane.codec.Outbound;
 import dev.runlane.RunOutcome;
-import dev.runlane.SubscribeAck;
+import dev.runlane.codec.SubscribeAck;
 import java.io.IOException;
 import org.jspecify.annotations.Nullable;
 

@@ -1,6 +1,6 @@
 /**
  * Runlane's JSON wire protocol: {@link dev.runlane.protocol.json.JsonWireCodec}, a {@link
- * dev.runlane.WireCodec} on Jackson that any transport adapter can use. Outbound frames are JSON
+ * dev.runlane.codec.WireCodec} on Jackson that any transport adapter can use. Outbound frames are JSON
  * objects told apart by {@code kind}; inbound commands by {@code type}. The protocol is specified in
  * {@code docs/reference/protocol.md}.
  *

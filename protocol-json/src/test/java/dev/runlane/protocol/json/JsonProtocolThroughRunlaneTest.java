@@ -64,9 +64,8 @@ class JsonProtocolThroughRunlaneTest {
 
     // run the runtime inline but keep the run open: the safety net would end it, so run it by hand
     RunHandle run =
-        ((dev.runlane.StartResult.Started)
-                rl.startRun(dev.runlane.StartRequest.of("alice:1", "alice").fromConnection(a.id()).withInput("hi").following()))
-            .run();
+        rl.startRun(dev.runlane.StartRequest.of("alice:1", "alice").fromConnection(a.id()).withInput("hi").following())
+            .orElseThrow();
     run.publish("delta", java.util.Map.of("text", "Hel"));
     run.publish("delta", java.util.Map.of("text", "lo"));
     List<JsonNode> events = kind(a, "run_event");

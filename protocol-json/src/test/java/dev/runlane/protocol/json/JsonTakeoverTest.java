@@ -5,8 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import dev.runlane.AttachMode;
 import dev.runlane.ErrorCode;
-import dev.runlane.Inbound;
-import dev.runlane.ProtocolException;
+import dev.runlane.codec.Inbound;
+import dev.runlane.codec.ProtocolException;
 import dev.runlane.transport.Payload;
 import org.junit.jupiter.api.Test;
 

@@ -8,13 +8,13 @@ import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import dev.runlane.Approval;
 import dev.runlane.ErrorCode;
 import dev.runlane.FailureReason;
-import dev.runlane.Inbound;
-import dev.runlane.Outbound;
-import dev.runlane.ProtocolException;
+import dev.runlane.codec.Inbound;
+import dev.runlane.codec.Outbound;
+import dev.runlane.codec.ProtocolException;
 import dev.runlane.ResumeStatus;
 import dev.runlane.RunOutcome;
 import dev.runlane.RunState;
-import dev.runlane.SubscribeAck;
+import dev.runlane.codec.SubscribeAck;
 import dev.runlane.SubscribeTarget;
 import dev.runlane.transport.Payload;
 import java.nio.charset.StandardCharsets;
@@ -281,7 +281,7 @@ class JsonWireCodecTest {
       Inbound.Subscribe s = (Inbound.Subscribe) dec("{\"type\":\"chat.subscribe\",\"ref\":\"q\",\"sessions\":["
           + "{\"sessionId\":\"s1\",\"lastSeq\":12,\"epoch\":\"e1\"},"
           + "{\"sessionId\":\"s2\"},"
-          + "{\"sessionId\":\"s3\",\"lastSeq\":null,\"epoch\":null,\"runId\":\"r3\"},"
+          + "{\"sessionId\":\"s3\",\"epoch\":null,\"runId\":\"r3\"},"
           + "{\"sessionId\":\"s4\",\"lastSeq\":9007199254740993}]}");
       assertEquals("q", s.ref());
       assertEquals(List.of(
@@ -369,6 +369,8 @@ class JsonWireCodecTest {
         Arguments.of("{\"type\":\"chat.subscribe\",\"sessions\":[]}", ErrorCode.INVALID_PAYLOAD),
         Arguments.of("{\"type\":\"chat.subscribe\",\"sessions\":[\"s1\"]}", ErrorCode.INVALID_PAYLOAD),
         Arguments.of("{\"type\":\"chat.subscribe\",\"sessions\":[{\"sessionId\":\"s\",\"lastSeq\":-1}]}", ErrorCode.INVALID_PAYLOAD),
+        // null is not a number: only an absent lastSeq means 0 (issue 12, item 4)
+        Arguments.of("{\"type\":\"chat.subscribe\",\"sessions\":[{\"sessionId\":\"s\",\"lastSeq\":null}]}", ErrorCode.INVALID_PAYLOAD),
         Arguments.of("{\"type\":\"chat.subscribe\",\"sessions\":[{\"sessionId\":\"s\",\"lastSeq\":1.5}]}", ErrorCode.INVALID_PAYLOAD),
         Arguments.of("{\"type\":\"chat.subscribe\",\"sessions\":[{\"sessionId\":\"s\",\"lastSeq\":2.0}]}", ErrorCode.INVALID_PAYLOAD),
         Arguments.of("{\"type\":\"chat.subscribe\",\"sessions\":[{\"sessionId\":\"s\",\"lastSeq\":1e3}]}", ErrorCode.INVALID_PAYLOAD),

@@ -1,6 +1,7 @@
 package dev.runlane.examples.chat;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.runlane.RunlaneBuilder;
 import dev.runlane.Authorizer;
 import dev.runlane.Runlane;
 import dev.runlane.StreamTickets;
@@ -82,7 +83,7 @@ public final class ChatServer implements AutoCloseable {
   private ChatServer(Builder b) {
     this.host = b.host;
     this.agent = new DemoAgent(b.pace, b.approvalEvery, Duration.ofMinutes(5));
-    Runlane.Builder rb =
+    RunlaneBuilder rb =
         Runlane.builder()
             .codec(new JsonWireCodec())
             .runtime(agent)

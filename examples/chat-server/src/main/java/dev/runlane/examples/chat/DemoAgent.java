@@ -204,7 +204,7 @@ public final class DemoAgent implements RunRuntime {
       if (!ctl.pause(paceNanos)) {
         return false;
       }
-      if (!run.publish("delta", new Delta(t)).recorded()) {
+      if (!run.publish("delta", new Delta(t)).isOk()) {
         return false;
       }
     }

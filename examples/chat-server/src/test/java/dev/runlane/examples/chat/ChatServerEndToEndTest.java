@@ -93,7 +93,7 @@ class ChatServerEndToEndTest {
 
     aliceTab2.send(subscribe("alice/chat"));
     JsonNode ack = aliceTab2.await("subscribed");
-    assertEquals("UNKNOWN_RUN", ack.get("status").asText());
+    assertEquals("NO_RUN_YET", ack.get("status").asText(), "following before the first run");
     assertTrue(ack.get("following").asBoolean());
 
     // bob probes alice's session every way he can: it does not exist for him

@@ -9,7 +9,7 @@ import dev.runlane.RunOutcome;
 import dev.runlane.RunState;
 import dev.runlane.Runlane;
 import dev.runlane.StartRequest;
-import dev.runlane.StartResult;
+import dev.runlane.Result;
 import dev.runlane.protocol.json.JsonWireCodec;
 import dev.runlane.testkit.InMemoryConnection;
 import dev.runlane.testkit.InMemoryTransport;
@@ -47,8 +47,8 @@ class DemoAgentTest {
   }
 
   RunHandle start(String prompt) {
-    StartResult r = rl.startAndRun(StartRequest.of("alice/chat", "alice").withInput(prompt));
-    return ((StartResult.Started) r).run();
+    Result<RunHandle> r = rl.startAndRun(StartRequest.of("alice/chat", "alice").withInput(prompt));
+    return r.orElseThrow();
   }
 
   /** Waits until the follower has received an approval request; returns its approval id. */
@@ -97,7 +97,7 @@ class DemoAgentTest {
   void abortWhileWaitingForApprovalStopsTheAgent() throws Exception {
     RunHandle run = start("approve it");
     awaitApproval();
-    assertTrue(rl.abort(run.runId(), "alice").aborted());
+    assertTrue(rl.abort(run.runId(), "alice").isOk());
     RunOutcome o = ended.poll(20, TimeUnit.SECONDS);
     assertNotNull(o);
     assertEquals(RunState.ABORTED, o.state());

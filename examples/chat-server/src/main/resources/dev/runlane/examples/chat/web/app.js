@@ -161,7 +161,7 @@
   function onSubscribed(m) {
     for (const a of m.pendingApprovals || []) approvals.set(a.approvalId, a);
     if (!m.runId) {
-      // UNKNOWN_RUN: the session has no run the server still holds.
+      // NO_RUN_YET (nothing yet, the next run will come) or UNKNOWN_RUN (the position held is gone)
       const last = latestTurn();
       if (m.requestedLastSeq > 0 && last && last.state === 'running') {
         last.state = 'lost';

@@ -1,5 +1,8 @@
-package dev.runlane;
+package dev.runlane.codec;
 
+import dev.runlane.Approval;
+import dev.runlane.ErrorCode;
+import dev.runlane.RunOutcome;
 import java.util.Objects;
 import org.jspecify.annotations.Nullable;
 

@@ -1,5 +1,6 @@
-package dev.runlane;
+package dev.runlane.engine;
 
+import java.util.function.Consumer;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -16,7 +17,7 @@ final class ReplayRing implements RunLog {
   private static final int INITIAL_SLOTS = 8;
 
   private final int capacity;
-  private @Nullable OutFrame[] slots;
+  private @Nullable EncodedFrame[] slots;
   private final long byteBudget;
   private long head;
   private long oldest = 1;
@@ -31,7 +32,7 @@ final class ReplayRing implements RunLog {
       throw new IllegalArgumentException("capacity < 1: " + capacity);
     }
     this.capacity = capacity;
-    this.slots = new OutFrame[Math.min(capacity, INITIAL_SLOTS)];
+    this.slots = new EncodedFrame[Math.min(capacity, INITIAL_SLOTS)];
     this.byteBudget = byteBudget;
   }
 
@@ -40,7 +41,7 @@ final class ReplayRing implements RunLog {
   }
 
   @Override
-  public void append(long seq, OutFrame frame) {
+  public void append(long seq, EncodedFrame frame) {
     if (seq != head + 1) {
       throw new IllegalStateException("append out of order: " + seq + " after " + head);
     }
@@ -53,7 +54,7 @@ final class ReplayRing implements RunLog {
       }
     }
     slots[index(seq)] = frame;
-    bytes += frame.bytes;
+    bytes += frame.bytes();
     head = seq;
     if (byteBudget > 0) {
       while (bytes > byteBudget && oldest < head) {
@@ -63,7 +64,7 @@ final class ReplayRing implements RunLog {
   }
 
   private void grow() {
-    @Nullable OutFrame[] next = new OutFrame[(int) Math.min(capacity, (long) slots.length * 2)];
+    @Nullable EncodedFrame[] next = new EncodedFrame[(int) Math.min(capacity, (long) slots.length * 2)];
     for (long s = oldest; s <= head; s++) {
       next[(int) ((s - 1) % next.length)] = slots[index(s)];
     }
@@ -72,9 +73,9 @@ final class ReplayRing implements RunLog {
 
   private void evictOldest() {
     int i = index(oldest);
-    OutFrame f = slots[i];
+    EncodedFrame f = slots[i];
     if (f != null) {
-      bytes -= f.bytes;
+      bytes -= f.bytes();
     }
     slots[i] = null;
     oldest++;
@@ -95,6 +96,23 @@ final class ReplayRing implements RunLog {
     return bytes;
   }
 
+  @Override
+  public long retainedBytes() {
+    return bytes;
+  }
+
+  @Override
+  public void read(long from, long to, Consumer<EncodedFrame> sink) {
+    long start = Math.max(from, oldest);
+    long end = Math.min(to, head);
+    for (long s = start; s <= end; s++) {
+      EncodedFrame f = slots[index(s)];
+      if (f != null) {
+        sink.accept(f);
+      }
+    }
+  }
+
   /** Frames currently held. */
   int size() {
     return (int) (head - oldest + 1);
@@ -105,8 +123,8 @@ final class ReplayRing implements RunLog {
     return slots.length;
   }
 
-  @Override
-  public @Nullable OutFrame get(long seq) {
+  /** The frame of {@code seq} if still held. */
+  @Nullable EncodedFrame get(long seq) {
     if (seq < oldest || seq > head) {
       return null;
     }
@@ -115,7 +133,7 @@ final class ReplayRing implements RunLog {
 
   @Override
   public void clear() {
-    slots = new OutFrame[Math.min(capacity, INITIAL_SLOTS)];
+    slots = new EncodedFrame[Math.min(capacity, INITIAL_SLOTS)];
     bytes = 0;
     oldest = head + 1;
   }

@@ -1,4 +1,5 @@
-package dev.runlane;
+package dev.runlane.engine;
+
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -27,15 +28,15 @@ import org.junit.jupiter.params.provider.ValueSource;
 class ReplayRingTest {
 
   /** A distinct frame of {@code size} payload bytes (ASCII). */
-  private static OutFrame frame(long seq, int size) {
+  private static EncodedFrame frame(long seq, int size) {
     String tag = "#" + seq;
     StringBuilder sb = new StringBuilder(Math.max(size, tag.length()));
     sb.append(tag.length() <= size ? tag : "");
     while (sb.length() < size) {
       sb.append('x');
     }
-    OutFrame f = new OutFrame(new Frame(Lane.STREAM, Payload.text(sb.toString())), null);
-    assertEquals(size, f.bytes);
+    EncodedFrame f = new EncodedFrame(new Frame(Lane.STREAM, Payload.text(sb.toString())), null);
+    assertEquals(size, f.bytes());
     return f;
   }
 
@@ -61,10 +62,10 @@ class ReplayRingTest {
   @ValueSource(ints = {1, 2, 3, 8, 10, 100, 1024})
   void holdsExactlyTheNewestFramesAcrossManyWrapArounds(int capacity) {
     ReplayRing ring = new ReplayRing(capacity, 0);
-    Map<Long, OutFrame> appended = new HashMap<>();
+    Map<Long, EncodedFrame> appended = new HashMap<>();
     long total = capacity * 9L + 5; // wraps the slots nine times and stops mid-ring
     for (long seq = 1; seq <= total; seq++) {
-      OutFrame f = frame(seq, 3);
+      EncodedFrame f = frame(seq, 3);
       appended.put(seq, f);
       ring.append(seq, f);
 
@@ -111,7 +112,7 @@ class ReplayRingTest {
     ReplayRing ring = new ReplayRing(4, 0);
     assertThrows(IllegalStateException.class, () -> ring.append(2, frame(2, 1)), "first seq must be 1");
     assertThrows(IllegalStateException.class, () -> ring.append(0, frame(0, 1)));
-    OutFrame one = frame(1, 1);
+    EncodedFrame one = frame(1, 1);
     ring.append(1, one);
     assertThrows(IllegalStateException.class, () -> ring.append(1, frame(1, 1)), "duplicate seq");
     assertThrows(IllegalStateException.class, () -> ring.append(3, frame(3, 1)), "hole");
@@ -135,7 +136,7 @@ class ReplayRingTest {
     assertEquals(2, ring.oldest());
     assertEquals(8, ring.bytes());
     assertNull(ring.get(1));
-    OutFrame big = frame(4, 25); // larger than the whole budget
+    EncodedFrame big = frame(4, 25); // larger than the whole budget
     ring.append(4, big);
     assertEquals(4, ring.oldest(), "everything older goes, the newest stays although it exceeds the budget");
     assertEquals(1, ring.size());
@@ -168,12 +169,12 @@ class ReplayRingTest {
       long budget = rnd.nextBoolean() ? 0 : 1 + rnd.nextInt(64);
       ReplayRing ring = new ReplayRing(capacity, budget);
       ArrayDeque<long[]> model = new ArrayDeque<>(); // {seq, size}
-      Map<Long, OutFrame> frames = new HashMap<>();
+      Map<Long, EncodedFrame> frames = new HashMap<>();
       long modelBytes = 0;
       int steps = 50 + rnd.nextInt(300);
       for (long seq = 1; seq <= steps; seq++) {
         int size = rnd.nextInt(4) == 0 ? rnd.nextInt(40) : rnd.nextInt(6);
-        OutFrame f = frame(seq, size);
+        EncodedFrame f = frame(seq, size);
         frames.put(seq, f);
         ring.append(seq, f);
         model.addLast(new long[] {seq, size});
@@ -205,19 +206,19 @@ class ReplayRingTest {
   }
 
   @Test
-  void forEachHandsTheHeldPartOfARangeInOrder() {
+  void readHandsTheHeldPartOfARangeInOrder() {
     ReplayRing ring = new ReplayRing(4, 0);
     for (long seq = 1; seq <= 10; seq++) {
       ring.append(seq, frame(seq, 3));
     }
-    List<OutFrame> got = new ArrayList<>();
-    ring.forEach(1, 100, got::add); // clamped to 7..10
+    List<EncodedFrame> got = new ArrayList<>();
+    ring.read(1, 100, got::add); // clamped to 7..10
     assertEquals(4, got.size());
     for (int i = 0; i < got.size(); i++) {
       assertSame(ring.get(7 + i), got.get(i));
     }
     got.clear();
-    ring.forEach(9, 8, got::add);
+    ring.read(9, 8, got::add);
     assertEquals(0, got.size(), "empty range");
   }
 
@@ -237,7 +238,7 @@ class ReplayRingTest {
         assertNull(ring.get(s), "capacity " + capacity + ", seq " + s);
       }
       assertThrows(IllegalStateException.class, () -> ring.append(1, frame(1, 1)));
-      OutFrame next = frame(12, 2);
+      EncodedFrame next = frame(12, 2);
       ring.append(12, next);
       assertEquals(12, ring.oldest());
       assertEquals(1, ring.size());

@@ -1,5 +1,7 @@
-package dev.runlane;
+package dev.runlane.codec;
 
+import dev.runlane.AttachMode;
+import dev.runlane.SubscribeTarget;
 import java.util.List;
 import java.util.Objects;
 import org.jspecify.annotations.Nullable;

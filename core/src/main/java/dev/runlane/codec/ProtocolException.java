@@ -1,5 +1,6 @@
-package dev.runlane;
+package dev.runlane.codec;
 
+import dev.runlane.ErrorCode;
 import java.util.Objects;
 import org.jspecify.annotations.Nullable;
 

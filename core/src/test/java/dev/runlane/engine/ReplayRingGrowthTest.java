@@ -1,4 +1,5 @@
-package dev.runlane;
+package dev.runlane.engine;
+
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -21,10 +22,10 @@ class ReplayRingGrowthTest {
   void growsLazilyAndKeepsEveryHeldSeqAcrossWraps(int capacity) {
     ReplayRing ring = new ReplayRing(capacity, 0);
     assertTrue(ring.allocatedSlots() <= 8, "starts small");
-    List<OutFrame> all = new ArrayList<>();
+    List<EncodedFrame> all = new ArrayList<>();
     int total = capacity * 3 + 7;
     for (long seq = 1; seq <= total; seq++) {
-      OutFrame f = new OutFrame(new Frame(Lane.STREAM, Payload.text("e" + seq)), null);
+      EncodedFrame f = new EncodedFrame(new Frame(Lane.STREAM, Payload.text("e" + seq)), null);
       all.add(f);
       ring.append(seq, f);
       long oldest = Math.max(1, seq - capacity + 1);

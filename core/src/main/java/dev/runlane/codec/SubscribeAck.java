@@ -1,5 +1,8 @@
-package dev.runlane;
+package dev.runlane.codec;
 
+import dev.runlane.Approval;
+import dev.runlane.ResumeStatus;
+import dev.runlane.RunOutcome;
 import java.util.List;
 import java.util.Objects;
 import org.jspecify.annotations.Nullable;

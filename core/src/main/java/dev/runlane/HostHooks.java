@@ -1,0 +1,138 @@
+package dev.runlane;
+
+import dev.runlane.codec.Outbound;
+import dev.runlane.codec.WireCodec;
+import dev.runlane.engine.EncodedFrame;
+import dev.runlane.transport.CloseReason;
+import dev.runlane.transport.Frame;
+import dev.runlane.transport.Lane;
+import java.util.List;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The boundary to host code the engine calls on its own initiative: the codec, the clock and its
+ * timers, the authorizer, metrics and run listeners. Every call is guarded: host code never breaks
+ * the engine, an exception is logged once and turned into policy (a dropped frame, a denial, a
+ * skipped sample). A leaf of the engine: it calls back into no engine part.
+ *
+ * <p><b>Thread safety:</b> immutable after construction; safe for concurrent use. Only the codec is
+ * called under engine locks (see {@link WireCodec}).
+ */
+final class HostHooks {
+  private static final Logger LOG = LoggerFactory.getLogger(HostHooks.class);
+  static final RunlaneMetrics NO_METRICS = new RunlaneMetrics() {};
+
+  final RunlaneConfig config;
+  final TimeSource time;
+  private final WireCodec codec;
+  private final Authorizer authorizer;
+  private final RunlaneMetrics metrics;
+  private final List<RunListener> runListeners;
+
+  HostHooks(
+      RunlaneConfig config,
+      TimeSource time,
+      WireCodec codec,
+      Authorizer authorizer,
+      RunlaneMetrics metrics,
+      List<RunListener> runListeners) {
+    this.config = config;
+    this.time = time;
+    this.codec = codec;
+    this.authorizer = authorizer;
+    this.metrics = metrics;
+    this.runListeners = List.copyOf(runListeners);
+  }
+
+  WireCodec codec() {
+    return codec;
+  }
+
+  /** Encodes once; null (logged) if the codec threw. */
+  @Nullable EncodedFrame encode(Outbound message, Lane lane, @Nullable String coalesceKey) {
+    try {
+      return new EncodedFrame(new Frame(lane, codec.encode(message)), coalesceKey);
+    } catch (RuntimeException e) {
+      LOG.error("codec failed to encode {}", message.getClass().getSimpleName(), e);
+      return null;
+    }
+  }
+
+  /**
+   * Schedules on the host's {@link TimeSource}: if it throws, the task is dropped and logged, and
+   * the caller (a publisher, a close) carries on.
+   */
+  TimeSource.Cancellable schedule(long delayNanos, Runnable task) {
+    try {
+      return time.schedule(delayNanos, task);
+    } catch (RuntimeException e) {
+      LOG.error("the TimeSource refused a task; it will not run", e);
+      return () -> {};
+    }
+  }
+
+  /** Asks the authorizer; an exception or a null answer is a denial. */
+  Authorizer.Decision authorize(String principal, Action action, String sessionId, @Nullable String owner) {
+    try {
+      Authorizer.Decision d = authorizer.authorize(principal, action, sessionId, owner);
+      return d == null ? Authorizer.Decision.DENY : d;
+    } catch (RuntimeException e) {
+      LOG.warn("authorizer threw for {} {} on session {}; denied", principal, action, sessionId, e);
+      return Authorizer.Decision.DENY;
+    }
+  }
+
+  boolean hasMetrics() {
+    return metrics != NO_METRICS;
+  }
+
+  void connectionClosed(String connectionId, CloseReason reason) {
+    try {
+      metrics.connectionClosed(connectionId, reason);
+    } catch (RuntimeException e) {
+      LOG.warn("metrics listener threw", e);
+    }
+  }
+
+  void protocolError(String connectionId, ErrorCode code) {
+    try {
+      metrics.protocolError(connectionId, code);
+    } catch (RuntimeException e) {
+      LOG.warn("metrics listener threw", e);
+    }
+  }
+
+  void connectionSample(ConnectionStats stats) {
+    try {
+      metrics.connectionSample(stats);
+    } catch (RuntimeException e) {
+      LOG.warn("metrics listener threw", e);
+    }
+  }
+
+  void subscribed(String connectionId, ResumeStatus status) {
+    try {
+      metrics.subscribed(connectionId, status);
+    } catch (RuntimeException e) {
+      LOG.warn("metrics listener threw", e);
+    }
+  }
+
+  /** Tells metrics and every run listener, each guarded. */
+  void runEnded(RunOutcome outcome) {
+    try {
+      metrics.runEnded(outcome);
+    } catch (RuntimeException e) {
+      LOG.warn("metrics listener threw", e);
+    }
+    for (RunListener l : runListeners) {
+      try {
+        l.onRunEnded(outcome);
+      } catch (RuntimeException e) {
+        LOG.warn("run listener threw for run {}", outcome.runId(), e);
+      }
+    }
+  }
+}

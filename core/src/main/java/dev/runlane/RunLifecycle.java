@@ -1,0 +1,412 @@
+package dev.runlane;
+
+import dev.runlane.engine.CommandRouter;
+import dev.runlane.engine.Engine;
+import dev.runlane.engine.RunCommand;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.BooleanSupplier;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The run lifecycle: start (one running run per session, claimed in the engine's directory), the
+ * runtime under the safety net, aborts routed to the run's owner, timeouts, the end and the
+ * eviction of ended runs after their retention.
+ *
+ * <p><b>Thread safety:</b> safe for concurrent use. Lock order: session, then run. The authorizer
+ * and the runtime are called under no lock.
+ */
+final class RunLifecycle implements Run.Owner {
+  private static final Logger LOG = LoggerFactory.getLogger(RunLifecycle.class);
+
+  private final HostHooks hooks;
+  private final Engine engine;
+  private final Sessions sessions;
+  private final Runs runs;
+  private final Connections connections;
+  private final ApprovalRegistry approvals;
+  private final Access access;
+  private final @Nullable RunRuntime runtime;
+  private final Executor runtimeExecutor;
+  private final BooleanSupplier closed;
+  private final String idPrefix;
+  private final AtomicLong runCounter = new AtomicLong();
+  private final Map<String, CommandRouter.Binding> bindings = new ConcurrentHashMap<>();
+
+  RunLifecycle(
+      HostHooks hooks,
+      Engine engine,
+      Sessions sessions,
+      Runs runs,
+      Connections connections,
+      ApprovalRegistry approvals,
+      Access access,
+      @Nullable RunRuntime runtime,
+      Executor runtimeExecutor,
+      BooleanSupplier closed,
+      String idPrefix) {
+    this.hooks = hooks;
+    this.engine = engine;
+    this.sessions = sessions;
+    this.runs = runs;
+    this.connections = connections;
+    this.approvals = approvals;
+    this.access = access;
+    this.runtime = runtime;
+    this.runtimeExecutor = runtimeExecutor;
+    this.closed = closed;
+    this.idPrefix = idPrefix;
+  }
+
+  // ---------------------------------------------------------------- start
+
+  Result<RunHandle> startRun(StartRequest request) {
+    Objects.requireNonNull(request, "request");
+    if (closed.getAsBoolean()) {
+      return Result.refused(ErrorCode.SHUTTING_DOWN, "Runlane is shutting down");
+    }
+    String sessionId = request.sessionId();
+    Result.Refused<RunHandle> bad = Ids.checkSession(sessionId, hooks.config.maxIdLength);
+    if (bad != null) {
+      return bad;
+    }
+    SessionState existing = sessions.get(sessionId);
+    @Nullable String authorizedOwner = existing == null ? null : existing.owner;
+    Result.Refused<RunHandle> no = authorizeStart(request.principal(), sessionId, authorizedOwner);
+    if (no != null) {
+      return no;
+    }
+    String connectionId = request.connectionId();
+    ConnectionState starter = connectionId == null ? null : connections.get(connectionId);
+    if (starter != null && !starter.principal.equals(request.principal())) {
+      // The starting connection becomes a recipient (and a follower) without a subscribe: it must
+      // be the starting principal's own, or a run would be routed to another user's socket.
+      return Result.refused(ErrorCode.FORBIDDEN, "connection " + starter.id + " belongs to another principal");
+    }
+    if (starter != null && request.followSession()) {
+      SessionState known = sessions.get(sessionId);
+      boolean alreadyFollowing = known != null && starter.follows.contains(known);
+      if (!alreadyFollowing && starter.follows.size() >= hooks.config.maxSessionsPerConnection) {
+        return Result.refused(
+            ErrorCode.TOO_MANY_SUBSCRIPTIONS,
+            "a connection may follow at most " + hooks.config.maxSessionsPerConnection + " sessions");
+      }
+    }
+    Run run;
+    List<ConnectionState> toFlush;
+    // Followers of a session nobody owned yet were authorized against no owner. A start that claims
+    // the session asks the authorizer again for each of another principal (outside the lock) and
+    // drops those it refuses, so following an unclaimed session never leaks the claimant's runs.
+    Map<ConnectionState, Authorizer.Decision> vetted = new HashMap<>();
+    List<ConnectionState> dropped = new ArrayList<>();
+    for (; ; ) {
+      SessionState s = sessions.open(sessionId);
+      List<ConnectionState> toVet = new ArrayList<>();
+      @Nullable String ownerNow;
+      synchronized (s) {
+        if (s.dead) {
+          continue;
+        }
+        ownerNow = s.owner;
+        if (!Objects.equals(ownerNow, authorizedOwner)) {
+          // Another principal claimed the session after the authorizer was asked: ask again
+          // (outside the lock), or this start would join a session its principal may not use.
+          sessions.retireIfIdleLocked(s);
+        } else {
+          boolean claim = ownerNow == null;
+          if (claim) {
+            for (ConnectionState f : s.followers) {
+              if (f != starter && !f.principal.equals(request.principal()) && !vetted.containsKey(f)) {
+                toVet.add(f);
+              }
+            }
+          }
+          if (toVet.isEmpty()) {
+            String runId = idPrefix + Long.toString(runCounter.incrementAndGet(), 36);
+            String holder = engine.directory().claim(sessionId, runId).orElse(null);
+            if (holder != null) {
+              sessions.retireIfIdleLocked(s);
+              return Result.refused(
+                  ErrorCode.RUN_IN_PROGRESS, "session " + sessionId + " already has a run in progress");
+            }
+            if (starter != null && request.followSession()) {
+              sessions.followLocked(s, starter);
+            }
+            if (claim) {
+              s.owner = request.principal();
+            }
+            run = newRun(runId, sessionId, request.principal(), ownerNow == null ? request.principal() : ownerNow,
+                starter == null ? 0 : starter.generation);
+            toFlush = new ArrayList<>(s.followers.size() + 1);
+            if (starter != null) {
+              run.attach(starter, AttachMode.ADDITIVE);
+              toFlush.add(starter);
+            }
+            for (ConnectionState f : s.followers) {
+              if (f != starter) {
+                Authorizer.Decision fd = claim ? vetted.get(f) : null;
+                if (fd != null && fd != Authorizer.Decision.ALLOW) {
+                  dropped.add(f);
+                  continue;
+                }
+                run.attach(f, AttachMode.ADDITIVE);
+                toFlush.add(f);
+              }
+            }
+            for (ConnectionState f : dropped) {
+              s.followers.remove(f);
+              f.follows.remove(s);
+            }
+            run.recordStarted(request.input());
+            // Published only now, with its recipients attached and run.started recorded as seq 1:
+            // nobody can reach the run through run(id), currentRun(session) or an abort before that.
+            runs.add(run);
+            s.current = run;
+            break;
+          }
+        }
+      }
+      if (!Objects.equals(ownerNow, authorizedOwner)) {
+        authorizedOwner = ownerNow;
+        no = authorizeStart(request.principal(), sessionId, authorizedOwner);
+        if (no != null) {
+          return no;
+        }
+        continue;
+      }
+      for (ConnectionState f : toVet) {
+        vetted.put(f, hooks.authorize(f.principal, Action.SUBSCRIBE, sessionId, request.principal()));
+      }
+    }
+    for (ConnectionState c : toFlush) {
+      c.flush();
+    }
+    for (ConnectionState f : dropped) {
+      boolean denied = vetted.get(f) == Authorizer.Decision.DENY;
+      f.sendError(
+          denied ? ErrorCode.FORBIDDEN : ErrorCode.SESSION_NOT_FOUND,
+          denied ? "may not follow session " + sessionId : "session " + sessionId + " was not found",
+          sessionId,
+          null);
+    }
+    scheduleTimeout(run, request);
+    LOG.debug("run {} started in session {} by {}", run.runId(), sessionId, request.principal());
+    return Result.ok(run);
+  }
+
+  private void scheduleTimeout(Run run, StartRequest request) {
+    RunlaneConfig config = hooks.config;
+    long timeout = request.timeout() != null ? request.timeout().toNanos() : config.defaultRunTimeoutNanos;
+    if (timeout > 0) {
+      long deadline =
+          Math.min(config.maxRunTimeoutNanos, Math.max(config.minRunTimeoutNanos, timeout)) + config.runTimeoutGraceNanos;
+      run.setExpiry(
+          hooks.schedule(
+              deadline,
+              () -> run.cancel(RunState.FAILED, FailureReason.TIMEOUT, ExitCode.TIMED_OUT, "run timed out", null)));
+    }
+  }
+
+  private Result.@Nullable Refused<RunHandle> authorizeStart(String principal, String sessionId, @Nullable String owner) {
+    Authorizer.Decision d = hooks.authorize(principal, Action.START, sessionId, owner);
+    if (d == Authorizer.Decision.ALLOW) {
+      return null;
+    }
+    return d == Authorizer.Decision.DENY
+        ? new Result.Refused<>(ErrorCode.FORBIDDEN, "may not start a run in this session")
+        : new Result.Refused<>(ErrorCode.SESSION_NOT_FOUND, "session " + sessionId + " was not found");
+  }
+
+  private Run newRun(String runId, String sessionId, String owner, String sessionOwner, long starterGeneration) {
+    RunlaneConfig config = hooks.config;
+    Run run =
+        new Run(
+            hooks, this, engine.directory(), approvals, runId, sessionId, engine.newEpoch(), owner, sessionOwner,
+            starterGeneration, engine.newLog(runId, config.replayCapacity, config.replayByteBudget), runtime);
+    bindings.put(runId, engine.commands().bind(runId, cmd -> execute(run, cmd)));
+    return run;
+  }
+
+  /** Executes a routed command on the node that runs {@code run}; authorization was done by the issuer. */
+  private Result<?> execute(Run run, RunCommand command) {
+    if (command instanceof RunCommand.Abort a) {
+      Result<RunOutcome> r =
+          run.cancel(RunState.ABORTED, null, ExitCode.ABORTED, "aborted by " + a.principal(), a.principal());
+      return r.isOk() ? r : Result.refused(ErrorCode.NO_ACTIVE_RUN, "run " + run.runId() + " is not running");
+    }
+    RunCommand.ResolveApproval ra = (RunCommand.ResolveApproval) command;
+    return run.resolveApproval(ra.approvalId(), Approval.Resolution.ANSWERED, ra.decision(), ra.principal())
+        ? Result.ok(ra.approvalId())
+        : Result.refused(ErrorCode.UNKNOWN_APPROVAL, "approval " + ra.approvalId() + " is unknown or already resolved");
+  }
+
+  // ---------------------------------------------------------------- runtime and safety net
+
+  Result<RunHandle> startAndRun(StartRequest request) {
+    RunRuntime rt = runtime;
+    if (rt == null) {
+      return Result.refused(ErrorCode.UNSUPPORTED, "no runtime is configured to start runs");
+    }
+    Result<RunHandle> r = startRun(request);
+    if (r instanceof Result.Ok<RunHandle> ok) {
+      RunHandle run = ok.value();
+      Object input = request.input();
+      try {
+        runtimeExecutor.execute(() -> runGuarded(run, () -> rt.run(run, input)));
+      } catch (RuntimeException e) {
+        // rejected, or a host executor that throws anything else: nothing else would end the run
+        LOG.warn("runtime executor refused run {} (session {})", run.runId(), run.sessionId(), e);
+        run.fail(FailureReason.RUNTIME_ERROR, ExitCode.FAILED, "runtime executor rejected the run");
+      }
+    }
+    return r;
+  }
+
+  /** The runtime's work, run under the safety net. */
+  @FunctionalInterface
+  interface Task {
+    void run() throws Exception;
+  }
+
+  Result<RunOutcome> runGuarded(RunHandle run, Task task) {
+    Objects.requireNonNull(run, "run");
+    Objects.requireNonNull(task, "task");
+    try {
+      task.run();
+    } catch (Exception e) {
+      if (e instanceof InterruptedException) {
+        Thread.currentThread().interrupt();
+      }
+      LOG.warn("runtime of run {} (session {}) threw", run.runId(), run.sessionId(), e);
+      return run.fail(FailureReason.RUNTIME_THREW, ExitCode.FAILED, String.valueOf(e.getMessage()));
+    } catch (Error e) {
+      // end the run first, then let the JVM-level problem propagate
+      run.fail(FailureReason.RUNTIME_THREW, ExitCode.FAILED, String.valueOf(e.getMessage()));
+      throw e;
+    }
+    return run.fail(FailureReason.NO_END_REPORTED, ExitCode.FAILED, "the runtime returned without ending its run");
+  }
+
+  Result<RunOutcome> runtimeDied(String runId, @Nullable String message) {
+    Run r = runs.get(runId);
+    if (r == null) {
+      return Result.refused(ErrorCode.UNKNOWN_RUN, "run " + runId + " is not held");
+    }
+    return r.fail(FailureReason.RUNTIME_DIED, ExitCode.FAILED, message == null ? "runtime died" : message);
+  }
+
+  // ---------------------------------------------------------------- abort
+
+  /**
+   * Aborts a run for {@code principal}: its owner, or whom the authorizer allows. The authorizer is
+   * asked before the run's state is looked at, so a principal it refuses learns nothing of the
+   * session's activity: it gets the same answer whether or not a run is going.
+   */
+  Result<RunOutcome> abort(String runId, String principal) {
+    Objects.requireNonNull(runId, "runId");
+    Objects.requireNonNull(principal, "principal");
+    Result.Refused<RunOutcome> bad = Ids.check("run id", runId, hooks.config.maxIdLength);
+    if (bad != null) {
+      return bad;
+    }
+    Run r = runs.get(runId);
+    if (r == null) {
+      return Result.refused(ErrorCode.NO_ACTIVE_RUN, "no running run " + runId);
+    }
+    Result.Refused<RunOutcome> no = access.onRun(r, principal, Action.ABORT);
+    if (no != null) {
+      return no;
+    }
+    return abortAuthorized(r, principal);
+  }
+
+  /** Aborts the session's running run, through the same path as {@link #abort}. */
+  Result<RunOutcome> abortSession(String sessionId, String principal) {
+    Objects.requireNonNull(sessionId, "sessionId");
+    Objects.requireNonNull(principal, "principal");
+    Result.Refused<RunOutcome> bad = Ids.checkSession(sessionId, hooks.config.maxIdLength);
+    if (bad != null) {
+      return bad;
+    }
+    Result.Refused<RunOutcome> no = mayAbortInSession(sessionId, principal);
+    if (no != null) {
+      return no;
+    }
+    SessionState s = sessions.get(sessionId);
+    Run cur = s == null ? null : s.current;
+    if (cur == null) {
+      return Result.refused(ErrorCode.NO_ACTIVE_RUN, "session " + sessionId + " has no active run");
+    }
+    return abortAuthorized(cur, principal);
+  }
+
+  /**
+   * Null if {@code principal} may abort in the session: it owns the session's current run, or the
+   * authorizer allows. Asked before the run's state is looked at.
+   */
+  Result.@Nullable Refused<RunOutcome> mayAbortInSession(String sessionId, String principal) {
+    SessionState s = sessions.get(sessionId);
+    Run cur = s == null ? null : s.current;
+    if (cur != null && cur.owner().equals(principal)) {
+      return null;
+    }
+    return Access.refusal(hooks.authorize(principal, Action.ABORT, sessionId, s == null ? null : s.owner), sessionId);
+  }
+
+  /** The run with this id while it is held on this node. */
+  @Nullable Run held(String runId) {
+    return runs.get(runId);
+  }
+
+  private Result<RunOutcome> abortAuthorized(Run r, String principal) {
+    if (r.state() != RunState.RUNNING) {
+      return Result.refused(ErrorCode.NO_ACTIVE_RUN, "session " + r.sessionId() + " has no active run");
+    }
+    @SuppressWarnings("unchecked")
+    Result<RunOutcome> routed = (Result<RunOutcome>) access.route(r.runId(), new RunCommand.Abort(principal));
+    return routed;
+  }
+
+  // ---------------------------------------------------------------- end and eviction
+
+  @Override
+  public void ended(Run run, RunOutcome outcome) {
+    LOG.debug("run {} of session {} ended: {}", run.runId(), run.sessionId(), outcome.state());
+    CommandRouter.Binding b = bindings.remove(run.runId());
+    if (b != null) {
+      b.close();
+    }
+    if (!closed.getAsBoolean()) {
+      hooks.schedule(hooks.config.retentionNanos, () -> evict(run));
+    } else {
+      evict(run);
+    }
+    hooks.runEnded(outcome);
+  }
+
+  /** Evicts exactly this run instance: a newer run of the same session is never touched. */
+  private void evict(Run run) {
+    runs.remove(run);
+    sessions.runEvicted(run.sessionId(), run);
+    run.evict();
+  }
+
+  /** Shutdown: every held run is cancelled through the cancel path (its runtime is told to stop). */
+  void cancelAll() {
+    for (Run r : new ArrayList<>(runs.all())) {
+      r.cancel(RunState.FAILED, FailureReason.SHUTDOWN, ExitCode.FAILED, "server shutting down", null);
+    }
+  }
+
+  int boundCommandHandlers() {
+    return bindings.size();
+  }
+}

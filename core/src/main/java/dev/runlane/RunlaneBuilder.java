@@ -1,0 +1,258 @@
+package dev.runlane;
+
+import dev.runlane.codec.WireCodec;
+import dev.runlane.engine.Engine;
+import dev.runlane.engine.InMemoryEngine;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Configures a {@link Runlane}: {@code Runlane.builder()}. Every setting has a default (listed on
+ * each method and in {@code docs/reference/configuration.md}); only the codec is required.
+ *
+ * <p><b>Thread safety:</b> not thread-safe; {@link #build()} copies the configuration, so the
+ * built instance is immutable in its settings.
+ */
+public final class RunlaneBuilder {
+  final RunlaneConfig config = new RunlaneConfig();
+  @Nullable WireCodec codec;
+  Authorizer authorizer = Authorizer.ownerOnly();
+  @Nullable RunRuntime runtime;
+  @Nullable Executor runtimeExecutor;
+  @Nullable TimeSource time;
+  final List<RunListener> runListeners = new ArrayList<>();
+  RunlaneMetrics metrics = HostHooks.NO_METRICS;
+  long ticketTtlNanos = TimeUnit.SECONDS.toNanos(60);
+  int maxTickets = 100_000;
+  @Nullable Engine engine;
+
+  RunlaneBuilder() {}
+
+  /** The wire format (required). */
+  public RunlaneBuilder codec(WireCodec codec) {
+    this.codec = Objects.requireNonNull(codec, "codec");
+    return this;
+  }
+
+  /** The authorization hook; default {@link Authorizer#ownerOnly()}. */
+  public RunlaneBuilder authorizer(Authorizer authorizer) {
+    this.authorizer = Objects.requireNonNull(authorizer, "authorizer");
+    return this;
+  }
+
+  /** The runtime that executes runs started by clients; default none (start commands are refused). */
+  public RunlaneBuilder runtime(RunRuntime runtime) {
+    this.runtime = Objects.requireNonNull(runtime, "runtime");
+    return this;
+  }
+
+  /** Where runtimes run; default a cached pool of daemon threads, shut down by {@link Runlane#close()}. */
+  public RunlaneBuilder runtimeExecutor(Executor executor) {
+    this.runtimeExecutor = Objects.requireNonNull(executor, "executor");
+    return this;
+  }
+
+  /** Clock and timers; default {@link TimeSource#system()}, shut down by {@link Runlane#close()}. */
+  public RunlaneBuilder timeSource(TimeSource time) {
+    this.time = Objects.requireNonNull(time, "time");
+    return this;
+  }
+
+  /** Adds a listener called exactly once per run with its outcome. */
+  public RunlaneBuilder runListener(RunListener listener) {
+    runListeners.add(Objects.requireNonNull(listener, "listener"));
+    return this;
+  }
+
+  /** The metrics bridge; default none. */
+  public RunlaneBuilder metrics(RunlaneMetrics metrics) {
+    this.metrics = Objects.requireNonNull(metrics, "metrics");
+    return this;
+  }
+
+  /** Events kept per run for resume; default 1,024. */
+  public RunlaneBuilder replayCapacity(int events) {
+    config.replayCapacity = positive(events, "replayCapacity");
+    return this;
+  }
+
+  /** Payload bytes kept per run for resume (the newest event is always kept); default 0, no byte limit. */
+  public RunlaneBuilder replayByteBudget(long bytes) {
+    if (bytes < 0) {
+      throw new IllegalArgumentException("replayByteBudget < 0");
+    }
+    config.replayByteBudget = bytes;
+    return this;
+  }
+
+  /** How long an ended run stays resumable; default 5 minutes. */
+  public RunlaneBuilder retention(Duration retention) {
+    config.retentionNanos = nonNegative(retention, "retention");
+    return this;
+  }
+
+  /** Whether subscribing to an ended run replays its tail; default true. */
+  public RunlaneBuilder replayFinishedRuns(boolean replay) {
+    config.replayFinishedRuns = replay;
+    return this;
+  }
+
+  /** Frames a connection's outbox may hold before the connection is closed as slow; default 8,192. */
+  public RunlaneBuilder maxQueuedFrames(int frames) {
+    config.maxQueuedFrames = positive(frames, "maxQueuedFrames");
+    return this;
+  }
+
+  /** Bytes a connection's outbox may hold before the connection is closed as slow; default 16 MiB. */
+  public RunlaneBuilder maxQueuedBytes(long bytes) {
+    if (bytes < 1) {
+      throw new IllegalArgumentException("maxQueuedBytes < 1");
+    }
+    config.maxQueuedBytes = bytes;
+    return this;
+  }
+
+  /** Sends outstanding per transport; default 64. */
+  public RunlaneBuilder maxInFlight(int sends) {
+    config.maxInFlight = positive(sends, "maxInFlight");
+    return this;
+  }
+
+  /** How long sends may make no progress before the connection is closed as slow; default 30 s, 0 off. */
+  public RunlaneBuilder sendStallTimeout(Duration timeout) {
+    config.sendStallNanos = nonNegative(timeout, "sendStallTimeout");
+    return this;
+  }
+
+  /** How long a closing connection gets before it is terminated; default 5 s. */
+  public RunlaneBuilder closeGrace(Duration grace) {
+    config.closeGraceNanos = nonNegative(grace, "closeGrace");
+    return this;
+  }
+
+  /** Heartbeat interval on each idle transport; default 30 s, 0 off. */
+  public RunlaneBuilder heartbeatInterval(Duration interval) {
+    config.heartbeatNanos = nonNegative(interval, "heartbeatInterval");
+    return this;
+  }
+
+  /** Close connections with no inbound traffic for this long; default 90 s, 0 off. */
+  public RunlaneBuilder idleTimeout(Duration timeout) {
+    config.idleTimeoutNanos = nonNegative(timeout, "idleTimeout");
+    return this;
+  }
+
+  /**
+   * Housekeeping tick (stall, idle, heartbeat checks, metrics samples); default 1 s, shortened to
+   * the heartbeat interval if that is shorter.
+   */
+  public RunlaneBuilder housekeepingInterval(Duration interval) {
+    long n = nonNegative(interval, "housekeepingInterval");
+    if (n == 0) {
+      throw new IllegalArgumentException("housekeepingInterval must be > 0");
+    }
+    config.housekeepingNanos = n;
+    return this;
+  }
+
+  /** Default run timeout (clamped to 1 s – 24 h, plus the grace); default none. */
+  public RunlaneBuilder runTimeout(Duration timeout) {
+    config.defaultRunTimeoutNanos = nonNegative(timeout, "runTimeout");
+    return this;
+  }
+
+  /** Grace added to every run timeout; default 30 s. */
+  public RunlaneBuilder runTimeoutGrace(Duration grace) {
+    config.runTimeoutGraceNanos = nonNegative(grace, "runTimeoutGrace");
+    return this;
+  }
+
+  /** Largest inbound frame accepted; default 64 KiB. */
+  public RunlaneBuilder maxInboundBytes(int bytes) {
+    config.maxInboundBytes = positive(bytes, "maxInboundBytes");
+    return this;
+  }
+
+  /** Sessions one connection may follow; default 64. */
+  public RunlaneBuilder maxSessionsPerConnection(int sessions) {
+    config.maxSessionsPerConnection = positive(sessions, "maxSessionsPerConnection");
+    return this;
+  }
+
+  /** Stream ticket lifetime; default 60 s. */
+  public RunlaneBuilder ticketTtl(Duration ttl) {
+    ticketTtlNanos = nonNegative(ttl, "ticketTtl");
+    return this;
+  }
+
+  /** Tickets held at once; default 100,000. */
+  public RunlaneBuilder maxTickets(int tickets) {
+    maxTickets = positive(tickets, "maxTickets");
+    return this;
+  }
+
+  /**
+   * Where runs live; default a new {@link InMemoryEngine} (one JVM). A cluster engine lets clients
+   * reconnect to any node; Runlane closes the engine on {@link Runlane#close()}.
+   */
+  public RunlaneBuilder engine(Engine engine) {
+    this.engine = Objects.requireNonNull(engine, "engine");
+    return this;
+  }
+
+  /**
+   * Each connection's command budget: a burst of {@code burst} commands, refilled at {@code
+   * perSecond}; default 100 and 50/s. Over it a command is answered {@code RATE_LIMITED}; a
+   * connection that sends {@code burst} more while out of budget is closed with code 4029. Pings
+   * are never charged. {@code perSecond} 0 turns the budget off.
+   */
+  public RunlaneBuilder commandRate(int burst, double perSecond) {
+    if (perSecond < 0 || Double.isNaN(perSecond)) {
+      throw new IllegalArgumentException("perSecond must be >= 0: " + perSecond);
+    }
+    config.commandBurst = positive(burst, "burst");
+    config.commandsPerSecond = perSecond;
+    return this;
+  }
+
+  /**
+   * How long an abort or an approval answer waits for the run's node to answer (immediate in one
+   * JVM); default 5 s.
+   */
+  public RunlaneBuilder commandTimeout(Duration timeout) {
+    long n = nonNegative(timeout, "commandTimeout");
+    if (n == 0) {
+      throw new IllegalArgumentException("commandTimeout must be > 0");
+    }
+    config.commandTimeoutNanos = n;
+    return this;
+  }
+
+  /** Builds the instance; it starts its housekeeping timer. */
+  public Runlane build() {
+    if (codec == null) {
+      throw new IllegalStateException("a WireCodec is required: Runlane.builder().codec(...)");
+    }
+    return new Runlane(this);
+  }
+
+  private static int positive(int v, String name) {
+    if (v < 1) {
+      throw new IllegalArgumentException(name + " must be >= 1: " + v);
+    }
+    return v;
+  }
+
+  private static long nonNegative(Duration d, String name) {
+    Objects.requireNonNull(d, name);
+    if (d.isNegative()) {
+      throw new IllegalArgumentException(name + " must not be negative: " + d);
+    }
+    return d.toNanos();
+  }
+}

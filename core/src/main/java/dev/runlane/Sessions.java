@@ -1,0 +1,81 @@
+package dev.runlane;
+
+import java.util.Collection;
+import java.util.concurrent.ConcurrentHashMap;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The sessions of this node: created when first used, retired when nothing keeps them alive (no
+ * run held, nobody following). A retired session is marked dead under its lock, so a caller that
+ * raced with the retirement looks it up again.
+ *
+ * <p><b>Thread safety:</b> safe for concurrent use; per-session state is guarded by the session's
+ * monitor (lock order: session, then run, then outbox).
+ */
+final class Sessions implements SessionState.Owner {
+  private final ConcurrentHashMap<String, SessionState> sessions = new ConcurrentHashMap<>();
+
+  /** The live session with this id, created if absent. It may die before the caller locks it. */
+  SessionState open(String sessionId) {
+    return sessions.computeIfAbsent(sessionId, id -> new SessionState(this, id));
+  }
+
+  @Nullable SessionState get(String sessionId) {
+    return sessions.get(sessionId);
+  }
+
+  /** The session's owner, or null if it has none yet (or is unknown). */
+  @Nullable String ownerOf(String sessionId) {
+    SessionState s = sessions.get(sessionId);
+    return s == null ? null : s.owner;
+  }
+
+  int size() {
+    return sessions.size();
+  }
+
+  Collection<SessionState> all() {
+    return sessions.values();
+  }
+
+  /** Adds a follower. Call under the session's lock. */
+  void followLocked(SessionState s, ConnectionState c) {
+    if (s.followers.add(c)) {
+      c.follows.add(s);
+      if (c.isClosed()) { // closeLocally already walked c.follows: undo
+        s.followers.remove(c);
+        c.follows.remove(s);
+      }
+    }
+  }
+
+  @Override
+  public void unfollow(SessionState s, ConnectionState c) {
+    synchronized (s) {
+      s.followers.remove(c);
+      c.follows.remove(s);
+      retireIfIdleLocked(s);
+    }
+  }
+
+  /** Drops {@code s} from its followers' view and the registry if nothing keeps it. Under its lock. */
+  void retireIfIdleLocked(SessionState s) {
+    if (s.idleLocked() && !s.dead) {
+      s.dead = true;
+      sessions.remove(s.sessionId, s);
+    }
+  }
+
+  /** The run was evicted: the session no longer holds it, and may retire. */
+  void runEvicted(String sessionId, Run run) {
+    SessionState s = sessions.get(sessionId);
+    if (s != null) {
+      synchronized (s) {
+        if (s.current == run) {
+          s.current = null;
+          retireIfIdleLocked(s);
+        }
+      }
+    }
+  }
+}

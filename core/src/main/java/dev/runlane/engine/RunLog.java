@@ -1,0 +1,45 @@
+package dev.runlane.engine;
+
+import java.util.function.Consumer;
+
+/**
+ * Where one run's sequenced frames are kept for resume: appended in seq order, read by range,
+ * trimmed from the oldest end to stay within a count and a byte bound. The in-memory engine keeps a
+ * ring per run; a cluster engine keeps a stream per run (Redis: {@code XADD} with the entry id
+ * derived from the seq, {@code XRANGE} from {@code lastSeq + 1}, {@code MAXLEN} and a byte budget).
+ *
+ * <p><b>Thread safety:</b> single writer. Every method is called by the owning run under its lock
+ * (see {@code docs/design/engine.md}); an implementation needs no locking of its own, and must not
+ * block for long: it sits on the publish path.
+ */
+public interface RunLog {
+
+  /**
+   * Appends the frame of {@code seq}, which is always {@link #head()} + 1, then trims from the
+   * oldest end to the log's bounds (the newest frame is always kept).
+   */
+  void append(long seq, EncodedFrame frame);
+
+  /** The newest seq appended, 0 if none. */
+  long head();
+
+  /** The oldest seq still held; {@link #head()} + 1 when nothing is held. */
+  long oldest();
+
+  /**
+   * Hands the held frames of {@code from..to} (clamped to what is held) to {@code sink}, in seq
+   * order, without gaps: one range read.
+   */
+  void read(long from, long to, Consumer<EncodedFrame> sink);
+
+  /** Payload bytes held. */
+  long retainedBytes();
+
+  /** Frames held. */
+  default long retainedFrames() {
+    return head() - oldest() + 1;
+  }
+
+  /** Drops everything (on eviction) so the frames can be collected; head stays where it was. */
+  void clear();
+}
