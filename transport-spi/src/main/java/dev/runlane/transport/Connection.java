@@ -10,8 +10,9 @@ import java.util.Set;
  *
  * <pre>{@code
  * public void send(Frame frame, SendCallback cb) {
- *   session.sendText(((Payload.Text) frame.payload()).text(),
- *       Callback.from(cb::succeeded, cb::failed));          // T2.1: asynchronous, never blocks
+ *   ByteBuffer utf8 = ((Payload.Text) frame.payload()).utf8(); // T5.2: encoded once, not per send
+ *   coreSession.sendFrame(new Frame(OpCode.TEXT, utf8),
+ *       Callback.from(cb::succeeded, cb::failed), false);   // T2.1: asynchronous, never blocks
  * }                                                         // T2.2: guard with a once-flag if your
  *                                                           // stack may complete a write twice
  * }</pre>

@@ -60,7 +60,9 @@
  * <ul>
  *   <li><b>T5.1</b> A connection declares only capabilities it honours.
  *   <li><b>T5.2</b> Text payloads arrive as text messages and binary payloads as binary messages,
- *       byte for byte; a transport without {@code BINARY} is never sent binary payloads.
+ *       byte for byte; a transport without {@code BINARY} is never sent binary payloads. A text
+ *       payload is written from its UTF-8 bytes ({@code Payload.Text#utf8()}, computed once for all
+ *       recipients), never encoded again per send.
  * </ul>
  *
  * <h2>T6 Stream transport (capability {@code STREAM_TRANSPORT})</h2>

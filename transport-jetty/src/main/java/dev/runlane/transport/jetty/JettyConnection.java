@@ -19,6 +19,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import org.eclipse.jetty.websocket.api.Callback;
 import org.eclipse.jetty.websocket.api.Session;
 import org.eclipse.jetty.websocket.api.UpgradeRequest;
+import org.eclipse.jetty.websocket.common.WebSocketSession;
+import org.eclipse.jetty.websocket.core.CoreSession;
+import org.eclipse.jetty.websocket.core.OpCode;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -30,10 +33,11 @@ import org.slf4j.LoggerFactory;
  * own endpoint may create one itself, as long as it also honours the inbound rules T7 (see {@link
  * JettyRunlaneWebSockets}).
  *
- * <p><b>What this relies on in Jetty 12.1</b> (checked against the 12.1.8 sources): {@link
- * Session#sendText(String, Callback)} and {@link Session#sendBinary(ByteBuffer, Callback)} never
- * block. They validate the frame and append it to the session's frame flusher queue under the
- * flusher's lock, and the flusher writes queued frames one at a time in queue order and completes
+ * <p><b>What this relies on in Jetty 12.1</b> (checked against the 12.1.8 sources): frames go out
+ * through Jetty's core session ({@code CoreSession.sendFrame}, which {@link Session#sendText(String,
+ * Callback)} and {@link Session#sendBinary(ByteBuffer, Callback)} call too), a text payload as a
+ * TEXT frame over its already-encoded UTF-8 bytes. {@code sendFrame} never blocks. It validates the
+ * frame and appends it to the session's frame flusher queue under the flusher's lock, and the flusher writes queued frames one at a time in queue order and completes
  * each frame's callback after its bytes were written, or fails it when the connection fails. So
  * several sends may be in flight at once without a {@code WritePendingException}, and frames reach
  * the peer in the order of the {@code send} calls (rules T2.1, T2.6). Jetty fails a send only when a
@@ -61,6 +65,13 @@ public final class JettyConnection implements Connection {
   private final String id;
   private final String principal;
   private final Session session;
+
+  /**
+   * Jetty's core session under {@code session}, through which text goes out as a TEXT frame built
+   * from the payload's UTF-8 bytes; null for a session that is not Jetty's own (a test double).
+   */
+  private final @Nullable CoreSession core;
+
   private final Set<Capability> capabilities;
 
   /** Set once the connection can no longer send; never cleared (rule T3.1). */
@@ -84,9 +95,20 @@ public final class JettyConnection implements Connection {
    */
   public JettyConnection(
       String id, String principal, Session session, Set<Capability> capabilities) {
+    this(id, principal, session, coreSessionOf(session), capabilities);
+  }
+
+  /** With an explicit core session: the socket boundary, which tests stand in for. */
+  JettyConnection(
+      String id,
+      String principal,
+      Session session,
+      @Nullable CoreSession core,
+      Set<Capability> capabilities) {
     this.id = Objects.requireNonNull(id, "id");
     this.principal = Objects.requireNonNull(principal, "principal");
     this.session = Objects.requireNonNull(session, "session");
+    this.core = core;
     EnumSet<Capability> declared = EnumSet.of(Capability.BINARY);
     declared.addAll(capabilities);
     this.capabilities = Set.copyOf(declared);
@@ -114,8 +136,10 @@ public final class JettyConnection implements Connection {
    * {@inheritDoc}
    *
    * <p>Text payloads go out as text messages and binary payloads as binary messages, byte for byte
-   * (rule T5.2). A binary payload is written from a private read-only view, so the shared payload is
-   * never mutated (rule T2.4).
+   * (rule T5.2). A text payload goes out as a TEXT frame built from its UTF-8 bytes ({@link
+   * Payload.Text#utf8()}), which the payload computed once for all its recipients: nothing is
+   * encoded per send. Every payload is written from a private read-only view, so the shared payload
+   * is never mutated (rule T2.4).
    */
   @Override
   public void send(Frame frame, SendCallback callback) {
@@ -127,10 +151,21 @@ public final class JettyConnection implements Connection {
     }
     Payload payload = frame.payload();
     try {
+      CoreSession direct = core;
       if (payload instanceof Payload.Text text) {
-        session.sendText(text.text(), once);
+        if (direct != null) {
+          direct.sendFrame(
+              new org.eclipse.jetty.websocket.core.Frame(OpCode.TEXT, text.utf8()), once, false);
+        } else {
+          session.sendText(text.text(), once);
+        }
       } else if (payload instanceof Payload.Binary binary) {
-        session.sendBinary(binary.data(), once);
+        if (direct != null) {
+          direct.sendFrame(
+              new org.eclipse.jetty.websocket.core.Frame(OpCode.BINARY, binary.data()), once, false);
+        } else {
+          session.sendBinary(binary.data(), once);
+        }
       } else {
         once.fail(new IllegalArgumentException("unknown payload type " + payload.getClass()));
       }
@@ -227,6 +262,11 @@ public final class JettyConnection implements Connection {
     return "JettyConnection[" + id + "]";
   }
 
+  /** Jetty's core session under an API session, or null if the session is not Jetty's own. */
+  static @Nullable CoreSession coreSessionOf(Session session) {
+    return session instanceof WebSocketSession ? ((WebSocketSession) session).getCoreSession() : null;
+  }
+
   /** Maps a close code to one that may travel in a close frame. */
   static int wireCode(int code) {
     boolean rfcDefined = (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014);
@@ -256,7 +296,8 @@ public final class JettyConnection implements Connection {
    * Adapts a {@link SendCallback} to Jetty's callback and guarantees exactly one completion (rule
    * T2.2), even if Jetty were to complete a callback twice or both ways.
    */
-  private static final class OnceCallback implements Callback {
+  private static final class OnceCallback
+      implements Callback, org.eclipse.jetty.util.Callback {
     private final SendCallback delegate;
     private final String connectionId;
     private final AtomicBoolean done = new AtomicBoolean();
@@ -277,6 +318,16 @@ public final class JettyConnection implements Connection {
       } catch (RuntimeException e) {
         LOG.warn("Connection {}: send callback threw", connectionId, e);
       }
+    }
+
+    @Override
+    public void succeeded() {
+      succeed();
+    }
+
+    @Override
+    public void failed(Throwable cause) {
+      fail(cause);
     }
 
     @Override
