@@ -119,6 +119,11 @@ final class ConnectionState implements InboundHandler, Outbox.Owner {
   }
 
   @Override
+  public java.time.Duration idleTimeout() {
+    return java.time.Duration.ofNanos(rl.config.idleTimeoutNanos); // rule T8.1: the transport's stays above
+  }
+
+  @Override
   public void onClose(CloseReason reason) {
     try {
       closeReported = true;

@@ -223,6 +223,25 @@ class KeepaliveTest {
   }
 
   @Test
+  void theHandlerTellsTheTransportItsIdleTimeout() {
+    // rule T8.1: a transport with an idle timeout of its own keeps it above this one
+    f = idle();
+    InMemoryConnection c = new InMemoryConnection("t81", "alice", Set.of());
+    dev.runlane.transport.InboundHandler h = f.rl.connect(c);
+    c.bind(h);
+    assertEquals(INTERVAL, h.idleTimeout());
+    DeliveryFixture off = new DeliveryFixture(b -> b.idleTimeout(Duration.ZERO));
+    try {
+      InMemoryConnection d = new InMemoryConnection("t81b", "alice", Set.of());
+      dev.runlane.transport.InboundHandler hd = off.rl.connect(d);
+      d.bind(hd);
+      assertEquals(Duration.ZERO, hd.idleTimeout(), "zero: Runlane never closes it for idleness");
+    } finally {
+      off.close();
+    }
+  }
+
+  @Test
   void idleTimeoutOffMeansNever() {
     f = new DeliveryFixture(b -> b.idleTimeout(Duration.ZERO).housekeepingInterval(TICK));
     InMemoryConnection c = f.tx.open("alice");

@@ -84,6 +84,14 @@
  *   <li><b>T7.3</b> (Runlane's side) {@code InboundHandler} methods never throw into the host.
  * </ul>
  *
+ * <h2>T8 Liveness</h2>
+ *
+ * <ul>
+ *   <li><b>T8.1</b> A transport with an idle timeout of its own keeps it above {@code
+ *       InboundHandler.idleTimeout()}, so that Runlane closes a quiet connection first, with its
+ *       resumable 4001.
+ * </ul>
+ *
  * <p><b>Thread safety:</b> every type here states its own contract; records and enums are
  * immutable.
  */

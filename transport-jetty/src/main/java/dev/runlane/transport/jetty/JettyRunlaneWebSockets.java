@@ -187,9 +187,27 @@ public final class JettyRunlaneWebSockets {
       return maxBinaryMessageSize;
     }
 
-    /** The socket idle timeout, or null for the container's (Jetty's default: 30 s). */
+    /**
+     * The socket idle timeout the host set, or null to derive it per connection from Runlane's
+     * ({@link #socketIdleTimeoutAbove}; rule T8.1).
+     */
     public @Nullable Duration idleTimeout() {
       return idleTimeout;
+    }
+
+    /**
+     * The socket idle timeout derived from Runlane's idle timeout ({@code
+     * InboundHandler.idleTimeout()}): one and a half times it, so that Runlane closes a quiet
+     * connection first, with its resumable 4001 (rule T8.1). Null, leaving the container's
+     * timeout (Jetty's default: 30 s), when Runlane's is zero (off).
+     *
+     * @param runlaneIdleTimeout Runlane's idle timeout for the connection
+     */
+    public static @Nullable Duration socketIdleTimeoutAbove(Duration runlaneIdleTimeout) {
+      if (runlaneIdleTimeout.isNegative() || runlaneIdleTimeout.isZero()) {
+        return null;
+      }
+      return runlaneIdleTimeout.plus(runlaneIdleTimeout.dividedBy(2));
     }
 
     /** The capabilities every connection declares: BINARY, and STREAM_TRANSPORT if configured. */
@@ -267,9 +285,11 @@ public final class JettyRunlaneWebSockets {
       }
 
       /**
-       * Jetty's socket idle timeout; default: the container's (30 s unless configured). Jetty
-       * closes a socket idle this long with 1001. Set it above Runlane's own idle timeout, so that
-       * Runlane closes idle connections first, with its resumable 4001.
+       * Jetty's socket idle timeout. Jetty closes a socket idle this long with 1001. Default:
+       * derived per connection from Runlane's idle timeout ({@link
+       * Settings#socketIdleTimeoutAbove}: 1.5 × Runlane's, so 135 s with Runlane's default of 90
+       * s), so that Runlane closes idle connections first, with its resumable 4001 (rule T8.1).
+       * Set it only to override that; keep it above Runlane's idle timeout.
        */
       public Builder idleTimeout(Duration timeout) {
         Objects.requireNonNull(timeout, "timeout");

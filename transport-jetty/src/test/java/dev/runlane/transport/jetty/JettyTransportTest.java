@@ -378,6 +378,49 @@ class JettyTransportTest {
     assertFalse(pair.connection.isOpen());
   }
 
+  /** A handler reporting Runlane's idle timeout as {@code idle} (rule T8.1). */
+  private static RecordingAcceptor idleTimeoutOf(Duration idle) {
+    return new RecordingAcceptor(
+        c ->
+            new RecordingHandler() {
+              @Override
+              public Duration idleTimeout() {
+                return idle;
+              }
+            });
+  }
+
+  @Test
+  void socketIdleTimeoutIsDerivedFromRunlanesNotJettysDefault() throws Exception {
+    // Rule T8.1: Jetty's default (30 s) would leave this quiet connection open for the whole test;
+    // derived from the handler's 200 ms it is 300 ms, so Jetty closes it (1001) once that passed.
+    start(settings().build(), idleTimeoutOf(Duration.ofMillis(200)));
+    TestServer.Pair pair = server.connect("alice");
+    CloseReason reported = pair.handler.awaitClose();
+    assertEquals(1001, reported.code());
+  }
+
+  @Test
+  void anExplicitSocketIdleTimeoutWinsOverTheDerivedOne() throws Exception {
+    start(settings().idleTimeout(Duration.ofMillis(300)).build(), idleTimeoutOf(Duration.ofHours(1)));
+    TestServer.Pair pair = server.connect("alice");
+    assertEquals(1001, pair.handler.awaitClose().code());
+  }
+
+  @Test
+  void theDerivedSocketIdleTimeoutStaysAboveRunlanes() {
+    assertEquals(
+        Duration.ofSeconds(135),
+        JettyRunlaneWebSockets.Settings.socketIdleTimeoutAbove(Duration.ofSeconds(90)));
+    Random random = new Random(7);
+    for (int i = 0; i < 1000; i++) {
+      Duration idle = Duration.ofNanos(1 + (random.nextLong() >>> 20));
+      Duration derived = JettyRunlaneWebSockets.Settings.socketIdleTimeoutAbove(idle);
+      assertTrue(derived != null && derived.compareTo(idle) > 0, idle + " -> " + derived);
+    }
+    assertEquals(null, JettyRunlaneWebSockets.Settings.socketIdleTimeoutAbove(Duration.ZERO));
+  }
+
   @Test
   void handlerExceptionNeverReachesJettyAndClosesTheConnection() throws Exception {
     RecordingAcceptor acceptor =

@@ -132,8 +132,7 @@ public final class ChatServer implements AutoCloseable {
         JettyRunlaneWebSockets.Settings.builder(this::authenticate)
             .maxTextMessageSize(2L * MAX_INBOUND_BYTES)
             .maxBinaryMessageSize(2L * MAX_INBOUND_BYTES)
-            // above Runlane's own idle timeout (90 s), so Runlane closes idle sockets first, with 4001
-            .idleTimeout(Duration.ofSeconds(120))
+            // no idleTimeout: the adapter derives Jetty's from Runlane's (rule T8.1)
             .build(),
         ConnectionAcceptor.from(runlane::connect));
     try {
