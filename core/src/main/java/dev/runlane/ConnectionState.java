@@ -39,6 +39,12 @@ final class ConnectionState implements InboundHandler, Outbox.Owner {
   volatile boolean inboundSinceTick;
   // housekeeping, timer thread only
   long lastInboundAtNanos;
+  /** When liveness was last probed (a transport ping or a heartbeat); timer thread only. */
+  long lastProbeAtNanos;
+  /** Whether a transport ping was ever sent; timer thread only. */
+  boolean pinged;
+  /** Whether the transport declares {@link dev.runlane.transport.Capability#TRANSPORT_PING}. */
+  final boolean transportPing;
 
   ConnectionState(Runlane rl, Connection connection, long generation) {
     this.rl = rl;
@@ -46,6 +52,8 @@ final class ConnectionState implements InboundHandler, Outbox.Owner {
     this.id = connection.id();
     this.principal = connection.principal();
     this.generation = generation;
+    this.transportPing =
+        connection.capabilities().contains(dev.runlane.transport.Capability.TRANSPORT_PING);
     RunlaneConfig c = rl.config;
     this.outbox =
         new Outbox(

@@ -1068,7 +1068,23 @@ public final class Runlane implements AutoCloseable {
           continue;
         }
         if (config.heartbeatNanos > 0) {
-          if (heartbeatDue(c.outbox.primary, now)) {
+          // Liveness is server-driven (issue 12 item 6): a connection quiet inbound for an interval
+          // is asked to show life, by a transport ping if it has them, else by a heartbeat.
+          boolean probe = probeDue(c, now);
+          if (probe) {
+            c.lastProbeAtNanos = now;
+            if (c.transportPing) {
+              try {
+                c.pinged = true;
+                c.connection.ping(); // rule T8.2: the pong comes back through onActivity()
+              } catch (RuntimeException e) {
+                LOG.debug("transport ping of {} threw", c.id, e);
+              }
+            }
+          }
+          // recent pings are outbound traffic too: they keep proxies' idle timers at bay
+          boolean pinged = c.pinged && now - c.lastProbeAtNanos < 2 * config.heartbeatNanos;
+          if ((probe && !c.transportPing) || (!pinged && heartbeatDue(c.outbox.primary, now))) {
             if (hbControl == null) {
               hbControl = encode(new Outbound.Heartbeat(time.epochMillis()), Lane.CONTROL, null);
             }
@@ -1124,6 +1140,15 @@ public final class Runlane implements AutoCloseable {
       return false;
     }
     return config.sendStallNanos > 0 && now - p.stallSinceNanos >= config.sendStallNanos;
+  }
+
+  /**
+   * Whether {@code c} must be asked to show life: nothing inbound (no frame, no pong) for a
+   * heartbeat interval, and not asked within the last interval.
+   */
+  private boolean probeDue(ConnectionState c, long now) {
+    return now - c.lastInboundAtNanos >= config.heartbeatNanos
+        && now - c.lastProbeAtNanos >= config.heartbeatNanos;
   }
 
   private boolean heartbeatDue(Outbox.Pipe p, long now) {
@@ -1296,7 +1321,10 @@ public final class Runlane implements AutoCloseable {
       return this;
     }
 
-    /** Heartbeat interval on each idle transport; default 30 s, 0 off. */
+    /**
+     * Heartbeat interval on each idle transport, and how long a connection may show no life before
+     * it is probed (a transport ping, or a heartbeat the client answers); default 30 s, 0 off.
+     */
     public Builder heartbeatInterval(Duration interval) {
       config.heartbeatNanos = nonNegative(interval, "heartbeatInterval");
       return this;

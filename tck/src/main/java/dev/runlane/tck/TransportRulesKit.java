@@ -905,4 +905,46 @@ public abstract class TransportRulesKit {
       check().that(Rule.T7_2, h.t72Violations().isEmpty(), () -> h.t72Violations().get(0));
     }
   }
+
+  // =================================================================================== T8
+
+  /** Rule T8.2 (capability {@code TRANSPORT_PING}); T8.1 needs idle timeouts the kit does not wait out. */
+  @Nested
+  @DisplayName("T8 Liveness")
+  class T8_Liveness {
+
+    @Test
+    @DisplayName("T8.2 a transport ping is answered by the peer and its pong reported as activity")
+    void T8_2_pingIsAnsweredAndThePongReportedAsActivity() {
+      Bench.Link link = bench().connect();
+      assumeCapability(link, Capability.TRANSPORT_PING);
+      int before = link.handler().activityCount();
+      for (int i = 1; i <= 3; i++) {
+        int want = before + i;
+        int n = i;
+        check().returnsInTime(Rule.T8_2, bench().helpers, () -> "ping() #" + n, () -> {
+          link.connection.ping();
+          return null;
+        });
+        check().await(Rule.T8_2, "the pong of ping #" + i + " reported through onActivity()",
+            () -> link.handler().activityCount() >= want);
+      }
+      // pings do not disturb the data stream: a frame sent between two pings arrives as sent
+      List<SendProbe> p = bench().sendAll(link.connection, textFrames("between-pings-", 1));
+      link.connection.ping();
+      bench().awaitDone(Rule.T8_2, p);
+      assertReceivedInOrder(Rule.T8_2, link, textFrames("between-pings-", 1), 0);
+      check().await(Rule.T8_2, "the pong of the fourth ping", () -> link.handler().activityCount() >= before + 4);
+      check().that(Rule.T8_2, link.peer.recording().size() == 1,
+          () -> "the peer received " + link.peer.recording().size() + " messages: a ping arrived as a message");
+      link.connection.close(CloseReason.NORMAL);
+      check().awaitPeerClose(Rule.T8_2, link.peer, "the close");
+      check().returnsInTime(Rule.T8_2, bench().helpers, "ping() on a closed connection", () -> {
+        link.connection.ping();
+        return null;
+      });
+      List<String> v = link.handler().t71Violations();
+      check().that(Rule.T8_2, v.isEmpty(), () -> "pongs were reported concurrently with other calls: " + v.get(0));
+    }
+  }
 }

@@ -92,6 +92,7 @@ class BrokenTransportsTest {
             "T5_2_binaryArrivesAsBinaryByteForByte",
             "T6_1_streamTransportCarriesThePrimarysIdAndGeneration",
             "T6_2_closeOfEitherTransportIsReported",
+            "T8_2_pingIsAnsweredAndThePongReportedAsActivity",
             "P6_slowConsumerIsClosedWithTheResumeCodeWhileOthersContinue",
             "P7_controlOvertakesAStreamBacklog",
             "P7_streamTransportCarriesTheStreamLane"),

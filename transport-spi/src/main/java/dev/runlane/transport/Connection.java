@@ -18,8 +18,8 @@ import java.util.Set;
  * }</pre>
  *
  * <p><b>Thread safety:</b> Runlane may call {@link #send} from any thread but never concurrently
- * for the same connection (rule T2.5); {@link #close}, {@link #terminate} and {@link #isOpen} may be
- * called from any thread at any time, also concurrently with a send.
+ * for the same connection (rule T2.5); {@link #close}, {@link #terminate}, {@link #ping} and {@link
+ * #isOpen} may be called from any thread at any time, also concurrently with a send.
  */
 public interface Connection {
 
@@ -58,6 +58,20 @@ public interface Connection {
    * graceful close did not finish within the close grace period. Idempotent, must not block.
    */
   void terminate();
+
+  /**
+   * Sends a transport-level ping (a WebSocket ping) without blocking; the peer's pong is reported
+   * through {@link InboundHandler#onActivity()} (rule T8.2). Runlane calls it only on a connection
+   * that declares {@link Capability#TRANSPORT_PING}, from its housekeeping timer, when the
+   * connection's inbound side has been quiet for a heartbeat interval. On a closed connection it
+   * does nothing. It never throws.
+   *
+   * <p>The default throws {@link UnsupportedOperationException}: a connection that does not declare
+   * {@code TRANSPORT_PING} is never pinged.
+   */
+  default void ping() {
+    throw new UnsupportedOperationException("this connection does not declare TRANSPORT_PING");
+  }
 
   /** Whether the connection can still send (rule T3.1). False forever once false. */
   boolean isOpen();

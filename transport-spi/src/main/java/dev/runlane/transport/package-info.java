@@ -90,6 +90,10 @@
  *   <li><b>T8.1</b> A transport with an idle timeout of its own keeps it above {@code
  *       InboundHandler.idleTimeout()}, so that Runlane closes a quiet connection first, with its
  *       resumable 4001.
+ *   <li><b>T8.2</b> With capability {@code TRANSPORT_PING}, {@code ping()} sends a transport-level
+ *       ping that the peer answers without application code, without blocking and never throwing;
+ *       the host reports every pong through {@code InboundHandler.onActivity()}, on the connection's
+ *       serial inbound path.
  * </ul>
  *
  * <p><b>Thread safety:</b> every type here states its own contract; records and enums are

@@ -89,8 +89,8 @@ public final class JettyConnection implements Connection {
    * @param id the connection id; unique among live connections and hard to guess (rule T1.1)
    * @param principal the principal the host authenticated (rule T1.2)
    * @param session the open Jetty session
-   * @param capabilities what the connection honours; {@link Capability#BINARY} is always honoured
-   *     by a WebSocket and so always declared, {@link Capability#STREAM_TRANSPORT} only if the host
+   * @param capabilities what the connection honours; {@link Capability#BINARY} and {@link
+   *     Capability#TRANSPORT_PING} are always honoured by a WebSocket and so always declared, {@link Capability#STREAM_TRANSPORT} only if the host
    *     pairs stream transports
    */
   public JettyConnection(
@@ -109,7 +109,7 @@ public final class JettyConnection implements Connection {
     this.principal = Objects.requireNonNull(principal, "principal");
     this.session = Objects.requireNonNull(session, "session");
     this.core = core;
-    EnumSet<Capability> declared = EnumSet.of(Capability.BINARY);
+    EnumSet<Capability> declared = EnumSet.of(Capability.BINARY, Capability.TRANSPORT_PING);
     declared.addAll(capabilities);
     this.capabilities = Set.copyOf(declared);
   }
@@ -226,6 +226,25 @@ public final class JettyConnection implements Connection {
       LOG.debug("Connection {}: disconnect failed", id, e);
     } finally {
       closingThread = outer;
+    }
+  }
+
+  /**
+   * {@inheritDoc}
+   *
+   * <p>Sends an empty WebSocket ping through {@link Session#sendPing}; Jetty queues it ahead of
+   * pending data frames. Browsers and Jetty's own client answer with a pong, which the endpoint
+   * reports through {@code onActivity()} on the connection's serial inbound path (rule T8.2).
+   */
+  @Override
+  public void ping() {
+    if (!isOpen()) {
+      return;
+    }
+    try {
+      session.sendPing(ByteBuffer.allocate(0), new LoggingCallback("ping"));
+    } catch (RuntimeException e) {
+      LOG.debug("Connection {}: ping failed", id, e);
     }
   }
 

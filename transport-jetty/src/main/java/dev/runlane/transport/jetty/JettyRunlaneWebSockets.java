@@ -146,7 +146,7 @@ public final class JettyRunlaneWebSockets {
       this.maxTextMessageSize = b.maxTextMessageSize;
       this.maxBinaryMessageSize = b.maxBinaryMessageSize;
       this.idleTimeout = b.idleTimeout;
-      EnumSet<Capability> caps = EnumSet.of(Capability.BINARY);
+      EnumSet<Capability> caps = EnumSet.of(Capability.BINARY, Capability.TRANSPORT_PING);
       if (b.streamTransport) {
         caps.add(Capability.STREAM_TRANSPORT);
       }
@@ -210,7 +210,7 @@ public final class JettyRunlaneWebSockets {
       return runlaneIdleTimeout.plus(runlaneIdleTimeout.dividedBy(2));
     }
 
-    /** The capabilities every connection declares: BINARY, and STREAM_TRANSPORT if configured. */
+    /** The capabilities every connection declares: BINARY, TRANSPORT_PING, and STREAM_TRANSPORT if configured. */
     public Set<Capability> capabilities() {
       return capabilities;
     }

@@ -378,6 +378,23 @@ class JettyTransportTest {
     assertFalse(pair.connection.isOpen());
   }
 
+  @Test
+  void aPingIsAnsweredByTheClientAndItsPongReportedAsActivity() throws Exception {
+    start();
+    TestServer.Pair pair = server.connect("alice");
+    for (int i = 1; i <= 3; i++) {
+      int want = i;
+      pair.connection.ping();
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+      while (pair.handler.activity.get() < want && System.nanoTime() < deadline) {
+        Thread.sleep(5);
+      }
+      assertEquals(want, pair.handler.activity.get(), "pongs reported through onActivity()");
+    }
+    assertTrue(pair.handler.frames.isEmpty(), "a pong is activity, not a frame");
+    assertEquals(0, pair.handler.overlaps.get());
+  }
+
   /** A handler reporting Runlane's idle timeout as {@code idle} (rule T8.1). */
   private static RecordingAcceptor idleTimeoutOf(Duration idle) {
     return new RecordingAcceptor(
@@ -471,7 +488,7 @@ class JettyTransportTest {
     assertEquals("bob", b.connection.principal());
     assertNotEquals(a.connection.id(), b.connection.id());
     assertTrue(a.connection.id().matches("[A-Za-z0-9_-]{22}"), a.connection.id());
-    assertEquals(EnumSet.of(Capability.BINARY), a.connection.capabilities());
+    assertEquals(EnumSet.of(Capability.BINARY, Capability.TRANSPORT_PING), a.connection.capabilities());
     assertEquals("alice", a.connection.upgradeRequest().getHeader(TestServer.USER_HEADER));
   }
 
@@ -480,7 +497,7 @@ class JettyTransportTest {
     start(settings().streamTransport(true).build(), new RecordingAcceptor());
     TestServer.Pair pair = server.connect("alice");
     assertEquals(
-        EnumSet.of(Capability.BINARY, Capability.STREAM_TRANSPORT), pair.connection.capabilities());
+        EnumSet.of(Capability.BINARY, Capability.TRANSPORT_PING, Capability.STREAM_TRANSPORT), pair.connection.capabilities());
   }
 
   @Test
