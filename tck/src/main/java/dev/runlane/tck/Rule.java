@@ -53,6 +53,13 @@ enum Rule {
           + " that succeeded() is called only after the frame was handed to the socket (never before"
           + " the write is queued on it), so that a close right after the callbacks cannot lose"
           + " them"),
+  T2_7(
+      "T2.7",
+      "with BATCHING, flush writes the batch in order; callbacks once each; close writes it first",
+      "that flush() hands every frame held in the batch to the socket library's asynchronous write"
+          + " (Jetty: CoreSession.flush(Callback) after sendFrame(frame, callback, true)), returns"
+          + " without blocking, never throws (also once closed), that a close goes out behind the"
+          + " batch, and that a batched frame's callback still fires exactly once"),
   T3_1(
       "T3.1",
       "isOpen() turns false once and never back",

@@ -86,6 +86,10 @@ class BrokenTransportsTest {
     assertEquals(
         Set.of(
             "T2_1_sendDoesNotBlockWhileThePeerIsNotReading",
+            "T2_7_aBatchArrivesInOrderAfterOneFlush",
+            "T2_7_aLoneFrameGoesOutAtItsFlush",
+            "T2_7_aCloseWritesTheBatchFirst",
+            "T2_7_flushNeverBlocksNorThrows",
             "T4_2_closeDoesNotBlockWhileThePeerIsNotReading",
             "T4_4_terminateEndsACloseThePeerNeverAnswers",
             "T5_1_everyDeclaredCapabilityIsHonoured",

@@ -21,5 +21,12 @@ public enum Capability {
    * then checks a quiet connection's liveness with transport pings instead of app-level
    * heartbeats the client must answer.
    */
-  TRANSPORT_PING
+  TRANSPORT_PING,
+  /**
+   * The transport may gather the frames of several sends into fewer socket writes, holding them
+   * until {@link Connection#flush()} (rule T2.7). Runlane calls {@code flush()} after the last send
+   * of each drain of a connection's outbox, so a lone frame goes out at once and a backlog goes out
+   * in as few writes as the transport allows.
+   */
+  BATCHING
 }

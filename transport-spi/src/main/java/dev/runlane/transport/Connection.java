@@ -37,8 +37,9 @@ public interface Connection {
 
   /**
    * Sends one frame without blocking (rule T2.1) and reports completion to {@code callback} exactly
-   * once (rule T2.2). Success means the frame was handed to the socket; frames of one connection
-   * go out in the order of their sends (rule T2.6). After {@link #close} or once the connection is
+   * once (rule T2.2). Success means the frame was handed to the socket (with {@link
+   * Capability#BATCHING}: to the batch that the next {@link #flush()} writes); frames of one
+   * connection go out in the order of their sends (rule T2.6). After {@link #close} or once the connection is
    * closed, a send must complete with failure and write nothing (rule T3.2).
    *
    * @param frame the frame; its payload is shared with other connections and must not be mutated
@@ -58,6 +59,16 @@ public interface Connection {
    * graceful close did not finish within the close grace period. Idempotent, must not block.
    */
   void terminate();
+
+  /**
+   * Writes every frame sent before this call that the transport still holds in a batch (rule
+   * T2.7). Runlane calls it only on a connection that declares {@link Capability#BATCHING}, after
+   * the last send of each drain of the connection's outbox, on the draining thread, never
+   * concurrently with a send. Must not block; never throws; does nothing once closed.
+   *
+   * <p>The default does nothing: a transport that does not batch writes each frame at its send.
+   */
+  default void flush() {}
 
   /**
    * Sends a transport-level ping (a WebSocket ping) without blocking; the peer's pong is reported

@@ -34,6 +34,11 @@
  *       concurrent sends.
  *   <li><b>T2.6</b> Frames reach the peer in the order of their {@code send} calls, each intact.
  *       {@code succeeded()} is reported only after the frame was handed to the socket.
+ *   <li><b>T2.7</b> With capability {@code BATCHING}, the frames sent before a {@code flush()} may
+ *       go out in fewer writes: {@code flush()} writes every one of them, does not block and never
+ *       throws, also once closed, and a close writes them before the close frame. A send may
+ *       report success once its frame is in the batch; rules T2.2 and T2.6 hold as without
+ *       batching.
  * </ul>
  *
  * <h2>T3 Open state</h2>

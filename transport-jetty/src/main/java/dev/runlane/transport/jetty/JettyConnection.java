@@ -74,6 +74,9 @@ public final class JettyConnection implements Connection {
 
   private final Set<Capability> capabilities;
 
+  /** Whether frames go to Jetty in batch mode, written at {@link #flush()} (rule T2.7). */
+  private final boolean batching;
+
   /** Set once the connection can no longer send; never cleared (rule T3.1). */
   private final AtomicBoolean closed = new AtomicBoolean();
 
@@ -90,7 +93,9 @@ public final class JettyConnection implements Connection {
    * @param principal the principal the host authenticated (rule T1.2)
    * @param session the open Jetty session
    * @param capabilities what the connection honours; {@link Capability#BINARY} and {@link
-   *     Capability#TRANSPORT_PING} are always honoured by a WebSocket and so always declared, {@link Capability#STREAM_TRANSPORT} only if the host
+   *     Capability#TRANSPORT_PING} are always honoured by a WebSocket and so always declared; {@link
+   *     Capability#BATCHING} only if asked for (then whoever sends must {@link #flush()}, as
+   *     Runlane does), {@link Capability#STREAM_TRANSPORT} only if the host
    *     pairs stream transports
    */
   public JettyConnection(
@@ -111,7 +116,11 @@ public final class JettyConnection implements Connection {
     this.core = core;
     EnumSet<Capability> declared = EnumSet.of(Capability.BINARY, Capability.TRANSPORT_PING);
     declared.addAll(capabilities);
+    if (core == null) {
+      declared.remove(Capability.BATCHING); // batching needs Jetty's core session
+    }
     this.capabilities = Set.copyOf(declared);
+    this.batching = declared.contains(Capability.BATCHING);
   }
 
   @Override
@@ -155,14 +164,14 @@ public final class JettyConnection implements Connection {
       if (payload instanceof Payload.Text text) {
         if (direct != null) {
           direct.sendFrame(
-              new org.eclipse.jetty.websocket.core.Frame(OpCode.TEXT, text.utf8()), once, false);
+              new org.eclipse.jetty.websocket.core.Frame(OpCode.TEXT, text.utf8()), once, batching);
         } else {
           session.sendText(text.text(), once);
         }
       } else if (payload instanceof Payload.Binary binary) {
         if (direct != null) {
           direct.sendFrame(
-              new org.eclipse.jetty.websocket.core.Frame(OpCode.BINARY, binary.data()), once, false);
+              new org.eclipse.jetty.websocket.core.Frame(OpCode.BINARY, binary.data()), once, batching);
         } else {
           session.sendBinary(binary.data(), once);
         }
@@ -226,6 +235,29 @@ public final class JettyConnection implements Connection {
       LOG.debug("Connection {}: disconnect failed", id, e);
     } finally {
       closingThread = outer;
+    }
+  }
+
+  /**
+   * {@inheritDoc}
+   *
+   * <p>With {@link Capability#BATCHING} declared, frames go to Jetty's frame flusher in batch mode:
+   * it copies small frames (under a quarter of the session's output buffer size) into one
+   * aggregation buffer and completes their callbacks, and writes the buffer, with any larger frame
+   * gathered behind it, when it fills, when a frame that is not batched comes, or at this flush
+   * (Jetty's {@code CoreSession.flush}, a flush marker queued behind the frames). A close frame is
+   * never batched, so it goes out behind the batch (rule T4.1). Without {@code BATCHING} a no-op.
+   */
+  @Override
+  public void flush() {
+    CoreSession direct = core;
+    if (!batching || direct == null || !isOpen()) {
+      return;
+    }
+    try {
+      direct.flush(new LoggingCallback("flush"));
+    } catch (RuntimeException e) {
+      LOG.debug("Connection {}: flush failed", id, e);
     }
   }
 
@@ -364,11 +396,16 @@ public final class JettyConnection implements Connection {
   }
 
   /** Completion of a close frame write: nothing to do but say so at debug level. */
-  private final class LoggingCallback implements Callback {
+  private final class LoggingCallback implements Callback, org.eclipse.jetty.util.Callback {
     private final String what;
 
     LoggingCallback(String what) {
       this.what = what;
+    }
+
+    @Override
+    public void failed(Throwable cause) {
+      fail(cause);
     }
 
     @Override

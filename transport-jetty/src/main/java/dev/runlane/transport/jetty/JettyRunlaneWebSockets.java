@@ -150,6 +150,9 @@ public final class JettyRunlaneWebSockets {
       if (b.streamTransport) {
         caps.add(Capability.STREAM_TRANSPORT);
       }
+      if (b.batching) {
+        caps.add(Capability.BATCHING);
+      }
       this.capabilities = Set.copyOf(caps);
     }
 
@@ -210,7 +213,10 @@ public final class JettyRunlaneWebSockets {
       return runlaneIdleTimeout.plus(runlaneIdleTimeout.dividedBy(2));
     }
 
-    /** The capabilities every connection declares: BINARY, TRANSPORT_PING, and STREAM_TRANSPORT if configured. */
+    /**
+     * The capabilities every connection declares: BINARY, TRANSPORT_PING, BATCHING unless turned
+     * off, and STREAM_TRANSPORT if configured.
+     */
     public Set<Capability> capabilities() {
       return capabilities;
     }
@@ -243,6 +249,7 @@ public final class JettyRunlaneWebSockets {
       private long maxBinaryMessageSize = 64 * 1024;
       private @Nullable Duration idleTimeout;
       private boolean streamTransport;
+      private boolean batching = true;
 
       private Builder(UpgradeAuthenticator authenticator) {
         this.authenticator = Objects.requireNonNull(authenticator, "authenticator");
@@ -306,6 +313,18 @@ public final class JettyRunlaneWebSockets {
        */
       public Builder streamTransport(boolean enabled) {
         this.streamTransport = enabled;
+        return this;
+      }
+
+      /**
+       * Whether connections declare {@link Capability#BATCHING} (rule T2.7): frames of one drain
+       * of Runlane's outbox go out in as few socket writes as Jetty's frame flusher allows, and
+       * Runlane's flush at the end of each drain writes them, so a lone frame waits for nothing.
+       * Default true. Turn it off only if something other than Runlane sends through these
+       * connections without calling {@code flush()}.
+       */
+      public Builder batching(boolean enabled) {
+        this.batching = enabled;
         return this;
       }
 
