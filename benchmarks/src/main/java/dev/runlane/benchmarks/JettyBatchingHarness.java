@@ -26,16 +26,19 @@ import org.eclipse.jetty.io.SocketChannelEndPoint;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.server.handler.ContextHandler;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Write batching over real sockets (issue 16): Runlane on the Jetty adapter on loopback, {@code
- * clients} JDK WebSocket clients in the same process, each the only recipient of its own run, and
- * two publisher threads publishing {@code events} events per run as fast as they can. One pass
+ * clients} JDK WebSocket clients in the same process, each the only recipient of its own run.
+ * Scenario {@code live}: two publisher threads publish {@code events} events per run as fast as they
+ * can. Scenario {@code replay}: each run holds {@code events} events, then every client subscribes
+ * from seq 0 and gets the ack, {@code run.started} and every event replayed. One pass
  * with {@code JettyRunlaneWebSockets.Settings.batching(false)}, one with batching (the default),
  * interleaved {@code rounds} times. Per pass: delivered events/s, socket writes (gathering {@code
  * write} calls at Jetty's end point) per delivered event, and the CPU time per delivered event of
- * every thread but the clients' ({@code HttpClient-*}), which is the server's share only roughly:
- * the clients share the machine's cores.
+ * the process minus the clients' threads ({@code HttpClient-*}), which is the server's share only
+ * roughly: the clients share the machine's cores and the JVM (GC, JIT).
  *
  * <pre>
  * mvn -B -q -pl benchmarks -am package -DskipTests
@@ -71,7 +74,8 @@ public final class JettyBatchingHarness {
     }
   }
 
-  record Pass(boolean batching, long delivered, double seconds, long writes, double cpuMicros) {
+  record Pass(
+      String scenario, boolean batching, long delivered, double seconds, long writes, double cpuMicros) {
     double perSecond() {
       return delivered / seconds;
     }
@@ -87,50 +91,61 @@ public final class JettyBatchingHarness {
 
   public static void main(String[] args) throws Exception {
     int clients = args.length > 0 ? Integer.parseInt(args[0]) : 100;
-    int events = args.length > 1 ? Integer.parseInt(args[1]) : 2000;
+    int events = args.length > 1 ? Integer.parseInt(args[1]) : 1000;
     int rounds = args.length > 2 ? Integer.parseInt(args[2]) : 3;
     List<Pass> passes = new ArrayList<>();
-    run(clients, Math.min(events, 200), false); // warm-up, not reported
-    run(clients, Math.min(events, 200), true);
-    for (int r = 0; r < rounds; r++) {
-      for (boolean batching : new boolean[] {false, true}) {
-        Pass p = run(clients, events, batching);
-        passes.add(p);
-        System.out.printf(
-            Locale.ROOT,
-            "{\"batching\":%b,\"clients\":%d,\"events\":%d,\"delivered\":%d,\"perSecond\":%.0f,"
-                + "\"writesPerEvent\":%.3f,\"cpuMicrosPerEvent\":%.2f}%n",
-            batching, clients, events, p.delivered, p.perSecond(), p.writesPerEvent(),
-            p.cpuMicrosPerEvent());
+    for (String scenario : new String[] {"live", "replay"}) {
+      run(scenario, clients, Math.min(events, 200), false); // warm-up, not reported
+      run(scenario, clients, Math.min(events, 200), true);
+      for (int r = 0; r < rounds; r++) {
+        for (boolean batching : new boolean[] {false, true}) {
+          Pass p = run(scenario, clients, events, batching);
+          passes.add(p);
+          System.out.printf(
+              Locale.ROOT,
+              "{\"scenario\":\"%s\",\"batching\":%b,\"clients\":%d,\"events\":%d,\"delivered\":%d,"
+                  + "\"perSecond\":%.0f,\"writesPerEvent\":%.3f,\"cpuMicrosPerEvent\":%.2f}%n",
+              scenario, batching, clients, events, p.delivered, p.perSecond(), p.writesPerEvent(),
+              p.cpuMicrosPerEvent());
+        }
       }
     }
-    for (boolean batching : new boolean[] {false, true}) {
-      double[] rate = passes.stream().filter(p -> p.batching == batching).mapToDouble(Pass::perSecond).toArray();
-      double[] writes = passes.stream().filter(p -> p.batching == batching).mapToDouble(Pass::writesPerEvent).toArray();
-      double[] cpu = passes.stream().filter(p -> p.batching == batching).mapToDouble(Pass::cpuMicrosPerEvent).toArray();
-      System.out.printf(
-          Locale.ROOT,
-          "median batching=%b: %.0f events/s, %.3f socket writes per event, %.2f us CPU (non-client threads) per event%n",
-          batching, Fixtures.median(rate), Fixtures.median(writes), Fixtures.median(cpu));
+    for (String scenario : new String[] {"live", "replay"}) {
+      for (boolean batching : new boolean[] {false, true}) {
+        List<Pass> these =
+            passes.stream().filter(p -> p.scenario.equals(scenario) && p.batching == batching).toList();
+        System.out.printf(
+            Locale.ROOT,
+            "median %s batching=%b: %.0f events/s, %.3f socket writes per event, %.2f us CPU per event"
+                + " (process minus client threads)%n",
+            scenario,
+            batching,
+            Fixtures.median(these.stream().mapToDouble(Pass::perSecond).toArray()),
+            Fixtures.median(these.stream().mapToDouble(Pass::writesPerEvent).toArray()),
+            Fixtures.median(these.stream().mapToDouble(Pass::cpuMicrosPerEvent).toArray()));
+      }
     }
   }
 
-  /** CPU nanoseconds of all live threads but the clients'. */
+  /**
+   * CPU nanoseconds of the process minus those of the clients' threads ({@code HttpClient-*}),
+   * which live through a pass; publisher and server threads are counted even once they ended.
+   */
   static long serverCpuNanos() {
+    var os = (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
     var threads = ManagementFactory.getThreadMXBean();
-    long total = 0;
+    long clients = 0;
     for (long id : threads.getAllThreadIds()) {
       ThreadInfo info = threads.getThreadInfo(id);
       long cpu = threads.getThreadCpuTime(id);
-      if (info == null || cpu < 0 || info.getThreadName().startsWith("HttpClient")) {
-        continue;
+      if (info != null && cpu > 0 && info.getThreadName().startsWith("HttpClient")) {
+        clients += cpu;
       }
-      total += cpu;
     }
-    return total;
+    return os.getProcessCpuTime() - clients;
   }
 
-  static Pass run(int clients, int events, boolean batching) throws Exception {
+  static Pass run(String scenario, int clients, int events, boolean batching) throws Exception {
     Server server = new Server();
     CountingConnector connector = new CountingConnector(server);
     connector.setHost("127.0.0.1");
@@ -171,7 +186,8 @@ public final class JettyBatchingHarness {
                     uri,
                     new WebSocket.Listener() {
                       @Override
-                      public CompletionStage<?> onText(WebSocket w, CharSequence data, boolean last) {
+                      public @Nullable CompletionStage<?> onText(
+                          WebSocket w, CharSequence data, boolean last) {
                         if (last) {
                           received.increment();
                         }
@@ -183,12 +199,21 @@ public final class JettyBatchingHarness {
         sockets.add(ws);
       }
       awaitCount(() -> ids.size(), clients, "connections");
+      boolean replay = scenario.equals("replay");
       RunHandle[] runs = new RunHandle[clients];
       for (int i = 0; i < clients; i++) {
-        runs[i] = Fixtures.start(rl, "u" + i + "/s", "u" + i, ids.get("u" + i));
+        // live: the client is the run's recipient from the start; replay: nobody is yet
+        runs[i] = Fixtures.start(rl, "u" + i + "/s", "u" + i, replay ? null : ids.get("u" + i));
       }
-      long ready = 2L * clients; // welcome and run.started
+      long ready = replay ? clients : 2L * clients; // welcome (and run.started when live)
       awaitCount(received::sum, ready, "welcomes and starts");
+      if (replay) {
+        for (int i = 0; i < clients; i++) {
+          for (int e = 0; e < events; e++) {
+            runs[i].publish("delta", null);
+          }
+        }
+      }
 
       long writes0 = connector.writes.get();
       long cpu0 = serverCpuNanos();
@@ -200,6 +225,15 @@ public final class JettyBatchingHarness {
         threads[p] =
             new Thread(
                 () -> {
+                  if (replay) { // every client resumes from 0: ack, run.started and every event
+                    for (int i = me; i < clients; i += publishers) {
+                      rl.subscribe(
+                          java.util.Objects.requireNonNull(ids.get("u" + i)),
+                          dev.runlane.SubscribeTarget.session("u" + i + "/s", 0, null),
+                          dev.runlane.AttachMode.ADDITIVE);
+                    }
+                    return;
+                  }
                   for (int e = 0; e < events; e++) {
                     for (int i = me; i < clients; i += publishers) {
                       runs[i].publish("delta", null);
@@ -212,12 +246,12 @@ public final class JettyBatchingHarness {
       for (Thread t : threads) {
         t.join();
       }
-      long expected = ready + (long) clients * events;
-      awaitCount(received::sum, expected, "deliveries");
+      long delivered = replay ? (long) clients * (events + 2) : (long) clients * events;
+      awaitCount(received::sum, ready + delivered, "deliveries");
       long t1 = System.nanoTime();
       long cpu1 = serverCpuNanos();
-      long delivered = (long) clients * events;
       return new Pass(
+          scenario,
           batching,
           delivered,
           (t1 - t0) / 1e9,
