@@ -30,8 +30,9 @@ import org.slf4j.LoggerFactory;
  * A Runlane {@link Connection} over one Jetty 12.1 WebSocket {@link Session}.
  *
  * <p>Created by {@link JettyRunlaneWebSockets}'s endpoint when a WebSocket opens; a host with its
- * own endpoint may create one itself, as long as it also honours the inbound rules T7 (see {@link
- * JettyRunlaneWebSockets}).
+ * own endpoint may create one itself, as long as it also honours the inbound rules T7 and reports
+ * pongs through {@code onActivity()} (rule T8.2: this connection declares {@code TRANSPORT_PING}),
+ * see {@link JettyRunlaneWebSockets}.
  *
  * <p><b>What this relies on in Jetty 12.1</b> (checked against the 12.1.8 sources): frames go out
  * through Jetty's core session ({@code CoreSession.sendFrame}, which {@link Session#sendText(String,
