@@ -79,6 +79,12 @@ final class ConnectionState implements InboundHandler, Outbox.Owner {
   volatile boolean inboundSinceTick;
   // housekeeping, timer thread only
   long lastInboundAtNanos;
+  /** When liveness was last probed (a transport ping or a heartbeat); timer thread only. */
+  long lastProbeAtNanos;
+  /** Whether a transport ping was ever sent; timer thread only. */
+  boolean pinged;
+  /** Whether the transport declares {@link dev.runlane.transport.Capability#TRANSPORT_PING}. */
+  final boolean transportPing;
 
   ConnectionState(Owner owner, HostHooks hooks, Connection connection, long generation) {
     this.owner = owner;
@@ -87,6 +93,7 @@ final class ConnectionState implements InboundHandler, Outbox.Owner {
     this.id = connection.id();
     this.principal = connection.principal();
     this.generation = generation;
+    this.transportPing = connection.capabilities().contains(dev.runlane.transport.Capability.TRANSPORT_PING);
     RunlaneConfig c = hooks.config;
     this.outbox =
         new Outbox(
@@ -169,6 +176,11 @@ final class ConnectionState implements InboundHandler, Outbox.Owner {
   @Override
   public void onActivity() {
     inboundSinceTick = true;
+  }
+
+  @Override
+  public java.time.Duration idleTimeout() {
+    return java.time.Duration.ofNanos(hooks.config.idleTimeoutNanos); // rule T8.1: the transport's stays above
   }
 
   @Override

@@ -73,7 +73,23 @@ final class Housekeeping {
           continue;
         }
         if (config.heartbeatNanos > 0) {
-          if (heartbeatDue(c.outbox.primary, now)) {
+          // Liveness is server-driven (issue 12 item 6): a connection quiet inbound for an interval
+          // is asked to show life, by a transport ping if it has them, else by a heartbeat.
+          boolean probe = probeDue(c, now);
+          if (probe) {
+            c.lastProbeAtNanos = now;
+            if (c.transportPing) {
+              try {
+                c.pinged = true;
+                c.connection.ping(); // rule T8.2: the pong comes back through onActivity()
+              } catch (RuntimeException e) {
+                LOG.debug("transport ping of {} threw", c.id, e);
+              }
+            }
+          }
+          // recent pings are outbound traffic too: they keep proxies' idle timers at bay
+          boolean pinged = c.pinged && now - c.lastProbeAtNanos < 2 * config.heartbeatNanos;
+          if ((probe && !c.transportPing) || (!pinged && heartbeatDue(c.outbox.primary, now))) {
             if (hbControl == null) {
               hbControl = hooks.encode(new Outbound.Heartbeat(hooks.time.epochMillis()), Lane.CONTROL, null);
             }
@@ -126,6 +142,15 @@ final class Housekeeping {
     }
     long stall = hooks.config.sendStallNanos;
     return stall > 0 && now - p.stallSinceNanos >= stall;
+  }
+
+  /**
+   * Whether {@code c} must be asked to show life: nothing inbound (no frame, no pong) for a
+   * heartbeat interval, and not asked within the last interval.
+   */
+  private boolean probeDue(ConnectionState c, long now) {
+    long hb = hooks.config.heartbeatNanos;
+    return now - c.lastInboundAtNanos >= hb && now - c.lastProbeAtNanos >= hb;
   }
 
   private boolean heartbeatDue(Outbox.Pipe p, long now) {

@@ -39,6 +39,8 @@ final class Outbox {
   final class Pipe {
     final Connection transport;
     final boolean streamOnly;
+    /** Whether the transport batches writes until {@link Connection#flush()} (rule T2.7). */
+    private final boolean batching;
     /** The drain loop's work-in-progress counter (rule T2.5), through {@link #WIP}. */
     @SuppressWarnings("UnusedVariable") // accessed through WIP
     private volatile int wip;
@@ -67,6 +69,7 @@ final class Outbox {
     Pipe(Connection transport, boolean streamOnly) {
       this.transport = transport;
       this.streamOnly = streamOnly;
+      this.batching = transport.capabilities().contains(dev.runlane.transport.Capability.BATCHING);
     }
 
     Outbox outbox() {
@@ -89,6 +92,7 @@ final class Outbox {
       int missed = 1;
       for (; ; ) {
         drainer = me;
+        boolean sentAny = false;
         for (; ; ) {
           EncodedFrame next;
           boolean more;
@@ -107,6 +111,7 @@ final class Outbox {
             sentSinceTick = true; // a volatile write costs a fence: only once per housekeeping tick
           }
           Completion done = new Completion(this);
+          sentAny = true;
           try {
             transport.send(next.frame(), done);
           } catch (RuntimeException | Error e) {
@@ -116,6 +121,15 @@ final class Outbox {
             // Nothing was left behind this frame. A frame queued since comes with a flush, and an
             // asynchronous completion with a drain: both raise wip, so the loop below comes back.
             break;
+          }
+        }
+        if (sentAny && batching) {
+          // The end of a drain: what the transport batched goes out now, in as few writes as it
+          // can; a lone frame goes out at once (rule T2.7).
+          try {
+            transport.flush();
+          } catch (RuntimeException | Error e) {
+            owner.deliveryFailed(dev.runlane.transport.CloseReason.SEND_FAILED, e);
           }
         }
         drainer = null;

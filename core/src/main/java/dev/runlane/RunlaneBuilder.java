@@ -135,7 +135,10 @@ public final class RunlaneBuilder {
     return this;
   }
 
-  /** Heartbeat interval on each idle transport; default 30 s, 0 off. */
+  /**
+   * Heartbeat interval on each idle transport, and how long a connection may show no life before
+   * it is probed (a transport ping, or a heartbeat the client answers); default 30 s, 0 off.
+   */
   public RunlaneBuilder heartbeatInterval(Duration interval) {
     config.heartbeatNanos = nonNegative(interval, "heartbeatInterval");
     return this;

@@ -532,4 +532,135 @@ class OutboxTest {
       Thread.currentThread().interrupt();
     }
   }
+
+  // ------------------------------------------------------------------ write batching (rule T2.7)
+
+  /** A transport that records sends and flushes in one log; it may batch, hold or throw. */
+  static final class BatchingConnection implements Connection {
+    final List<String> log = Collections.synchronizedList(new ArrayList<>());
+    final ArrayDeque<SendCallback> held = new ArrayDeque<>(); // guarded by this
+    final Set<Capability> caps;
+    final boolean hold;
+    volatile boolean throwOnFlush;
+
+    BatchingConnection(Set<Capability> caps, boolean hold) {
+      this.caps = caps;
+      this.hold = hold;
+    }
+
+    @Override
+    public String id() {
+      return "b";
+    }
+
+    @Override
+    public String principal() {
+      return "p";
+    }
+
+    @Override
+    public void send(Frame frame, SendCallback callback) {
+      log.add(((Payload.Text) frame.payload()).text());
+      if (hold) {
+        synchronized (this) {
+          held.addLast(callback);
+        }
+      } else {
+        callback.succeeded(); // as Jetty completes a frame once it is in the batch
+      }
+    }
+
+    @Override
+    public void flush() {
+      log.add("flush");
+      if (throwOnFlush) {
+        throw new IllegalStateException("scripted flush failure");
+      }
+    }
+
+    boolean completeNext() {
+      SendCallback cb;
+      synchronized (this) {
+        cb = held.pollFirst();
+      }
+      if (cb == null) {
+        return false;
+      }
+      cb.succeeded();
+      return true;
+    }
+
+    @Override
+    public void close(CloseReason reason) {}
+
+    @Override
+    public void terminate() {}
+
+    @Override
+    public boolean isOpen() {
+      return true;
+    }
+
+    @Override
+    public Set<Capability> capabilities() {
+      return caps;
+    }
+  }
+
+  @Test
+  void aDrainEndsWithOneFlushOnABatchingTransport() {
+    BatchingConnection t = new BatchingConnection(Set.of(Capability.BATCHING), false);
+    Outbox o = new Outbox(owner, t, 1000, Long.MAX_VALUE, 64);
+    for (int i = 0; i < 5; i++) {
+      o.enqueue(stream("s" + i));
+    }
+    o.enqueue(control("ack"));
+    o.flush();
+    assertEquals(List.of("ack", "s0", "s1", "s2", "s3", "s4", "flush"), t.log, "one flush, after the drain's last send");
+    o.enqueue(stream("lone"));
+    o.flush();
+    assertEquals(List.of("lone", "flush"), t.log.subList(7, 9), "a lone frame is flushed at once");
+    o.flush();
+    assertEquals(9, t.log.size(), "nothing sent, nothing flushed");
+    assertEquals(7, o.delivered());
+    assertTrue(owner.reasons.isEmpty());
+  }
+
+  @Test
+  void aDrainStoppedByTheInFlightLimitFlushesWhatItSent() {
+    BatchingConnection t = new BatchingConnection(Set.of(Capability.BATCHING), true);
+    Outbox o = new Outbox(owner, t, 1000, Long.MAX_VALUE, 2);
+    for (int i = 0; i < 5; i++) {
+      o.enqueue(stream("s" + i));
+    }
+    o.flush();
+    assertEquals(List.of("s0", "s1", "flush"), t.log);
+    assertTrue(t.completeNext()); // the completion drains one more, and flushes it
+    assertEquals(List.of("s0", "s1", "flush", "s2", "flush"), t.log);
+    while (t.completeNext()) {
+      // the rest, each drain flushed
+    }
+    assertEquals(List.of("s0", "s1", "flush", "s2", "flush", "s3", "flush", "s4", "flush"), t.log);
+  }
+
+  @Test
+  void aTransportWithoutBatchingIsNeverFlushed() {
+    BatchingConnection t = new BatchingConnection(Set.of(), false);
+    Outbox o = new Outbox(owner, t, 1000, Long.MAX_VALUE, 64);
+    for (int i = 0; i < 3; i++) {
+      o.enqueue(stream("s" + i));
+      o.flush();
+    }
+    assertEquals(List.of("s0", "s1", "s2"), t.log);
+  }
+
+  @Test
+  void aThrowingFlushIsASendFailure() {
+    BatchingConnection t = new BatchingConnection(Set.of(Capability.BATCHING), false);
+    t.throwOnFlush = true;
+    Outbox o = new Outbox(owner, t, 1000, Long.MAX_VALUE, 64);
+    o.enqueue(stream("s0"));
+    o.flush();
+    assertEquals(List.of(CloseReason.SEND_FAILED), owner.reasons);
+  }
 }

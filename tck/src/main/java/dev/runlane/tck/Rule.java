@@ -1,7 +1,7 @@
 package dev.runlane.tck;
 
 /**
- * The rules and promises the kit checks: the SPI rules T1–T7 of {@code dev.runlane.transport}
+ * The rules and promises the kit checks: the SPI rules T1–T8 of {@code dev.runlane.transport}
  * (mirrored by {@code docs/reference/transport-spi.md}) and the end-to-end promises (P1–P4, P6, P7) of
  * Runlane over a transport. Each carries what to check when its test fails.
  */
@@ -53,6 +53,13 @@ enum Rule {
           + " that succeeded() is called only after the frame was handed to the socket (never before"
           + " the write is queued on it), so that a close right after the callbacks cannot lose"
           + " them"),
+  T2_7(
+      "T2.7",
+      "with BATCHING, flush writes the batch in order; callbacks once each; close writes it first",
+      "that flush() hands every frame held in the batch to the socket library's asynchronous write"
+          + " (Jetty: CoreSession.flush(Callback) after sendFrame(frame, callback, true)), returns"
+          + " without blocking, never throws (also once closed), that a close goes out behind the"
+          + " batch, and that a batched frame's callback still fires exactly once"),
   T3_1(
       "T3.1",
       "isOpen() turns false once and never back",
@@ -121,6 +128,13 @@ enum Rule {
       "onClose exactly once, after the last onFrame",
       "that onClose goes through the same serial path as the frames, after every frame already"
           + " delivered, once, and that no frame is delivered after it"),
+  T8_2(
+      "T8.2",
+      "a transport ping is answered by the peer and its pong reported as activity",
+      "that ping() sends a transport-level ping (Jetty: Session.sendPing) without blocking or"
+          + " throwing, also on a closed connection, that the connection declares TRANSPORT_PING"
+          + " only if it does, and that every pong the peer sends back reaches"
+          + " InboundHandler.onActivity() through the serial inbound path (Jetty: onWebSocketPong)"),
   P1(
       "P1",
       "isolation: a run's events reach only its recipients",

@@ -425,6 +425,107 @@ public abstract class TransportRulesKit {
       assertReceivedInOrder(Rule.T2_6, link, frames, 0);
       check().that(Rule.T2_6, got.size() >= frames.size(), () -> "received " + got.size());
     }
+
+    @Test
+    @DisplayName("T2.7 with BATCHING, a batch arrives in order after one flush, each callback once")
+    void T2_7_aBatchArrivesInOrderAfterOneFlush() {
+      Bench.Link link = bench().connect();
+      assumeCapability(link, Capability.BATCHING);
+      List<Frame> frames = new ArrayList<>();
+      for (int i = 0; i < 300; i++) {
+        int size = i % 50 == 7 ? 20_000 + bench().random.nextInt(50_000) : bench().random.nextInt(300);
+        frames.add(Frame.stream(i + ":" + Payloads.text(bench().random, size)));
+      }
+      List<SendProbe> probes = bench().sendAll(link.connection, frames); // one flush at the end
+      bench().awaitSucceeded(Rule.T2_7, probes);
+      assertReceivedInOrder(Rule.T2_7, link, frames, 0);
+      check().quietPeriod();
+      for (SendProbe p : probes) {
+        check().that(Rule.T2_7, p.completions() == 1, () -> p + ": completed " + p.completions() + " times");
+      }
+    }
+
+    @Test
+    @DisplayName("T2.7 with BATCHING, a lone frame goes out at its flush")
+    void T2_7_aLoneFrameGoesOutAtItsFlush() {
+      Bench.Link link = bench().connect();
+      assumeCapability(link, Capability.BATCHING);
+      for (int i = 1; i <= 3; i++) {
+        List<Frame> one = textFrames("lone-" + i + "-", 1);
+        SendProbe p = new SendProbe(i);
+        bench().sendOnly(link.connection, one.get(0), p);
+        check().returnsInTime(Rule.T2_7, bench().helpers, "flush()", () -> {
+          link.connection.flush();
+          return null;
+        });
+        // nothing else is sent: the flush alone must put the frame on the wire
+        check().awaitMessages(Rule.T2_7, link.peer, i, "frame #" + i + ", sent alone and flushed");
+        bench().awaitSucceeded(Rule.T2_7, List.of(p));
+        assertReceivedInOrder(Rule.T2_7, link, one, i - 1);
+      }
+    }
+
+    @Test
+    @DisplayName("T2.7 with BATCHING, a close writes the batch before the close frame")
+    void T2_7_aCloseWritesTheBatchFirst() {
+      Bench.Link link = bench().connect();
+      assumeCapability(link, Capability.BATCHING);
+      List<Frame> frames = textFrames("unflushed-", 20);
+      List<SendProbe> probes = new ArrayList<>();
+      for (int i = 0; i < frames.size(); i++) {
+        SendProbe p = new SendProbe(i + 1);
+        probes.add(p);
+        bench().sendOnly(link.connection, frames.get(i), p); // no flush
+      }
+      link.connection.close(CloseReason.NORMAL);
+      PeerClose close = check().awaitPeerClose(Rule.T2_7, link.peer, "the close after 20 unflushed sends");
+      bench().awaitDone(Rule.T2_7, probes);
+      int succeeded = 0;
+      for (SendProbe p : probes) {
+        succeeded += p.successes();
+      }
+      int reported = succeeded;
+      check().that(Rule.T2_7, close.messagesBefore() >= reported,
+          () -> reported + " sends reported success but only " + close.messagesBefore()
+              + " frames reached the peer before the close (" + close + "): the close did not write the batch first");
+      assertReceivedInOrder(Rule.T2_7, link, frames.subList(0, reported), 0);
+    }
+
+    @Test
+    @DisplayName("T2.7 with BATCHING, flush never blocks nor throws, also once closed")
+    void T2_7_flushNeverBlocksNorThrows() {
+      Bench.Link link = bench().connect();
+      assumeCapability(link, Capability.BATCHING);
+      check().returnsInTime(Rule.T2_7, bench().helpers, "flush() with nothing sent", () -> {
+        link.connection.flush();
+        return null;
+      });
+      if (link.peer.canPauseReading()) {
+        link.peer.pauseReading();
+        try {
+          String body = Payloads.ascii(bench().random, 256 * 1024);
+          for (int i = 0; i < 16; i++) {
+            bench().sendOnly(link.connection, Frame.stream(i + ":" + body), new SendProbe(i + 1));
+            check().returnsInTime(Rule.T2_7, bench().helpers, "flush() while the peer is not reading", () -> {
+              link.connection.flush();
+              return null;
+            });
+          }
+        } finally {
+          link.peer.resumeReading();
+        }
+      }
+      link.connection.close(CloseReason.NORMAL);
+      check().returnsInTime(Rule.T2_7, bench().helpers, "flush() after close()", () -> {
+        link.connection.flush();
+        return null;
+      });
+      link.connection.terminate();
+      check().returnsInTime(Rule.T2_7, bench().helpers, "flush() after terminate()", () -> {
+        link.connection.flush();
+        return null;
+      });
+    }
   }
 
   // =================================================================================== T3
@@ -903,6 +1004,48 @@ public abstract class TransportRulesKit {
       RecordingHandler h = link.handler();
       check().that(Rule.T7_2, h.closeCount() == 1, () -> "onClose was reported " + h.closeCount() + " times");
       check().that(Rule.T7_2, h.t72Violations().isEmpty(), () -> h.t72Violations().get(0));
+    }
+  }
+
+  // =================================================================================== T8
+
+  /** Rule T8.2 (capability {@code TRANSPORT_PING}); T8.1 needs idle timeouts the kit does not wait out. */
+  @Nested
+  @DisplayName("T8 Liveness")
+  class T8_Liveness {
+
+    @Test
+    @DisplayName("T8.2 a transport ping is answered by the peer and its pong reported as activity")
+    void T8_2_pingIsAnsweredAndThePongReportedAsActivity() {
+      Bench.Link link = bench().connect();
+      assumeCapability(link, Capability.TRANSPORT_PING);
+      int before = link.handler().activityCount();
+      for (int i = 1; i <= 3; i++) {
+        int want = before + i;
+        int n = i;
+        check().returnsInTime(Rule.T8_2, bench().helpers, () -> "ping() #" + n, () -> {
+          link.connection.ping();
+          return null;
+        });
+        check().await(Rule.T8_2, "the pong of ping #" + i + " reported through onActivity()",
+            () -> link.handler().activityCount() >= want);
+      }
+      // pings do not disturb the data stream: a frame sent between two pings arrives as sent
+      List<SendProbe> p = bench().sendAll(link.connection, textFrames("between-pings-", 1));
+      link.connection.ping();
+      bench().awaitDone(Rule.T8_2, p);
+      assertReceivedInOrder(Rule.T8_2, link, textFrames("between-pings-", 1), 0);
+      check().await(Rule.T8_2, "the pong of the fourth ping", () -> link.handler().activityCount() >= before + 4);
+      check().that(Rule.T8_2, link.peer.recording().size() == 1,
+          () -> "the peer received " + link.peer.recording().size() + " messages: a ping arrived as a message");
+      link.connection.close(CloseReason.NORMAL);
+      check().awaitPeerClose(Rule.T8_2, link.peer, "the close");
+      check().returnsInTime(Rule.T8_2, bench().helpers, "ping() on a closed connection", () -> {
+        link.connection.ping();
+        return null;
+      });
+      List<String> v = link.handler().t71Violations();
+      check().that(Rule.T8_2, v.isEmpty(), () -> "pongs were reported concurrently with other calls: " + v.get(0));
     }
   }
 }

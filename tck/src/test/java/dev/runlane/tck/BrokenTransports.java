@@ -45,7 +45,9 @@ final class BrokenTransports {
     REORDERING(Rule.T2_6, Reordering.class),
     SUCCESS_BEFORE_WRITE(Rule.T2_6, SuccessBeforeWrite.class),
     SEND_AFTER_CLOSE_WRITES(Rule.T3_2, SendAfterCloseWrites.class),
-    CONCURRENT_INBOUND(Rule.T7_1, ConcurrentInbound.class);
+    CONCURRENT_INBOUND(Rule.T7_1, ConcurrentInbound.class),
+    PING_NEVER_ANSWERED(Rule.T8_2, PingNeverAnswered.class),
+    FLUSH_THROWS(Rule.T2_7, FlushThrows.class);
 
     final Rule breaks;
     final Class<? extends TransportRulesKit> kit;
@@ -138,6 +140,20 @@ final class BrokenTransports {
     }
   }
 
+  static final class FlushThrows extends BrokenKit {
+    @Override
+    Fault fault() {
+      return Fault.FLUSH_THROWS;
+    }
+  }
+
+  static final class PingNeverAnswered extends BrokenKit {
+    @Override
+    Fault fault() {
+      return Fault.PING_NEVER_ANSWERED;
+    }
+  }
+
   /**
    * A correct transport that declares no capability and whose peers cannot stop reading: every
    * test that needs one must be skipped with the reason, none may fail.
@@ -195,7 +211,24 @@ final class BrokenTransports {
 
     @Override
     public Set<Capability> capabilities() {
+      if (fault == Fault.PING_NEVER_ANSWERED || fault == Fault.FLUSH_THROWS) {
+        java.util.EnumSet<Capability> caps =
+            java.util.EnumSet.of(fault == Fault.FLUSH_THROWS ? Capability.BATCHING : Capability.TRANSPORT_PING);
+        caps.addAll(delegate.capabilities());
+        return java.util.Collections.unmodifiableSet(caps);
+      }
       return delegate.capabilities();
+    }
+
+    @Override
+    public void flush() {
+      // every send is written at once (a trivially correct batch), but:
+      throw new IllegalStateException("BROKEN: T2.7, flush() throws");
+    }
+
+    @Override
+    public void ping() {
+      // BROKEN: T8.2 when declared, the ping goes nowhere and no pong is ever reported
     }
 
     @Override

@@ -86,12 +86,17 @@ class BrokenTransportsTest {
     assertEquals(
         Set.of(
             "T2_1_sendDoesNotBlockWhileThePeerIsNotReading",
+            "T2_7_aBatchArrivesInOrderAfterOneFlush",
+            "T2_7_aLoneFrameGoesOutAtItsFlush",
+            "T2_7_aCloseWritesTheBatchFirst",
+            "T2_7_flushNeverBlocksNorThrows",
             "T4_2_closeDoesNotBlockWhileThePeerIsNotReading",
             "T4_4_terminateEndsACloseThePeerNeverAnswers",
             "T5_1_everyDeclaredCapabilityIsHonoured",
             "T5_2_binaryArrivesAsBinaryByteForByte",
             "T6_1_streamTransportCarriesThePrimarysIdAndGeneration",
             "T6_2_closeOfEitherTransportIsReported",
+            "T8_2_pingIsAnsweredAndThePongReportedAsActivity",
             "P6_slowConsumerIsClosedWithTheResumeCodeWhileOthersContinue",
             "P7_controlOvertakesAStreamBacklog",
             "P7_streamTransportCarriesTheStreamLane"),

@@ -55,6 +55,8 @@ public final class InMemoryConnection implements Connection {
   private int sendCalls;
   private int concurrentSends;
   private int maxConcurrentSends;
+  private int pings;
+  private boolean answerPings = true;
 
   /** Creates an open connection; register it with {@code runlane.connect(...)} or {@link InMemoryTransport}. */
   public InMemoryConnection(String id, String principal, Set<Capability> capabilities) {
@@ -241,6 +243,38 @@ public final class InMemoryConnection implements Connection {
   /** The client shows it is alive (a pong). */
   public void activity() {
     handler().onActivity();
+  }
+
+  /**
+   * A transport-level ping (rule T8.2; Runlane calls it only if the connection declares {@link
+   * Capability#TRANSPORT_PING}). Counted; answered at once with a pong ({@link #activity()}) unless
+   * {@link #answerPings(boolean) answerPings(false)}, as a browser answers WebSocket pings without
+   * page code. Does nothing once closed.
+   */
+  @Override
+  public void ping() {
+    boolean answer;
+    synchronized (this) {
+      if (!open) {
+        return;
+      }
+      pings++;
+      answer = answerPings && handler != null;
+    }
+    if (answer) {
+      activity();
+    }
+  }
+
+  /** Whether {@link #ping()} is answered with a pong; default true. Returns this. */
+  public synchronized InMemoryConnection answerPings(boolean answer) {
+    this.answerPings = answer;
+    return this;
+  }
+
+  /** How many transport pings Runlane sent. */
+  public synchronized int pings() {
+    return pings;
   }
 
   /** The client (or the network) closes the connection. */

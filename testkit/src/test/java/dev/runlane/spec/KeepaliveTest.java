@@ -83,12 +83,19 @@ class KeepaliveTest {
   }
 
   @Test
-  void aBusyTransportGetsNoHeartbeat() {
+  void aBusyTransportWhosePeerShowsLifeGetsNoHeartbeat() {
     f = heartbeats();
     InMemoryConnection c = f.tx.open("alice");
     RunHandle run = f.start("s", c);
-    List<Long> at = heartbeatTimes(c, 60, () -> run.publish("delta", "x"));
-    assertEquals(List.of(), at, "a transport that sends every second needs no heartbeat");
+    List<Long> at =
+        heartbeatTimes(
+            c,
+            60,
+            () -> {
+              run.publish("delta", "x");
+              c.activity(); // a pong: the peer is there
+            });
+    assertEquals(List.of(), at, "a transport that sends every second to a live peer needs no heartbeat");
     assertSeqRange(c, run.runId(), 1, 61);
   }
 
@@ -145,6 +152,104 @@ class KeepaliveTest {
     InMemoryConnection c = f.tx.open("alice");
     f.time.advance(Duration.ofSeconds(10));
     assertTrue(c.messages("heartbeat").size() >= 10, "got " + c.messages("heartbeat").size());
+  }
+
+  // ------------------------------------------------------------------ liveness (issue 12 item 6)
+
+  static final Duration IDLE = INTERVAL.multipliedBy(3);
+
+  /** Heartbeat every 10 s, idle timeout 30 s: the defaults' ratio (30 s / 90 s), ten times faster. */
+  DeliveryFixture liveness() {
+    return new DeliveryFixture(b -> b.heartbeatInterval(INTERVAL).idleTimeout(IDLE).housekeepingInterval(TICK));
+  }
+
+  static final Set<Capability> PINGS = Set.of(Capability.TRANSPORT_PING);
+
+  @Test
+  void aListeningClientThatOnlyAnswersTransportPingsStaysConnectedAcrossIdleTimeouts() {
+    f = liveness();
+    InMemoryConnection c = f.tx.open("alice", "listener", PINGS); // answers pings, sends nothing
+    RunHandle run = f.start("s", c);
+    int seconds = (int) IDLE.multipliedBy(5).toSeconds();
+    for (int t = 0; t < seconds; t++) {
+      run.publish("delta", t); // a steady stream out; nothing but pongs in
+      f.time.advance(TICK);
+    }
+    assertNull(c.closeReason(), "a client answering pings is alive, however long it only listens");
+    assertSeqRange(c, run.runId(), 1, seconds + 1);
+    // once per quiet interval, not once per tick
+    assertTrue(c.pings() >= seconds / (INTERVAL.toSeconds() + 2) && c.pings() <= seconds / INTERVAL.toSeconds(),
+        "pings: " + c.pings());
+    assertEquals(0, c.messages("heartbeat").size(), "with transport pings, no app-level heartbeat is needed");
+  }
+
+  @Test
+  void aSilentClientThatOnlyAnswersTransportPingsStaysConnected() {
+    f = liveness();
+    InMemoryConnection c = f.tx.open("alice", "quiet", PINGS);
+    f.time.advance(IDLE.multipliedBy(10));
+    assertNull(c.closeReason());
+    assertTrue(c.pings() >= 25, "pings: " + c.pings());
+    assertEquals(0, c.messages("heartbeat").size(), "the pings are the outbound keepalive too");
+  }
+
+  @Test
+  void aClientThatStopsAnsweringPingsIsClosedWithIdleTimeout() {
+    f = liveness();
+    InMemoryConnection c = f.tx.open("alice", "gone", PINGS);
+    f.time.advance(IDLE.multipliedBy(2));
+    assertNull(c.closeReason());
+    c.answerPings(false); // the network died silently
+    // the last pong came at most an interval ago: idle from then on
+    f.time.advance(IDLE.minus(INTERVAL).minus(TICK));
+    assertNull(c.closeReason(), "not before the idle timeout");
+    f.time.advance(INTERVAL.plus(TICK.multipliedBy(3)));
+    assertEquals(CloseReason.IDLE_TIMEOUT, c.closeReason());
+  }
+
+  @Test
+  void aClientThatTalksIsNeverPinged() {
+    f = liveness();
+    InMemoryConnection c = f.tx.open("alice", "talker", PINGS);
+    for (int t = 0; t < IDLE.multipliedBy(3).toSeconds(); t++) {
+      c.sendText("bogus"); // any inbound frame is life
+      f.time.advance(TICK);
+    }
+    assertEquals(0, c.pings());
+    assertNull(c.closeReason());
+  }
+
+  /**
+   * Without transport pings the probe is an app-level heartbeat that a client answers with a
+   * {@code ping} unless it is waiting for the answer to a ping of its own (docs/reference/protocol.md).
+   */
+  @Test
+  void aListeningClientThatAnswersHeartbeatsStaysConnectedWithoutTransportPings() {
+    f = liveness();
+    InMemoryConnection c = f.tx.open("alice"); // no TRANSPORT_PING
+    RunHandle run = f.start("s", c);
+    int seconds = (int) IDLE.multipliedBy(5).toSeconds();
+    int seen = 0;
+    boolean pingOutstanding = false;
+    int answered = 0;
+    for (int t = 0; t < seconds; t++) {
+      run.publish("delta", t);
+      f.time.advance(TICK);
+      int now = c.messages("heartbeat").size();
+      for (; seen < now; seen++) {
+        if (pingOutstanding) {
+          pingOutstanding = false; // the answer to our own ping: not answered again
+        } else {
+          c.sendText("ping");
+          pingOutstanding = true;
+          answered++;
+        }
+      }
+    }
+    assertNull(c.closeReason(), "a client answering heartbeats is alive while it only listens");
+    assertTrue(answered >= seconds / (INTERVAL.toSeconds() + 2), "answered " + answered);
+    assertTrue(c.messages("heartbeat").size() <= 2 * seconds / INTERVAL.toSeconds() + 2,
+        "no ping-pong storm: " + c.messages("heartbeat").size() + " heartbeats in " + seconds + " s");
   }
 
   // ------------------------------------------------------------------ idle timeout
@@ -220,6 +325,25 @@ class KeepaliveTest {
     f.time.advance(INTERVAL.plus(TICK.multipliedBy(2)));
     assertEquals(CloseReason.IDLE_TIMEOUT, p.closeReason());
     assertEquals(CloseReason.IDLE_TIMEOUT, s.closeReason(), "the pair goes down together");
+  }
+
+  @Test
+  void theHandlerTellsTheTransportItsIdleTimeout() {
+    // rule T8.1: a transport with an idle timeout of its own keeps it above this one
+    f = idle();
+    InMemoryConnection c = new InMemoryConnection("t81", "alice", Set.of());
+    dev.runlane.transport.InboundHandler h = f.rl.connect(c);
+    c.bind(h);
+    assertEquals(INTERVAL, h.idleTimeout());
+    DeliveryFixture off = new DeliveryFixture(b -> b.idleTimeout(Duration.ZERO));
+    try {
+      InMemoryConnection d = new InMemoryConnection("t81b", "alice", Set.of());
+      dev.runlane.transport.InboundHandler hd = off.rl.connect(d);
+      d.bind(hd);
+      assertEquals(Duration.ZERO, hd.idleTimeout(), "zero: Runlane never closes it for idleness");
+    } finally {
+      off.close();
+    }
   }
 
   @Test

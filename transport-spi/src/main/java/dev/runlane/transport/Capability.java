@@ -13,5 +13,20 @@ public enum Capability {
    * The peer can open a second transport dedicated to the {@link Lane#STREAM} lane, paired with
    * this one by a connection generation (rule T6).
    */
-  STREAM_TRANSPORT
+  STREAM_TRANSPORT,
+  /**
+   * The transport can send a transport-level ping ({@link Connection#ping()}) that the peer answers
+   * by itself, without application code: a WebSocket ping, which every browser answers with a
+   * pong. The host reports pongs through {@link InboundHandler#onActivity()} (rule T8.2). Runlane
+   * then checks a quiet connection's liveness with transport pings instead of app-level
+   * heartbeats the client must answer.
+   */
+  TRANSPORT_PING,
+  /**
+   * The transport may gather the frames of several sends into fewer socket writes, holding them
+   * until {@link Connection#flush()} (rule T2.7). Runlane calls {@code flush()} after the last send
+   * of each drain of a connection's outbox, so a lone frame goes out at once and a backlog goes out
+   * in as few writes as the transport allows.
+   */
+  BATCHING
 }

@@ -32,7 +32,10 @@ public record CloseReason(int code, String reason) {
   public static final CloseReason SLOW_CONSUMER =
       new CloseReason(4000, "slow consumer: reconnect and resume from last seq");
 
-  /** 4001: no inbound traffic (not even a ping) within the idle timeout. Reconnect and resume. */
+  /**
+   * 4001: no inbound traffic (not a frame, not a pong) within the idle timeout, though Runlane
+   * probed the connection. Reconnect and resume.
+   */
   public static final CloseReason IDLE_TIMEOUT = new CloseReason(4001, "idle timeout");
 
   /**

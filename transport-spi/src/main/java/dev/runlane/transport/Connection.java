@@ -10,15 +10,16 @@ import java.util.Set;
  *
  * <pre>{@code
  * public void send(Frame frame, SendCallback cb) {
- *   session.sendText(((Payload.Text) frame.payload()).text(),
- *       Callback.from(cb::succeeded, cb::failed));          // T2.1: asynchronous, never blocks
+ *   ByteBuffer utf8 = ((Payload.Text) frame.payload()).utf8(); // T5.2: encoded once, not per send
+ *   coreSession.sendFrame(new Frame(OpCode.TEXT, utf8),
+ *       Callback.from(cb::succeeded, cb::failed), false);   // T2.1: asynchronous, never blocks
  * }                                                         // T2.2: guard with a once-flag if your
  *                                                           // stack may complete a write twice
  * }</pre>
  *
  * <p><b>Thread safety:</b> Runlane may call {@link #send} from any thread but never concurrently
- * for the same connection (rule T2.5); {@link #close}, {@link #terminate} and {@link #isOpen} may be
- * called from any thread at any time, also concurrently with a send.
+ * for the same connection (rule T2.5); {@link #close}, {@link #terminate}, {@link #ping} and {@link
+ * #isOpen} may be called from any thread at any time, also concurrently with a send.
  */
 public interface Connection {
 
@@ -36,8 +37,9 @@ public interface Connection {
 
   /**
    * Sends one frame without blocking (rule T2.1) and reports completion to {@code callback} exactly
-   * once (rule T2.2). Success means the frame was handed to the socket; frames of one connection
-   * go out in the order of their sends (rule T2.6). After {@link #close} or once the connection is
+   * once (rule T2.2). Success means the frame was handed to the socket (with {@link
+   * Capability#BATCHING}: to the batch that the next {@link #flush()} writes); frames of one
+   * connection go out in the order of their sends (rule T2.6). After {@link #close} or once the connection is
    * closed, a send must complete with failure and write nothing (rule T3.2).
    *
    * @param frame the frame; its payload is shared with other connections and must not be mutated
@@ -57,6 +59,30 @@ public interface Connection {
    * graceful close did not finish within the close grace period. Idempotent, must not block.
    */
   void terminate();
+
+  /**
+   * Writes every frame sent before this call that the transport still holds in a batch (rule
+   * T2.7). Runlane calls it only on a connection that declares {@link Capability#BATCHING}, after
+   * the last send of each drain of the connection's outbox, on the draining thread, never
+   * concurrently with a send. Must not block; never throws; does nothing once closed.
+   *
+   * <p>The default does nothing: a transport that does not batch writes each frame at its send.
+   */
+  default void flush() {}
+
+  /**
+   * Sends a transport-level ping (a WebSocket ping) without blocking; the peer's pong is reported
+   * through {@link InboundHandler#onActivity()} (rule T8.2). Runlane calls it only on a connection
+   * that declares {@link Capability#TRANSPORT_PING}, from its housekeeping timer, when the
+   * connection's inbound side has been quiet for a heartbeat interval. On a closed connection it
+   * does nothing. It never throws.
+   *
+   * <p>The default throws {@link UnsupportedOperationException}: a connection that does not declare
+   * {@code TRANSPORT_PING} is never pinged.
+   */
+  default void ping() {
+    throw new UnsupportedOperationException("this connection does not declare TRANSPORT_PING");
+  }
 
   /** Whether the connection can still send (rule T3.1). False forever once false. */
   boolean isOpen();

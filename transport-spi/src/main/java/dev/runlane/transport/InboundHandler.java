@@ -1,5 +1,7 @@
 package dev.runlane.transport;
 
+import java.time.Duration;
+
 /**
  * Where the host delivers what arrives on a {@link Connection}: returned to the host when it
  * registers the connection with Runlane.
@@ -22,6 +24,18 @@ public interface InboundHandler {
    * idle timer. Inbound frames reset it too.
    */
   void onActivity();
+
+  /**
+   * How long Runlane lets this connection go without inbound traffic (frames, pongs, {@link
+   * #onActivity}) before closing it with {@link CloseReason#IDLE_TIMEOUT}, or zero if it never
+   * does. A transport with an idle timeout of its own keeps it above this, so that Runlane closes a
+   * quiet connection first, with its resumable 4001 (rule T8.2). Fixed for the connection's life.
+   *
+   * <p>The default, zero, suits handlers that never close for idleness.
+   */
+  default Duration idleTimeout() {
+    return Duration.ZERO;
+  }
 
   /**
    * The connection closed (by the peer, the network, or a close Runlane asked for). The connection

@@ -1,14 +1,18 @@
 package dev.runlane.transport;
 
 import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The bytes of one already-encoded frame: text or binary.
  *
  * <p>A payload is encoded once and the same instance is handed to every recipient (rule T2.4), so
- * it is immutable: {@link Binary#data()} returns a fresh read-only view each call.
+ * it is immutable: {@link Binary#data()} and {@link Text#utf8()} return a fresh read-only view each
+ * call, over bytes computed once per payload, never per recipient.
  *
  * <p><b>Thread safety:</b> immutable; safe to share between connections and threads.
  */
@@ -22,32 +26,135 @@ public sealed interface Payload permits Payload.Text, Payload.Binary {
     return new Text(text);
   }
 
+  /**
+   * Creates a text payload from its UTF-8 encoding, holding a copy of {@code utf8}: what a codec
+   * that writes bytes hands over, so that the text is never encoded again on its way to a socket.
+   *
+   * @throws IllegalArgumentException if {@code utf8} is not well-formed UTF-8
+   */
+  static Payload.Text utf8Text(byte[] utf8) {
+    byte[] copy = utf8.clone();
+    int n = copy.length;
+    for (int i = 0; i < n; i++) {
+      if (copy[i] < 0) { // not ASCII: check the rest properly
+        try {
+          StandardCharsets.UTF_8
+              .newDecoder()
+              .onMalformedInput(CodingErrorAction.REPORT)
+              .onUnmappableCharacter(CodingErrorAction.REPORT)
+              .decode(ByteBuffer.wrap(copy, i, n - i));
+        } catch (CharacterCodingException e) {
+          throw new IllegalArgumentException("not well-formed UTF-8: " + e, e);
+        }
+        break;
+      }
+    }
+    return new Text(copy);
+  }
+
   /** Creates a binary payload holding a copy of {@code bytes}. */
   static Payload.Binary binary(byte[] bytes) {
     return new Binary(ByteBuffer.wrap(bytes.clone()));
   }
 
   /**
-   * A text (UTF-8) payload, e.g. a JSON document for a WebSocket text frame.
+   * A text payload, e.g. a JSON document for a WebSocket text frame. It carries its UTF-8 bytes,
+   * computed at most once however many recipients it has: a transport writes {@link #utf8()} and
+   * never encodes the text itself (rule T5.2).
    *
-   * @param text the text; never null
+   * <p>Create one from a string ({@link Payload#text(String)}; the bytes are encoded on first use)
+   * or, better for a codec that writes bytes anyway, from UTF-8 bytes ({@link
+   * Payload#utf8Text(byte[])}; the string is decoded only if someone asks for it).
+   *
+   * <p><b>Thread safety:</b> immutable in value; the lazily computed form is published safely, and
+   * computed once even when several threads ask for it at the same time.
    */
-  record Text(String text) implements Payload {
-    public Text {
-      Objects.requireNonNull(text, "text");
+  final class Text implements Payload {
+    private volatile @Nullable String text;
+    private volatile byte @Nullable [] utf8;
+
+    /**
+     * A text payload holding {@code text}; its UTF-8 bytes are encoded once, on first use.
+     *
+     * @param text the text; never null
+     */
+    public Text(String text) {
+      this.text = Objects.requireNonNull(text, "text");
+    }
+
+    private Text(byte[] utf8) {
+      this.utf8 = utf8;
+    }
+
+    /** The text; decoded once from the UTF-8 bytes if the payload was created from bytes. */
+    public String text() {
+      String t = text;
+      if (t != null) {
+        return t;
+      }
+      synchronized (this) {
+        t = text;
+        if (t == null) {
+          t = new String(Objects.requireNonNull(utf8), StandardCharsets.UTF_8);
+          text = t;
+        }
+        return t;
+      }
+    }
+
+    /**
+     * A new read-only view of the UTF-8 bytes, positioned at zero; callers may consume it. The
+     * bytes are encoded once per payload, never per call.
+     */
+    public ByteBuffer utf8() {
+      return ByteBuffer.wrap(bytes()).asReadOnlyBuffer();
+    }
+
+    private byte[] bytes() {
+      byte[] b = utf8;
+      if (b != null) {
+        return b;
+      }
+      synchronized (this) {
+        b = utf8;
+        if (b == null) {
+          b = Objects.requireNonNull(text).getBytes(StandardCharsets.UTF_8);
+          utf8 = b;
+        }
+        return b;
+      }
     }
 
     @Override
     public int sizeInBytes() {
-      // Cheap upper-bound-free estimate: exact for ASCII, which JSON frames almost always are.
-      String s = text;
+      byte[] b = utf8;
+      if (b != null) {
+        return b.length;
+      }
+      String s = Objects.requireNonNull(text);
       int n = s.length();
       for (int i = 0; i < n; i++) {
         if (s.charAt(i) >= 0x80) {
-          return s.getBytes(StandardCharsets.UTF_8).length;
+          return bytes().length; // encoded once and kept: a transport needs these bytes anyway
         }
       }
-      return n;
+      return n; // ASCII, as JSON frames almost always are: one byte per char
+    }
+
+    /** Equal if the texts are equal. */
+    @Override
+    public boolean equals(@Nullable Object o) {
+      return o == this || (o instanceof Text && ((Text) o).text().equals(text()));
+    }
+
+    @Override
+    public int hashCode() {
+      return text().hashCode();
+    }
+
+    @Override
+    public String toString() {
+      return "Text[text=" + text() + "]";
     }
   }
 

@@ -34,6 +34,11 @@
  *       concurrent sends.
  *   <li><b>T2.6</b> Frames reach the peer in the order of their {@code send} calls, each intact.
  *       {@code succeeded()} is reported only after the frame was handed to the socket.
+ *   <li><b>T2.7</b> With capability {@code BATCHING}, the frames sent before a {@code flush()} may
+ *       go out in fewer writes: {@code flush()} writes every one of them, does not block and never
+ *       throws, also once closed, and a close writes them before the close frame. A send may
+ *       report success once its frame is in the batch; rules T2.2 and T2.6 hold as without
+ *       batching.
  * </ul>
  *
  * <h2>T3 Open state</h2>
@@ -60,7 +65,9 @@
  * <ul>
  *   <li><b>T5.1</b> A connection declares only capabilities it honours.
  *   <li><b>T5.2</b> Text payloads arrive as text messages and binary payloads as binary messages,
- *       byte for byte; a transport without {@code BINARY} is never sent binary payloads.
+ *       byte for byte; a transport without {@code BINARY} is never sent binary payloads. A text
+ *       payload is written from its UTF-8 bytes ({@code Payload.Text#utf8()}, computed once for all
+ *       recipients), never encoded again per send.
  * </ul>
  *
  * <h2>T6 Stream transport (capability {@code STREAM_TRANSPORT})</h2>
@@ -80,6 +87,18 @@
  *   <li><b>T7.2</b> {@code onClose} is called exactly once per connection, after its last {@code
  *       onFrame}.
  *   <li><b>T7.3</b> (Runlane's side) {@code InboundHandler} methods never throw into the host.
+ * </ul>
+ *
+ * <h2>T8 Liveness</h2>
+ *
+ * <ul>
+ *   <li><b>T8.1</b> A transport with an idle timeout of its own keeps it above {@code
+ *       InboundHandler.idleTimeout()}, so that Runlane closes a quiet connection first, with its
+ *       resumable 4001.
+ *   <li><b>T8.2</b> With capability {@code TRANSPORT_PING}, {@code ping()} sends a transport-level
+ *       ping that the peer answers without application code, without blocking and never throwing;
+ *       the host reports every pong through {@code InboundHandler.onActivity()}, on the connection's
+ *       serial inbound path.
  * </ul>
  *
  * <p><b>Thread safety:</b> every type here states its own contract; records and enums are

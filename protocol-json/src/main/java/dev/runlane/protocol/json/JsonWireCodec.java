@@ -150,6 +150,13 @@ public final class JsonWireCodec implements WireCodec {
   public Payload encode(Outbound message) {
     Objects.requireNonNull(message, "message");
     try {
+      // Straight to UTF-8: the frame's bytes are computed here, once, for every recipient and the
+      // socket; the text is never encoded again (issue 12 item 9).
+      return Payload.utf8Text(writer.writeValueAsBytes(message));
+    } catch (JsonProcessingException bytesFailed) {
+      // e.g. an unpaired surrogate, which a UTF-8 generator refuses; encode as before
+    }
+    try {
       return Payload.text(writer.writeValueAsString(message));
     } catch (JsonProcessingException e) {
       throw new UncheckedIOException(

@@ -19,6 +19,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import org.eclipse.jetty.websocket.api.Callback;
 import org.eclipse.jetty.websocket.api.Session;
 import org.eclipse.jetty.websocket.api.UpgradeRequest;
+import org.eclipse.jetty.websocket.common.WebSocketSession;
+import org.eclipse.jetty.websocket.core.CoreSession;
+import org.eclipse.jetty.websocket.core.OpCode;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -27,13 +30,15 @@ import org.slf4j.LoggerFactory;
  * A Runlane {@link Connection} over one Jetty 12.1 WebSocket {@link Session}.
  *
  * <p>Created by {@link JettyRunlaneWebSockets}'s endpoint when a WebSocket opens; a host with its
- * own endpoint may create one itself, as long as it also honours the inbound rules T7 (see {@link
- * JettyRunlaneWebSockets}).
+ * own endpoint may create one itself, as long as it also honours the inbound rules T7 and reports
+ * pongs through {@code onActivity()} (rule T8.2: this connection declares {@code TRANSPORT_PING}),
+ * see {@link JettyRunlaneWebSockets}.
  *
- * <p><b>What this relies on in Jetty 12.1</b> (checked against the 12.1.8 sources): {@link
- * Session#sendText(String, Callback)} and {@link Session#sendBinary(ByteBuffer, Callback)} never
- * block. They validate the frame and append it to the session's frame flusher queue under the
- * flusher's lock, and the flusher writes queued frames one at a time in queue order and completes
+ * <p><b>What this relies on in Jetty 12.1</b> (checked against the 12.1.8 sources): frames go out
+ * through Jetty's core session ({@code CoreSession.sendFrame}, which {@link Session#sendText(String,
+ * Callback)} and {@link Session#sendBinary(ByteBuffer, Callback)} call too), a text payload as a
+ * TEXT frame over its already-encoded UTF-8 bytes. {@code sendFrame} never blocks. It validates the
+ * frame and appends it to the session's frame flusher queue under the flusher's lock, and the flusher writes queued frames one at a time in queue order and completes
  * each frame's callback after its bytes were written, or fails it when the connection fails. So
  * several sends may be in flight at once without a {@code WritePendingException}, and frames reach
  * the peer in the order of the {@code send} calls (rules T2.1, T2.6). Jetty fails a send only when a
@@ -61,7 +66,17 @@ public final class JettyConnection implements Connection {
   private final String id;
   private final String principal;
   private final Session session;
+
+  /**
+   * Jetty's core session under {@code session}, through which text goes out as a TEXT frame built
+   * from the payload's UTF-8 bytes; null for a session that is not Jetty's own (a test double).
+   */
+  private final @Nullable CoreSession core;
+
   private final Set<Capability> capabilities;
+
+  /** Whether frames go to Jetty in batch mode, written at {@link #flush()} (rule T2.7). */
+  private final boolean batching;
 
   /** Set once the connection can no longer send; never cleared (rule T3.1). */
   private final AtomicBoolean closed = new AtomicBoolean();
@@ -78,18 +93,35 @@ public final class JettyConnection implements Connection {
    * @param id the connection id; unique among live connections and hard to guess (rule T1.1)
    * @param principal the principal the host authenticated (rule T1.2)
    * @param session the open Jetty session
-   * @param capabilities what the connection honours; {@link Capability#BINARY} is always honoured
-   *     by a WebSocket and so always declared, {@link Capability#STREAM_TRANSPORT} only if the host
+   * @param capabilities what the connection honours; {@link Capability#BINARY} and {@link
+   *     Capability#TRANSPORT_PING} are always honoured by a WebSocket and so always declared; {@link
+   *     Capability#BATCHING} only if asked for (then whoever sends must {@link #flush()}, as
+   *     Runlane does), {@link Capability#STREAM_TRANSPORT} only if the host
    *     pairs stream transports
    */
   public JettyConnection(
       String id, String principal, Session session, Set<Capability> capabilities) {
+    this(id, principal, session, coreSessionOf(session), capabilities);
+  }
+
+  /** With an explicit core session: the socket boundary, which tests stand in for. */
+  JettyConnection(
+      String id,
+      String principal,
+      Session session,
+      @Nullable CoreSession core,
+      Set<Capability> capabilities) {
     this.id = Objects.requireNonNull(id, "id");
     this.principal = Objects.requireNonNull(principal, "principal");
     this.session = Objects.requireNonNull(session, "session");
-    EnumSet<Capability> declared = EnumSet.of(Capability.BINARY);
+    this.core = core;
+    EnumSet<Capability> declared = EnumSet.of(Capability.BINARY, Capability.TRANSPORT_PING);
     declared.addAll(capabilities);
+    if (core == null) {
+      declared.remove(Capability.BATCHING); // batching needs Jetty's core session
+    }
     this.capabilities = Set.copyOf(declared);
+    this.batching = declared.contains(Capability.BATCHING);
   }
 
   @Override
@@ -114,8 +146,10 @@ public final class JettyConnection implements Connection {
    * {@inheritDoc}
    *
    * <p>Text payloads go out as text messages and binary payloads as binary messages, byte for byte
-   * (rule T5.2). A binary payload is written from a private read-only view, so the shared payload is
-   * never mutated (rule T2.4).
+   * (rule T5.2). A text payload goes out as a TEXT frame built from its UTF-8 bytes ({@link
+   * Payload.Text#utf8()}), which the payload computed once for all its recipients: nothing is
+   * encoded per send. Every payload is written from a private read-only view, so the shared payload
+   * is never mutated (rule T2.4).
    */
   @Override
   public void send(Frame frame, SendCallback callback) {
@@ -127,10 +161,21 @@ public final class JettyConnection implements Connection {
     }
     Payload payload = frame.payload();
     try {
+      CoreSession direct = core;
       if (payload instanceof Payload.Text text) {
-        session.sendText(text.text(), once);
+        if (direct != null) {
+          direct.sendFrame(
+              new org.eclipse.jetty.websocket.core.Frame(OpCode.TEXT, text.utf8()), once, batching);
+        } else {
+          session.sendText(text.text(), once);
+        }
       } else if (payload instanceof Payload.Binary binary) {
-        session.sendBinary(binary.data(), once);
+        if (direct != null) {
+          direct.sendFrame(
+              new org.eclipse.jetty.websocket.core.Frame(OpCode.BINARY, binary.data()), once, batching);
+        } else {
+          session.sendBinary(binary.data(), once);
+        }
       } else {
         once.fail(new IllegalArgumentException("unknown payload type " + payload.getClass()));
       }
@@ -194,6 +239,48 @@ public final class JettyConnection implements Connection {
     }
   }
 
+  /**
+   * {@inheritDoc}
+   *
+   * <p>With {@link Capability#BATCHING} declared, frames go to Jetty's frame flusher in batch mode:
+   * it copies small frames (under a quarter of the session's output buffer size) into one
+   * aggregation buffer and completes their callbacks, and writes the buffer, with any larger frame
+   * gathered behind it, when it fills, when a frame that is not batched comes, or at this flush
+   * (Jetty's {@code CoreSession.flush}, a flush marker queued behind the frames). A close frame is
+   * never batched, so it goes out behind the batch (rule T4.1). Without {@code BATCHING} a no-op.
+   */
+  @Override
+  public void flush() {
+    CoreSession direct = core;
+    if (!batching || direct == null || !isOpen()) {
+      return;
+    }
+    try {
+      direct.flush(new LoggingCallback("flush"));
+    } catch (RuntimeException e) {
+      LOG.debug("Connection {}: flush failed", id, e);
+    }
+  }
+
+  /**
+   * {@inheritDoc}
+   *
+   * <p>Sends an empty WebSocket ping through {@link Session#sendPing}; Jetty queues it ahead of
+   * pending data frames. Browsers and Jetty's own client answer with a pong, which the endpoint
+   * reports through {@code onActivity()} on the connection's serial inbound path (rule T8.2).
+   */
+  @Override
+  public void ping() {
+    if (!isOpen()) {
+      return;
+    }
+    try {
+      session.sendPing(ByteBuffer.allocate(0), new LoggingCallback("ping"));
+    } catch (RuntimeException e) {
+      LOG.debug("Connection {}: ping failed", id, e);
+    }
+  }
+
   /** {@inheritDoc} False from the first close, terminate or Jetty-observed close on, forever. */
   @Override
   public boolean isOpen() {
@@ -227,6 +314,11 @@ public final class JettyConnection implements Connection {
     return "JettyConnection[" + id + "]";
   }
 
+  /** Jetty's core session under an API session, or null if the session is not Jetty's own. */
+  static @Nullable CoreSession coreSessionOf(Session session) {
+    return session instanceof WebSocketSession ? ((WebSocketSession) session).getCoreSession() : null;
+  }
+
   /** Maps a close code to one that may travel in a close frame. */
   static int wireCode(int code) {
     boolean rfcDefined = (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014);
@@ -256,7 +348,8 @@ public final class JettyConnection implements Connection {
    * Adapts a {@link SendCallback} to Jetty's callback and guarantees exactly one completion (rule
    * T2.2), even if Jetty were to complete a callback twice or both ways.
    */
-  private static final class OnceCallback implements Callback {
+  private static final class OnceCallback
+      implements Callback, org.eclipse.jetty.util.Callback {
     private final SendCallback delegate;
     private final String connectionId;
     private final AtomicBoolean done = new AtomicBoolean();
@@ -280,6 +373,16 @@ public final class JettyConnection implements Connection {
     }
 
     @Override
+    public void succeeded() {
+      succeed();
+    }
+
+    @Override
+    public void failed(Throwable cause) {
+      fail(cause);
+    }
+
+    @Override
     public void fail(Throwable cause) {
       if (!done.compareAndSet(false, true)) {
         LOG.debug("Connection {}: ignored a second completion (failure)", connectionId, cause);
@@ -294,11 +397,16 @@ public final class JettyConnection implements Connection {
   }
 
   /** Completion of a close frame write: nothing to do but say so at debug level. */
-  private final class LoggingCallback implements Callback {
+  private final class LoggingCallback implements Callback, org.eclipse.jetty.util.Callback {
     private final String what;
 
     LoggingCallback(String what) {
       this.what = what;
+    }
+
+    @Override
+    public void failed(Throwable cause) {
+      fail(cause);
     }
 
     @Override

@@ -4,6 +4,7 @@ import dev.runlane.transport.CloseReason;
 import dev.runlane.transport.InboundHandler;
 import dev.runlane.transport.Payload;
 import java.nio.ByteBuffer;
+import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
@@ -187,6 +188,27 @@ public final class JettyRunlaneEndpoint implements Session.Listener.AutoDemandin
       return;
     }
     handler = accepted;
+    deriveIdleTimeout(accepted);
+  }
+
+  /**
+   * Rule T8.1: unless the host set Jetty's idle timeout, put it above the handler's, so that
+   * Runlane closes a quiet connection first (4001, resumable) rather than Jetty (1001, after its
+   * 30 s default).
+   */
+  private void deriveIdleTimeout(InboundHandler accepted) {
+    Session current = session;
+    if (settings.idleTimeout() != null || current == null) {
+      return;
+    }
+    try {
+      Duration derived = JettyRunlaneWebSockets.Settings.socketIdleTimeoutAbove(accepted.idleTimeout());
+      if (derived != null) {
+        current.setIdleTimeout(derived);
+      }
+    } catch (RuntimeException e) {
+      LOG.warn("Connection {}: could not derive the socket idle timeout", id, e);
+    }
   }
 
   private void deliverFrame(Payload payload) {

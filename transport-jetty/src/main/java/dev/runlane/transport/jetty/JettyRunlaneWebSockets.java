@@ -146,9 +146,12 @@ public final class JettyRunlaneWebSockets {
       this.maxTextMessageSize = b.maxTextMessageSize;
       this.maxBinaryMessageSize = b.maxBinaryMessageSize;
       this.idleTimeout = b.idleTimeout;
-      EnumSet<Capability> caps = EnumSet.of(Capability.BINARY);
+      EnumSet<Capability> caps = EnumSet.of(Capability.BINARY, Capability.TRANSPORT_PING);
       if (b.streamTransport) {
         caps.add(Capability.STREAM_TRANSPORT);
+      }
+      if (b.batching) {
+        caps.add(Capability.BATCHING);
       }
       this.capabilities = Set.copyOf(caps);
     }
@@ -187,12 +190,33 @@ public final class JettyRunlaneWebSockets {
       return maxBinaryMessageSize;
     }
 
-    /** The socket idle timeout, or null for the container's (Jetty's default: 30 s). */
+    /**
+     * The socket idle timeout the host set, or null to derive it per connection from Runlane's
+     * ({@link #socketIdleTimeoutAbove}; rule T8.1).
+     */
     public @Nullable Duration idleTimeout() {
       return idleTimeout;
     }
 
-    /** The capabilities every connection declares: BINARY, and STREAM_TRANSPORT if configured. */
+    /**
+     * The socket idle timeout derived from Runlane's idle timeout ({@code
+     * InboundHandler.idleTimeout()}): one and a half times it, so that Runlane closes a quiet
+     * connection first, with its resumable 4001 (rule T8.1). Null, leaving the container's
+     * timeout (Jetty's default: 30 s), when Runlane's is zero (off).
+     *
+     * @param runlaneIdleTimeout Runlane's idle timeout for the connection
+     */
+    public static @Nullable Duration socketIdleTimeoutAbove(Duration runlaneIdleTimeout) {
+      if (runlaneIdleTimeout.isNegative() || runlaneIdleTimeout.isZero()) {
+        return null;
+      }
+      return runlaneIdleTimeout.plus(runlaneIdleTimeout.dividedBy(2));
+    }
+
+    /**
+     * The capabilities every connection declares: BINARY, TRANSPORT_PING, BATCHING unless turned
+     * off, and STREAM_TRANSPORT if configured.
+     */
     public Set<Capability> capabilities() {
       return capabilities;
     }
@@ -225,6 +249,7 @@ public final class JettyRunlaneWebSockets {
       private long maxBinaryMessageSize = 64 * 1024;
       private @Nullable Duration idleTimeout;
       private boolean streamTransport;
+      private boolean batching = true;
 
       private Builder(UpgradeAuthenticator authenticator) {
         this.authenticator = Objects.requireNonNull(authenticator, "authenticator");
@@ -267,9 +292,11 @@ public final class JettyRunlaneWebSockets {
       }
 
       /**
-       * Jetty's socket idle timeout; default: the container's (30 s unless configured). Jetty
-       * closes a socket idle this long with 1001. Set it above Runlane's own idle timeout, so that
-       * Runlane closes idle connections first, with its resumable 4001.
+       * Jetty's socket idle timeout. Jetty closes a socket idle this long with 1001. Default:
+       * derived per connection from Runlane's idle timeout ({@link
+       * Settings#socketIdleTimeoutAbove}: 1.5 × Runlane's, so 135 s with Runlane's default of 90
+       * s), so that Runlane closes idle connections first, with its resumable 4001 (rule T8.1).
+       * Set it only to override that; keep it above Runlane's idle timeout.
        */
       public Builder idleTimeout(Duration timeout) {
         Objects.requireNonNull(timeout, "timeout");
@@ -286,6 +313,18 @@ public final class JettyRunlaneWebSockets {
        */
       public Builder streamTransport(boolean enabled) {
         this.streamTransport = enabled;
+        return this;
+      }
+
+      /**
+       * Whether connections declare {@link Capability#BATCHING} (rule T2.7): frames of one drain
+       * of Runlane's outbox go out in as few socket writes as Jetty's frame flusher allows, and
+       * Runlane's flush at the end of each drain writes them, so a lone frame waits for nothing.
+       * Default true. Turn it off only if something other than Runlane sends through these
+       * connections without calling {@code flush()}.
+       */
+      public Builder batching(boolean enabled) {
+        this.batching = enabled;
         return this;
       }
 

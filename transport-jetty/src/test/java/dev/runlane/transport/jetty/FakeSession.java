@@ -21,6 +21,8 @@ final class FakeSession {
   final List<String> closes = new CopyOnWriteArrayList<>();
   final AtomicInteger disconnects = new AtomicInteger();
   final AtomicInteger pongs = new AtomicInteger();
+  final AtomicInteger pings = new AtomicInteger();
+  volatile boolean throwOnPing;
 
   final Session session =
       (Session)
@@ -44,6 +46,12 @@ final class FakeSession {
           onSend.accept(bytes, (Callback) args[1]);
           return null;
         }
+      case "sendPing":
+        pings.incrementAndGet();
+        if (throwOnPing) {
+          throw new IllegalStateException("test: ping failed");
+        }
+        return null;
       case "sendPong":
         pongs.incrementAndGet();
         return null;

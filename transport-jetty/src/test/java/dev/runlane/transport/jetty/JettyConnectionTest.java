@@ -142,10 +142,24 @@ class JettyConnectionTest {
   }
 
   @Test
-  void binaryIsAlwaysDeclaredAndStreamTransportOnlyOnRequest() {
-    assertEquals(Set.of(Capability.BINARY), connection.capabilities());
+  void binaryAndPingAreAlwaysDeclaredAndStreamTransportOnlyOnRequest() {
+    assertEquals(Set.of(Capability.BINARY, Capability.TRANSPORT_PING), connection.capabilities());
     JettyConnection paired =
         new JettyConnection("c2", "alice", fake.session, Set.of(Capability.STREAM_TRANSPORT));
-    assertEquals(Set.of(Capability.BINARY, Capability.STREAM_TRANSPORT), paired.capabilities());
+    assertEquals(
+        Set.of(Capability.BINARY, Capability.TRANSPORT_PING, Capability.STREAM_TRANSPORT),
+        paired.capabilities());
+  }
+
+  @Test
+  void pingSendsAWebSocketPingWhileOpenAndNothingOnceClosed() {
+    connection.ping();
+    assertEquals(1, fake.pings.get());
+    fake.throwOnPing = true;
+    connection.ping(); // a throwing session never escapes ping() (rule T8.2)
+    fake.throwOnPing = false;
+    connection.close(CloseReason.NORMAL);
+    connection.ping();
+    assertEquals(2, fake.pings.get());
   }
 }

@@ -99,6 +99,7 @@ class JettyTransportTest {
     for (Payload payload : payloads) {
       pair.connection.send(new Frame(Lane.STREAM, payload), callbacks);
     }
+    pair.connection.flush(); // the end of a drain (batching, rule T2.7)
 
     for (int i = 0; i < payloads.size(); i++) {
       assertSamePayload(payloads.get(i), pair.clientEvents.nextMessage(), i);
@@ -117,6 +118,7 @@ class JettyTransportTest {
       open.add(cb);
       pair.connection.send(Frame.control("m" + i), cb);
     }
+    pair.connection.flush();
     for (int i = 0; i < 50; i++) {
       assertEquals("m" + i, pair.clientEvents.nextMessage());
     }
@@ -340,6 +342,7 @@ class JettyTransportTest {
       assertEquals(expected, received, "frame " + i);
     }
     pair.handler.awaitClose();
+    pair.clientEvents.awaitEnd(); // the client has read everything up to the server's close
     assertEquals(0, pair.handler.overlaps.get(), "handler calls overlapped");
     assertEquals(0, pair.handler.callsAfterClose.get(), "calls after onClose");
     assertEquals(1, pair.handler.closes.size());
@@ -376,6 +379,136 @@ class JettyTransportTest {
     CloseReason reported = pair.handler.awaitClose();
     assertEquals(1001, reported.code());
     assertFalse(pair.connection.isOpen());
+  }
+
+  @Test
+  void aPingIsAnsweredByTheClientAndItsPongReportedAsActivity() throws Exception {
+    start();
+    TestServer.Pair pair = server.connect("alice");
+    for (int i = 1; i <= 3; i++) {
+      int want = i;
+      pair.connection.ping();
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+      while (pair.handler.activity.get() < want && System.nanoTime() < deadline) {
+        Thread.sleep(5);
+      }
+      assertEquals(want, pair.handler.activity.get(), "pongs reported through onActivity()");
+    }
+    assertTrue(pair.handler.frames.isEmpty(), "a pong is activity, not a frame");
+    assertEquals(0, pair.handler.overlaps.get());
+  }
+
+  /** Sends {@code count} small frames as one drain of Runlane's outbox does: sends, then a flush. */
+  private static CountingCallback drain(JettyConnection c, int count, boolean flush) {
+    CountingCallback cb = new CountingCallback(count);
+    for (int i = 0; i < count; i++) {
+      c.send(Frame.stream("{\"kind\":\"run_event\",\"seq\":" + i + "}"), cb);
+    }
+    if (flush) {
+      c.flush();
+    }
+    return cb;
+  }
+
+  private static void assertReceived(TestServer.Pair pair, int count) throws InterruptedException {
+    for (int i = 0; i < count; i++) {
+      assertEquals("{\"kind\":\"run_event\",\"seq\":" + i + "}", pair.clientEvents.nextMessage());
+    }
+  }
+
+  @Test
+  void aDrainOfSmallFramesGoesOutInOneWriteAtItsFlush() throws Exception {
+    // Issue 16: frames handed over in one drain go out in as few writes as Jetty allows (T2.7).
+    TestServer.Pair pair = start().connect("alice");
+    assertTrue(pair.connection.capabilities().contains(Capability.BATCHING));
+    int before = server.writes.get();
+    CountingCallback cb = drain(pair.connection, 100, false);
+    cb.awaitAll(); // batched frames complete once they are in the batch
+    assertEquals(100, cb.successes.get());
+    assertEquals(before, server.writes.get(), "the batch is held until the flush");
+    pair.connection.flush();
+    assertReceived(pair, 100);
+    int writes = server.writes.get() - before;
+    assertTrue(writes >= 1 && writes <= 2, "100 small frames took " + writes + " socket writes");
+  }
+
+  @Test
+  void aLoneFrameGoesOutAtItsFlush() throws Exception {
+    TestServer.Pair pair = start().connect("alice");
+    for (int round = 0; round < 3; round++) {
+      int before = server.writes.get();
+      CountingCallback cb = new CountingCallback(1);
+      pair.connection.send(Frame.stream("lone-" + round), cb);
+      pair.connection.flush();
+      assertEquals("lone-" + round, pair.clientEvents.nextMessage());
+      cb.awaitAll();
+      assertEquals(1, server.writes.get() - before, "one frame, one write");
+    }
+  }
+
+  @Test
+  void withoutBatchingEveryFrameIsWrittenOnItsOwn() throws Exception {
+    start(settings().batching(false).build(), new RecordingAcceptor());
+    TestServer.Pair pair = server.connect("alice");
+    assertFalse(pair.connection.capabilities().contains(Capability.BATCHING));
+    int before = server.writes.get();
+    drain(pair.connection, 100, true).awaitAll();
+    assertReceived(pair, 100);
+    int writes = server.writes.get() - before;
+    assertTrue(writes >= 100, "without batching 100 frames took only " + writes + " writes");
+  }
+
+  @Test
+  void aCloseWritesTheBatchBeforeTheCloseFrame() throws Exception {
+    TestServer.Pair pair = start().connect("alice");
+    drain(pair.connection, 50, false).awaitAll();
+    pair.connection.close(CloseReason.SLOW_CONSUMER);
+    assertReceived(pair, 50);
+    pair.clientEvents.awaitEnd();
+    assertEquals(4000, pair.clientEvents.closeCode);
+  }
+
+  /** A handler reporting Runlane's idle timeout as {@code idle} (rule T8.1). */
+  private static RecordingAcceptor idleTimeoutOf(Duration idle) {
+    return new RecordingAcceptor(
+        c ->
+            new RecordingHandler() {
+              @Override
+              public Duration idleTimeout() {
+                return idle;
+              }
+            });
+  }
+
+  @Test
+  void socketIdleTimeoutIsDerivedFromRunlanesNotJettysDefault() throws Exception {
+    // Rule T8.1: Jetty's default (30 s) would leave this quiet connection open for the whole test;
+    // derived from the handler's 200 ms it is 300 ms, so Jetty closes it (1001) once that passed.
+    start(settings().build(), idleTimeoutOf(Duration.ofMillis(200)));
+    TestServer.Pair pair = server.connect("alice");
+    CloseReason reported = pair.handler.awaitClose();
+    assertEquals(1001, reported.code());
+  }
+
+  @Test
+  void anExplicitSocketIdleTimeoutWinsOverTheDerivedOne() throws Exception {
+    start(settings().idleTimeout(Duration.ofMillis(300)).build(), idleTimeoutOf(Duration.ofHours(1)));
+    TestServer.Pair pair = server.connect("alice");
+    assertEquals(1001, pair.handler.awaitClose().code());
+  }
+
+  @Test
+  void theDerivedSocketIdleTimeoutStaysAboveRunlanes() {
+    assertEquals(
+        Duration.ofSeconds(135),
+        JettyRunlaneWebSockets.Settings.socketIdleTimeoutAbove(Duration.ofSeconds(90)));
+    Random random = new Random(7);
+    for (int i = 0; i < 1000; i++) {
+      Duration idle = Duration.ofNanos(1 + (random.nextLong() >>> 20));
+      Duration derived = JettyRunlaneWebSockets.Settings.socketIdleTimeoutAbove(idle);
+      assertTrue(derived != null && derived.compareTo(idle) > 0, idle + " -> " + derived);
+    }
+    assertEquals(null, JettyRunlaneWebSockets.Settings.socketIdleTimeoutAbove(Duration.ZERO));
   }
 
   @Test
@@ -428,7 +561,9 @@ class JettyTransportTest {
     assertEquals("bob", b.connection.principal());
     assertNotEquals(a.connection.id(), b.connection.id());
     assertTrue(a.connection.id().matches("[A-Za-z0-9_-]{22}"), a.connection.id());
-    assertEquals(EnumSet.of(Capability.BINARY), a.connection.capabilities());
+    assertEquals(
+        EnumSet.of(Capability.BINARY, Capability.TRANSPORT_PING, Capability.BATCHING),
+        a.connection.capabilities());
     assertEquals("alice", a.connection.upgradeRequest().getHeader(TestServer.USER_HEADER));
   }
 
@@ -437,7 +572,11 @@ class JettyTransportTest {
     start(settings().streamTransport(true).build(), new RecordingAcceptor());
     TestServer.Pair pair = server.connect("alice");
     assertEquals(
-        EnumSet.of(Capability.BINARY, Capability.STREAM_TRANSPORT), pair.connection.capabilities());
+        EnumSet.of(
+            Capability.BINARY,
+            Capability.TRANSPORT_PING,
+            Capability.BATCHING,
+            Capability.STREAM_TRANSPORT), pair.connection.capabilities());
   }
 
   @Test

@@ -6,11 +6,13 @@ import java.net.http.WebSocket;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.server.Server;
-import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.io.NetworkTrafficListener;
+import org.eclipse.jetty.server.NetworkTrafficServerConnector;
 import org.eclipse.jetty.server.handler.ContextHandler;
 import org.eclipse.jetty.util.Callback;
 
@@ -28,16 +30,28 @@ final class TestServer implements AutoCloseable {
   final RecordingAcceptor acceptor;
   private final int port;
 
-  private TestServer(Server server, RecordingAcceptor acceptor, int port) {
+  /** Socket writes of the server, counted at the socket (one per buffer written). */
+  final AtomicInteger writes;
+
+  private TestServer(Server server, RecordingAcceptor acceptor, int port, AtomicInteger writes) {
     this.server = server;
     this.acceptor = acceptor;
     this.port = port;
+    this.writes = writes;
   }
 
   static TestServer start(JettyRunlaneWebSockets.Settings settings, RecordingAcceptor acceptor)
       throws Exception {
     Server server = new Server();
-    ServerConnector connector = new ServerConnector(server);
+    NetworkTrafficServerConnector connector = new NetworkTrafficServerConnector(server);
+    AtomicInteger writes = new AtomicInteger();
+    connector.setNetworkTrafficListener(
+        new NetworkTrafficListener() {
+          @Override
+          public void outgoing(java.net.Socket socket, java.nio.ByteBuffer bytes) {
+            writes.incrementAndGet(); // one per buffer Jetty writes to the socket
+          }
+        });
     connector.setHost("127.0.0.1");
     connector.setPort(0);
     server.addConnector(connector);
@@ -56,7 +70,7 @@ final class TestServer implements AutoCloseable {
     server.setHandler(context);
     JettyRunlaneWebSockets.install(server, context, "/ws", settings, acceptor);
     server.start();
-    return new TestServer(server, acceptor, connector.getLocalPort());
+    return new TestServer(server, acceptor, connector.getLocalPort(), writes);
   }
 
   static TestServer start(RecordingAcceptor acceptor) throws Exception {

@@ -93,6 +93,9 @@ public final class ChatServer implements AutoCloseable {
     if (b.timeSource != null) {
       rb.timeSource(b.timeSource);
     }
+    if (b.heartbeatInterval != null && b.idleTimeout != null) {
+      rb.heartbeatInterval(b.heartbeatInterval).idleTimeout(b.idleTimeout);
+    }
     this.runlane = rb.build();
     this.server = new Server();
     this.connector = new ServerConnector(server);
@@ -133,8 +136,7 @@ public final class ChatServer implements AutoCloseable {
         JettyRunlaneWebSockets.Settings.builder(this::authenticate)
             .maxTextMessageSize(2L * MAX_INBOUND_BYTES)
             .maxBinaryMessageSize(2L * MAX_INBOUND_BYTES)
-            // above Runlane's own idle timeout (90 s), so Runlane closes idle sockets first, with 4001
-            .idleTimeout(Duration.ofSeconds(120))
+            // no idleTimeout: the adapter derives Jetty's from Runlane's (rule T8.1)
             .build(),
         ConnectionAcceptor.from(runlane::connect));
     try {
@@ -316,8 +318,21 @@ public final class ChatServer implements AutoCloseable {
     private int approvalEvery = 3;
     private Duration ticketTtl = Duration.ofSeconds(60);
     private @Nullable TimeSource timeSource;
+    private @Nullable Duration heartbeatInterval;
+    private @Nullable Duration idleTimeout;
 
     private Builder() {}
+
+    /**
+     * Runlane's liveness timing: a connection that shows no life for {@code heartbeatInterval} is
+     * pinged (WebSocket pings, which browsers answer by themselves), one that shows none for {@code
+     * idleTimeout} is closed with 4001. Default Runlane's: 30 s and 90 s.
+     */
+    public Builder liveness(Duration heartbeatInterval, Duration idleTimeout) {
+      this.heartbeatInterval = Objects.requireNonNull(heartbeatInterval, "heartbeatInterval");
+      this.idleTimeout = Objects.requireNonNull(idleTimeout, "idleTimeout");
+      return this;
+    }
 
     /** The interface to bind; default {@code localhost}. Use {@code 0.0.0.0} to accept others. */
     public Builder host(String host) {

@@ -227,4 +227,43 @@ class ChatPageBrowserTest {
     assertFalse(alice.findElement(By.id("abort")).isEnabled());
     assertTrue(alice.findElement(By.id("send")).isEnabled());
   }
+
+  /**
+   * Liveness needs no client code (issue 12 item 6): a page that opens the WebSocket and does
+   * nothing else (no ping timer, no message of its own) stays connected through several idle
+   * timeouts, because the server pings and the browser answers WebSocket pings by itself.
+   */
+  @Test
+  void aPageWithNoKeepaliveCodeStaysConnectedThroughSeveralIdleTimeouts() throws Exception {
+    Duration idle = Duration.ofMillis(1500);
+    server =
+        ChatServer.builder().port(0).approvalEvery(0).liveness(Duration.ofMillis(400), idle).build().start();
+    alice = browser();
+    // a same-origin page without the chat page's script: a 404 has no script at all
+    alice.get(server.uri().resolve("/no-keepalive-here").toString());
+    Object opened =
+        ((JavascriptExecutor) alice)
+            .executeAsyncScript(
+                "const done = arguments[arguments.length - 1];"
+                    + "fetch('/api/ticket?name=carol', {method: 'POST'}).then(r => r.json()).then(t => {"
+                    + "  const ws = new WebSocket(location.origin.replace('http', 'ws') + '/ws?ticket=' + t.ticket);"
+                    + "  window.rl = {ws: ws, messages: 0, close: null};"
+                    + "  ws.onmessage = () => { window.rl.messages++; };"
+                    + "  ws.onclose = e => { window.rl.close = e.code; };"
+                    + "  ws.onopen = () => done('open');"
+                    + "  ws.onerror = () => done('error');"
+                    + "}).catch(e => done('failed: ' + e));");
+    assertEquals("open", opened);
+    new WebDriverWait(alice, WAIT).until(d -> ((Long) js(d, "return window.rl.messages;")) >= 1); // welcome
+    assertEquals(1, server.runlane().connectionCount());
+    // four idle timeouts of silence from the page; wall-clock, since the browser's pongs are real
+    long until = System.nanoTime() + idle.multipliedBy(4).toNanos();
+    while (System.nanoTime() < until) {
+      Thread.sleep(100);
+      assertNull(js(alice, "return window.rl.close;"), "the page's socket was closed");
+    }
+    assertEquals(1L, js(alice, "return window.rl.ws.readyState;"), "still OPEN");
+    assertEquals(1, server.runlane().connectionCount());
+    assertEquals(1L, js(alice, "return window.rl.messages;"), "nothing but the welcome: no app-level heartbeats needed");
+  }
 }
