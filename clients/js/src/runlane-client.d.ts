@@ -42,6 +42,8 @@ export interface RunlaneClientOptions {
   pingIntervalMs?: number;
   /** Reconnect when nothing at all arrived for this long (a half-open socket); default 70 000 ms. 0 turns it off. */
   serverTimeoutMs?: number;
+  /** Give up a connection attempt whose welcome has not arrived within this long; default 15 000 ms. 0 turns it off. */
+  connectTimeoutMs?: number;
   /** Use the paired stream socket when the welcome offers it; default true (needs `getTicket` or `streamUrl`). */
   streamTransport?: boolean;
   /** The stream socket's URL; default the endpoint with `?ticket=…&primary=<connectionId>&generation=<n>`. */

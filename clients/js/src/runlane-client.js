@@ -317,6 +317,7 @@ export class RunlaneClient extends Emitter {
     this._pingMs = options.pingIntervalMs ?? 20000;
     this._serverTimeoutMs = options.serverTimeoutMs ?? 70000;
     this._pairTimeoutMs = options.pairTimeoutMs ?? 5000;
+    this._connectTimeoutMs = options.connectTimeoutMs ?? 15000;
     this._useStream = options.streamTransport !== false;
     this._streamUrl = options.streamUrl || null;
     this._takeover = !!options.takeover;
@@ -488,6 +489,10 @@ export class RunlaneClient extends Emitter {
     }
     conn.ws = ws;
     this.stats.connects++;
+    if (this._connectTimeoutMs) {
+      // a socket that never brings its welcome (a server stopping mid-handshake) must not hang us
+      conn.watchdog = this._setTimeout(() => this._giveUp(conn, 'no welcome'), this._connectTimeoutMs);
+    }
     ws.onmessage = (ev) => this._onMessage(conn, ev.data, false);
     ws.onclose = (ev) => this._onSocketClose(conn, ev && ev.code, ev && ev.reason, false);
     ws.onerror = noop; // a close always follows
@@ -520,6 +525,7 @@ export class RunlaneClient extends Emitter {
 
   _onWelcome(conn, m) {
     conn.welcomed = true;
+    this._clearTimeout(conn.watchdog);
     this.connectionId = m.connectionId;
     const previous = this.serverEpoch;
     this.serverEpoch = m.serverEpoch;
@@ -680,14 +686,16 @@ export class RunlaneClient extends Emitter {
   _armWatchdog(conn) {
     if (!this._serverTimeoutMs || !conn.welcomed) return;
     this._clearTimeout(conn.watchdog);
-    conn.watchdog = this._setTimeout(() => {
-      // nothing (not even a heartbeat answering our pings) for this long: the socket is dead
-      if (this._conn !== conn || conn.closed) return;
-      this._conn = null;
-      this._teardown(conn, 4001, 'server silent');
-      this._rejectAll('DISCONNECTED', 'the server went silent');
-      this._scheduleReconnect({ code: 1006, reason: 'server silent' });
-    }, this._serverTimeoutMs);
+    // nothing (not even a heartbeat answering our pings) for this long: the socket is dead
+    conn.watchdog = this._setTimeout(() => this._giveUp(conn, 'server silent'), this._serverTimeoutMs);
+  }
+
+  _giveUp(conn, why) {
+    if (this._conn !== conn || conn.closed) return;
+    this._conn = null;
+    this._teardown(conn, 4001, why);
+    this._rejectAll('DISCONNECTED', why);
+    this._scheduleReconnect({ code: 1006, reason: why });
   }
 
   // ---------------------------------------------------------------- sending

@@ -192,6 +192,20 @@ test('pings every pingIntervalMs and reconnects when the server stays silent', a
   assert.equal(FakeWebSocket.all.length, 2, 'and a new connection is opened');
 });
 
+test('a connection attempt without a welcome is given up and retried', async () => {
+  const h = await harness({ client: { connectTimeoutMs: 5000 } }, { connect: false });
+  await flush();
+  const ws = h.server();
+  ws.open(); // the upgrade succeeded, but the server never says welcome
+  h.clock.advance(4999);
+  assert.equal(ws.closedWith, null);
+  h.clock.advance(1);
+  assert.notEqual(ws.closedWith, null);
+  h.clock.advance(1000);
+  await flush();
+  assert.equal(FakeWebSocket.all.length, 2);
+});
+
 // ------------------------------------------------------------------ events, dedupe, resume
 
 test('applies each seq once and in order: duplicates are dropped', async () => {
