@@ -64,11 +64,15 @@ public final class ChatServer implements AutoCloseable {
   /** Runlane's largest inbound frame; the socket accepts twice that, so Runlane answers the excess. */
   static final int MAX_INBOUND_BYTES = 64 * 1024;
 
+  /** The Runlane JavaScript client, served from its WebJar ({@code runlane-client-js}). */
+  static final String CLIENT_SCRIPT = "runlane-client.js";
+
   private static final Map<String, String[]> STATIC =
       Map.of(
           "/", new String[] {"index.html", "text/html; charset=utf-8"},
           "/index.html", new String[] {"index.html", "text/html; charset=utf-8"},
           "/app.js", new String[] {"app.js", "text/javascript; charset=utf-8"},
+          "/runlane-client.js", new String[] {CLIENT_SCRIPT, "text/javascript; charset=utf-8"},
           "/style.css", new String[] {"style.css", "text/css; charset=utf-8"});
 
   private final String host;
@@ -91,6 +95,9 @@ public final class ChatServer implements AutoCloseable {
             .maxInboundBytes(MAX_INBOUND_BYTES);
     if (b.timeSource != null) {
       rb.timeSource(b.timeSource);
+    }
+    if (b.replayCapacity > 0) {
+      rb.replayCapacity(b.replayCapacity);
     }
     this.runlane = rb.build();
     this.server = new Server();
@@ -287,7 +294,7 @@ public final class ChatServer implements AutoCloseable {
   }
 
   private static byte[] readResource(String name) {
-    String path = "web/" + name;
+    String path = CLIENT_SCRIPT.equals(name) ? clientScriptPath() : "web/" + name;
     try (InputStream in = ChatServer.class.getResourceAsStream(path)) {
       if (in == null) {
         throw new IllegalStateException("missing resource " + path);
@@ -296,6 +303,20 @@ public final class ChatServer implements AutoCloseable {
     } catch (IOException e) {
       throw new IllegalStateException("cannot read resource " + path, e);
     }
+  }
+
+  /** Where the WebJar keeps the client script; its properties file names the versioned path. */
+  private static String clientScriptPath() {
+    java.util.Properties p = new java.util.Properties();
+    try (InputStream in = ChatServer.class.getResourceAsStream("/META-INF/runlane-client-js.properties")) {
+      if (in == null) {
+        throw new IllegalStateException("runlane-client-js (the WebJar) is not on the classpath");
+      }
+      p.load(in);
+    } catch (IOException e) {
+      throw new IllegalStateException("cannot read the runlane-client-js properties", e);
+    }
+    return "/" + Objects.requireNonNull(p.getProperty("script"), "script");
   }
 
   /** The UTF-8 text of a page resource, for tests. */
@@ -315,6 +336,7 @@ public final class ChatServer implements AutoCloseable {
     private int approvalEvery = 3;
     private Duration ticketTtl = Duration.ofSeconds(60);
     private @Nullable TimeSource timeSource;
+    private int replayCapacity;
 
     private Builder() {}
 
@@ -357,6 +379,18 @@ public final class ChatServer implements AutoCloseable {
     /** Runlane's clock and timers (tickets, retention, heartbeats); default the system clock. */
     public Builder timeSource(TimeSource time) {
       this.timeSource = Objects.requireNonNull(time, "time");
+      return this;
+    }
+
+    /**
+     * Events kept per run for resume (Runlane's {@code replayCapacity}); default Runlane's (1,024).
+     * Small values let tests and demos show truncation.
+     */
+    public Builder replayCapacity(int events) {
+      if (events < 1) {
+        throw new IllegalArgumentException("replayCapacity < 1");
+      }
+      this.replayCapacity = events;
       return this;
     }
 

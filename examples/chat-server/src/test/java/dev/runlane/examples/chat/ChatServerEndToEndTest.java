@@ -448,7 +448,12 @@ class ChatServerEndToEndTest {
     assertEquals("alice/chat", body.get("sessionId").asText());
     HttpResponse<String> page = WsClient.HTTP.send(HttpRequest.newBuilder(base).GET().build(), HttpResponse.BodyHandlers.ofString());
     assertEquals(200, page.statusCode());
-    assertTrue(page.body().contains("<script src=\"/app.js\""));
+    assertTrue(page.body().contains("<script type=\"module\" src=\"/app.js\""));
+    // the page's client library comes from the runlane-client-js WebJar
+    HttpResponse<String> lib = WsClient.HTTP.send(HttpRequest.newBuilder(base.resolve("/runlane-client.js")).GET().build(), HttpResponse.BodyHandlers.ofString());
+    assertEquals(200, lib.statusCode());
+    assertTrue(lib.headers().firstValue("Content-Type").orElse("").startsWith("text/javascript"));
+    assertTrue(lib.body().contains("export class RunlaneClient"));
     assertEquals(404, WsClient.HTTP.send(HttpRequest.newBuilder(base.resolve("/nope")).GET().build(), HttpResponse.BodyHandlers.discarding()).statusCode());
   }
 
