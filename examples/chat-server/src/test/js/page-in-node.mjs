@@ -147,7 +147,18 @@ async function main() {
   await waitFor(() => alice.state() === 'aborted', 'aborted');
   check(alice.byId.send.disabled === false && alice.byId.abort.disabled === true, 'buttons after the abort');
   check(alice.byId.errors.textContent === '', 'no errors shown: ' + alice.byId.errors.textContent);
-  return 'turns=' + alice.turns();
+
+  // a new tab shows the whole conversation: the ended turns come from the history database
+  const fresh = await openPage(memoryStorage());
+  fresh.byId.name.value = USER;
+  fresh.byId.login.dispatch('submit');
+  await waitFor(() => fresh.online() && fresh.turns() === 3, 'the new tab shows three turns');
+  await sleep(300); // a replay of the latest run must not double its text
+  const answers = fresh.byId.transcript.children.map((t) => t.all('seg').map((x) => x.textContent).join(''));
+  check(answers[0] === process.env.ANSWER && answers[1] === process.env.APPROVAL_ANSWER, 'history answers: ' + JSON.stringify(answers));
+  check(fresh.byId.transcript.children.map((t) => t.dataset.state).join() === 'completed,completed,aborted', 'history states');
+  check(answers[2] === alice.answer(), 'the aborted turn as the author saw it');
+  return 'turns=' + alice.turns() + ' newTabTurns=' + fresh.turns();
 }
 
 const timer = setTimeout(() => { console.error('FAIL page-in-node: not finished in 120 s'); process.exit(1); }, 120000);

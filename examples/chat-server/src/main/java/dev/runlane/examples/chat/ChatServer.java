@@ -3,9 +3,11 @@ package dev.runlane.examples.chat;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.runlane.Authorizer;
 import dev.runlane.Runlane;
+import dev.runlane.RunlaneMetrics;
 import dev.runlane.StreamTickets;
 import dev.runlane.TimeSource;
 import dev.runlane.protocol.json.JsonWireCodec;
+import dev.runlane.transport.CloseReason;
 import dev.runlane.transport.jetty.ConnectionAcceptor;
 import dev.runlane.transport.jetty.JettyRunlaneWebSockets;
 import java.io.IOException;
@@ -78,6 +80,7 @@ public final class ChatServer implements AutoCloseable {
   private final String host;
   private final ObjectMapper json = new ObjectMapper();
   private final DemoAgent agent;
+  private final ChatHistory history;
   private final Runlane runlane;
   private final Server server;
   private final ServerConnector connector;
@@ -86,10 +89,32 @@ public final class ChatServer implements AutoCloseable {
   private ChatServer(Builder b) {
     this.host = b.host;
     this.agent = new DemoAgent(b.pace, b.approvalEvery, Duration.ofMinutes(5));
+    this.history =
+        ChatHistory.open(
+            b.historyUrl != null
+                ? b.historyUrl
+                : "jdbc:h2:mem:runlane-chat-" + java.util.UUID.randomUUID() + ";DB_CLOSE_DELAY=-1");
     Runlane.Builder rb =
         Runlane.builder()
             .codec(new JsonWireCodec())
-            .runtime(agent)
+            .runtime(history.recording(agent))
+            .runListener(history)
+            .runListener(
+                o ->
+                    LOG.info(
+                        "run {} in {} ended {} (last seq {}{})",
+                        o.runId(),
+                        o.sessionId(),
+                        o.state(),
+                        o.terminalSeq(),
+                        o.failureReason() == null ? "" : ", " + o.failureReason()))
+            .metrics(
+                new RunlaneMetrics() {
+                  @Override
+                  public void connectionClosed(String connectionId, CloseReason reason) {
+                    LOG.info("connection {} closed: {} {}", connectionId, reason.code(), reason.reason());
+                  }
+                })
             .authorizer(ownSessionsOnly())
             .ticketTtl(b.ticketTtl)
             .maxInboundBytes(MAX_INBOUND_BYTES);
@@ -108,7 +133,10 @@ public final class ChatServer implements AutoCloseable {
     server.setStopTimeout(2_000);
   }
 
-  /** A builder with the defaults: port 8080 on localhost, 30 ms per token, an approval every 3rd run. */
+  /**
+   * A builder with the defaults: port 8080 on localhost, 30 ms per token, approvals only when the
+   * prompt calls for the tool, history in an in-memory database.
+   */
   public static Builder builder() {
     return new Builder();
   }
@@ -168,6 +196,11 @@ public final class ChatServer implements AutoCloseable {
     return runlane;
   }
 
+  /** The conversation history (every ended run of every session). */
+  public ChatHistory history() {
+    return history;
+  }
+
   /** The demo agent. */
   public DemoAgent agent() {
     return agent;
@@ -187,6 +220,7 @@ public final class ChatServer implements AutoCloseable {
     } catch (Exception e) {
       LOG.warn("Jetty did not stop cleanly", e);
     }
+    history.close();
   }
 
   // ================================================================ the glue: authentication
@@ -199,7 +233,9 @@ public final class ChatServer implements AutoCloseable {
     String ticket = Request.extractQueryParameters(request).getValue("ticket");
     StreamTickets.Result r = runlane.tickets().consume(ticket);
     if (r instanceof StreamTickets.Admitted) {
-      return ((StreamTickets.Admitted) r).principal();
+      String principal = ((StreamTickets.Admitted) r).principal();
+      LOG.info("{} connected from {}", principal, Request.getRemoteAddr(request));
+      return principal;
     }
     LOG.info(
         "refused WebSocket upgrade from {}: ticket {}",
@@ -222,6 +258,10 @@ public final class ChatServer implements AutoCloseable {
           return true;
         }
         issueTicket(request, response, callback);
+        return true;
+      }
+      if ("/api/history".equals(path) && HttpMethod.GET.is(method)) {
+        sendHistory(request, response, callback);
         return true;
       }
       String[] r = STATIC.get(path);
@@ -283,6 +323,20 @@ public final class ChatServer implements AutoCloseable {
     writeJson(response, callback, HttpStatus.OK_200, body);
   }
 
+  /**
+   * {@code GET /api/history?name=<user>}: the user's earlier turns from the database, oldest first,
+   * so a new tab shows the whole conversation before it resumes the live run. (The demo trusts the
+   * name, as its login does; a real host takes the user from its authenticated session.)
+   */
+  private void sendHistory(Request request, Response response, Callback callback) throws IOException {
+    String name = Request.extractQueryParameters(request).getValue("name");
+    if (name == null || !NAME.matcher(name).matches()) {
+      writeJson(response, callback, HttpStatus.BAD_REQUEST_400, Map.of("error", "name must be 1-32 letters, digits, '.', '_' or '-'"));
+      return;
+    }
+    writeJson(response, callback, HttpStatus.OK_200, Map.of("turns", history.turns(name + "/chat", 200)));
+  }
+
   private void writeJson(Response response, Callback callback, int status, Map<String, ?> body)
       throws IOException {
     byte[] bytes = json.writeValueAsBytes(body);
@@ -333,7 +387,8 @@ public final class ChatServer implements AutoCloseable {
     private String host = "localhost";
     private int port = 8080;
     private Duration pace = Duration.ofMillis(30);
-    private int approvalEvery = 3;
+    private int approvalEvery;
+    private @Nullable String historyUrl;
     private Duration ticketTtl = Duration.ofSeconds(60);
     private @Nullable TimeSource timeSource;
     private int replayCapacity;
@@ -361,12 +416,25 @@ public final class ChatServer implements AutoCloseable {
       return this;
     }
 
-    /** Ask for a tool approval on every n-th run too (0: only for prompts with "approve"); default 3. */
+    /**
+     * Ask for a tool approval on every n-th run too; default 0: only when the prompt calls for it
+     * (contains "approve"). A server-wide counter makes other users' runs stop for approvals they
+     * never asked for, so keep it for tests.
+     */
     public Builder approvalEvery(int n) {
       if (n < 0) {
         throw new IllegalArgumentException("approvalEvery < 0");
       }
       this.approvalEvery = n;
+      return this;
+    }
+
+    /**
+     * The JDBC URL of the conversation history, e.g. {@code jdbc:h2:file:./chat-history}; default a
+     * fresh in-memory H2 database per server.
+     */
+    public Builder historyUrl(String jdbcUrl) {
+      this.historyUrl = Objects.requireNonNull(jdbcUrl, "jdbcUrl");
       return this;
     }
 

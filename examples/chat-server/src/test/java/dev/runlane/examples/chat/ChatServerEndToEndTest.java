@@ -469,4 +469,69 @@ class ChatServerEndToEndTest {
     b.abort();
     eventually(() -> server.runlane().connectionCount() == 0, "both connections unregistered");
   }
+
+  // ------------------------------------------------------------------ history
+
+  @Test
+  void everyEndedRunIsStoredOnceInTheHistoryAndServedToItsUserOnly() throws Exception {
+    start(Duration.ofMillis(1));
+    WsClient alice = connect("alice");
+    WsClient aliceTab2 = connect("alice");
+    aliceTab2.send(subscribe("alice/chat"));
+    aliceTab2.await("subscribed");
+    String first = "What is Runlane for?";
+    alice.send(send("alice/chat", first));
+    String run1 = alice.await("run_event").get("runId").asText();
+    alice.awaitEnd(run1);
+    String second = "Stream something long so I can abort it";
+    alice.send(send("alice/chat", second));
+    String run2 = alice.await(n -> "run_event".equals(n.path("kind").asText()) && !run1.equals(n.path("runId").asText())).get("runId").asText();
+    alice.await(n -> WsClient.isEvent(n, run2) && "delta".equals(n.get("type").asText()));
+    alice.send(Map.of("type", "chat.abort", "sessionId", "alice/chat", "runId", run2));
+    alice.awaitEnd(run2);
+    eventually(() -> server.history().turns("alice/chat", 10).size() == 2, "both runs stored");
+
+    HttpResponse<String> res =
+        WsClient.HTTP.send(HttpRequest.newBuilder(base.resolve("/api/history?name=alice")).GET().build(), HttpResponse.BodyHandlers.ofString());
+    assertEquals(200, res.statusCode());
+    JsonNode turns = WsClient.M.readTree(res.body()).get("turns");
+    assertEquals(2, turns.size(), "one row per run, not one per tab: " + turns);
+    assertEquals(run1, turns.get(0).get("runId").asText(), "oldest first");
+    assertEquals(first, turns.get(0).get("prompt").asText());
+    assertEquals(DemoAgent.answer(first, true), turns.get(0).get("answer").asText());
+    assertEquals("completed", turns.get(0).get("state").asText());
+    assertEquals(run2, turns.get(1).get("runId").asText());
+    assertEquals("aborted", turns.get(1).get("state").asText());
+    String partial = turns.get(1).get("answer").asText();
+    assertTrue(!partial.isEmpty() && DemoAgent.answer(second, true).startsWith(partial), partial);
+
+    JsonNode bobs = WsClient.M.readTree(
+        WsClient.HTTP.send(HttpRequest.newBuilder(base.resolve("/api/history?name=bob")).GET().build(), HttpResponse.BodyHandlers.ofString()).body());
+    assertEquals(0, bobs.get("turns").size(), "another user's history is empty");
+    assertEquals(400, WsClient.HTTP.send(HttpRequest.newBuilder(base.resolve("/api/history?name=a/b")).GET().build(), HttpResponse.BodyHandlers.discarding()).statusCode());
+  }
+
+  @Test
+  void aServerRestartedMidRunKeepsTheHistoryUpToItWithACleanFailedRun(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+    String url = "jdbc:h2:file:" + dir.resolve("chat").toAbsolutePath();
+    start(ChatServer.builder().pace(Duration.ofMillis(5)).historyUrl(url));
+    WsClient alice = connect("alice");
+    alice.send(send("alice/chat", "What is Runlane for?"));
+    String run1 = alice.await("run_event").get("runId").asText();
+    alice.awaitEnd(run1);
+    alice.send(send("alice/chat", "Stream a long answer; the server stops under it"));
+    String run2 = alice.await(n -> "run_event".equals(n.path("kind").asText()) && !run1.equals(n.path("runId").asText())).get("runId").asText();
+    for (int i = 0; i < 3; i++) {
+      alice.await(n -> WsClient.isEvent(n, run2) && "delta".equals(n.get("type").asText()));
+    }
+    server.close(); // mid-run: the run ends failed (shutdown), and its row is written before the database closes
+
+    ChatServer second = ChatServer.builder().port(0).historyUrl(url).build().start();
+    toClose.add(0, second);
+    List<ChatHistory.Turn> turns = second.history().turns("alice/chat", 10);
+    assertEquals(List.of(run1, run2), turns.stream().map(ChatHistory.Turn::runId).toList());
+    assertEquals("completed", turns.get(0).state());
+    assertEquals("failed", turns.get(1).state());
+    assertTrue(DemoAgent.answer("Stream a long answer; the server stops under it", true).startsWith(turns.get(1).answer()));
+  }
 }

@@ -52,14 +52,17 @@ async function start() {
 
   sub = client.subscribe(sessionId, {
     started(e) {
-      turn(e.runId).prompt = typeof e.data === 'string' ? e.data : '';
+      const t = turn(e.runId);
+      if (!t.fromHistory) t.prompt = typeof e.data === 'string' ? e.data : '';
     },
     event(e) {
-      apply(turn(e.runId), e);
+      const t = turn(e.runId);
+      if (!t.fromHistory) apply(t, e); // a turn loaded whole from the history is not applied twice
       queueRender();
     },
     end(e) {
       const t = turn(e.runId);
+      if (t.fromHistory) return;
       t.state = e.state;
       t.outcome = e.outcome && e.outcome.message ? e.outcome.message : '';
       phase = '';
@@ -113,6 +116,28 @@ async function start() {
   if (sub.data && Array.isArray(sub.data.turns)) model = sub.data; // a reload: the stored transcript
   sub.data = model;
   render();
+  loadHistory();
+}
+
+/** The session's earlier turns from the server's database: a new tab shows the whole conversation. */
+async function loadHistory() {
+  let turns;
+  try {
+    const res = await fetch('/api/history?name=' + encodeURIComponent(name));
+    if (!res.ok) throw new Error('HTTP ' + res.status);
+    turns = (await res.json()).turns || [];
+  } catch (e) {
+    showError('HISTORY', 'could not load the conversation: ' + e.message);
+    return;
+  }
+  const known = new Map(model.turns.map((t) => [t.runId, t]));
+  const merged = turns.map((h) => known.get(h.runId) || {
+    runId: h.runId, prompt: h.prompt, text: h.answer, parts: h.answer ? [{ type: 'text', text: h.answer }] : [],
+    state: h.state, note: '', approval: '', outcome: '', fromHistory: true,
+  });
+  const inHistory = new Set(turns.map((h) => h.runId));
+  model.turns = merged.concat(model.turns.filter((t) => !inHistory.has(t.runId)));
+  save();
 }
 
 function save() {
