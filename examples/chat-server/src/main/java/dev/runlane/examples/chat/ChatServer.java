@@ -16,9 +16,14 @@ import java.net.URI;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Pattern;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.http.HttpMethod;
@@ -81,6 +86,9 @@ public final class ChatServer implements AutoCloseable {
   private final ObjectMapper json = new ObjectMapper();
   private final DemoAgent agent;
   private final ChatHistory history;
+  private final Rooms rooms = new Rooms();
+  /** Live connections: id to principal, for presence. */
+  private final ConcurrentHashMap<String, String> live = new ConcurrentHashMap<>();
   private final Runlane runlane;
   private final Server server;
   private final ServerConnector connector;
@@ -113,9 +121,13 @@ public final class ChatServer implements AutoCloseable {
                   @Override
                   public void connectionClosed(String connectionId, CloseReason reason) {
                     LOG.info("connection {} closed: {} {}", connectionId, reason.code(), reason.reason());
+                    String principal = live.remove(connectionId);
+                    if (principal != null) {
+                      presenceChanged(principal);
+                    }
                   }
                 })
-            .authorizer(ownSessionsOnly())
+            .authorizer(rooms.authorizer())
             .ticketTtl(b.ticketTtl)
             .maxInboundBytes(MAX_INBOUND_BYTES);
     if (b.timeSource != null) {
@@ -170,7 +182,12 @@ public final class ChatServer implements AutoCloseable {
             // above Runlane's own idle timeout (90 s), so Runlane closes idle sockets first, with 4001
             .idleTimeout(Duration.ofSeconds(120))
             .build(),
-        ConnectionAcceptor.from(runlane::connect));
+        ConnectionAcceptor.from(
+            c -> {
+              live.put(c.id(), c.principal());
+              presenceChanged(c.principal());
+              return runlane.connect(c);
+            }));
     try {
       server.start();
     } catch (Exception e) {
@@ -199,6 +216,32 @@ public final class ChatServer implements AutoCloseable {
   /** The conversation history (every ended run of every session). */
   public ChatHistory history() {
     return history;
+  }
+
+  /** The rooms and their members. */
+  public Rooms rooms() {
+    return rooms;
+  }
+
+  /** The members of {@code room} with at least one open connection, by name. */
+  public List<String> online(Rooms.Room room) {
+    Set<String> on = new HashSet<>(live.values());
+    return room.members().stream().filter(on::contains).sorted().toList();
+  }
+
+  /** Tells every follower of each room of {@code principal} who is in it and who is online. */
+  private void presenceChanged(String principal) {
+    for (Rooms.Room r : rooms.roomsOf(principal)) {
+      announce(r);
+    }
+  }
+
+  private void announce(Rooms.Room r) {
+    Map<String, Object> data = new LinkedHashMap<>();
+    data.put("room", r.name());
+    data.put("members", r.members());
+    data.put("online", online(r));
+    runlane.notifySession(r.sessionId(), "presence", data);
   }
 
   /** The demo agent. */
@@ -262,6 +305,10 @@ public final class ChatServer implements AutoCloseable {
       }
       if ("/api/history".equals(path) && HttpMethod.GET.is(method)) {
         sendHistory(request, response, callback);
+        return true;
+      }
+      if (path.startsWith("/api/rooms")) {
+        handleRooms(path, method, request, response, callback);
         return true;
       }
       String[] r = STATIC.get(path);
@@ -329,12 +376,112 @@ public final class ChatServer implements AutoCloseable {
    * name, as its login does; a real host takes the user from its authenticated session.)
    */
   private void sendHistory(Request request, Response response, Callback callback) throws IOException {
-    String name = Request.extractQueryParameters(request).getValue("name");
+    Fields q = Request.extractQueryParameters(request);
+    String name = q.getValue("name");
     if (name == null || !NAME.matcher(name).matches()) {
       writeJson(response, callback, HttpStatus.BAD_REQUEST_400, Map.of("error", "name must be 1-32 letters, digits, '.', '_' or '-'"));
       return;
     }
-    writeJson(response, callback, HttpStatus.OK_200, Map.of("turns", history.turns(name + "/chat", 200)));
+    String session = q.getValue("session");
+    if (session == null) {
+      session = name + "/chat";
+    }
+    String room = Rooms.roomOf(session);
+    boolean allowed = room == null ? session.equals(name + "/chat") : rooms.isMember(room, name);
+    if (!allowed) {
+      writeJson(response, callback, HttpStatus.NOT_FOUND_404, Map.of("error", "no such session"));
+      return;
+    }
+    writeJson(response, callback, HttpStatus.OK_200, Map.of("turns", history.turns(session, 200)));
+  }
+
+  /**
+   * Rooms: {@code GET /api/rooms?name=} lists the user's rooms (members, who is online); {@code POST
+   * /api/rooms} with {@code name, room} creates one owned by the user; {@code POST /api/rooms/invite}
+   * with {@code name, room, user} lets the owner add a member. The demo trusts {@code name}, as its
+   * login does.
+   */
+  private void handleRooms(String path, String method, Request request, Response response, Callback callback)
+      throws IOException {
+    Fields q = Request.extractQueryParameters(request);
+    Fields form = null;
+    if (HttpMethod.POST.is(method)) {
+      try {
+        form = FormFields.getFields(request, 8, 2048);
+      } catch (RuntimeException e) {
+        writeJson(response, callback, HttpStatus.BAD_REQUEST_400, Map.of("error", "unreadable form body"));
+        return;
+      }
+    }
+    String name = param(q, form, "name");
+    if (name == null || !NAME.matcher(name).matches()) {
+      writeJson(response, callback, HttpStatus.BAD_REQUEST_400, Map.of("error", "name must be 1-32 letters, digits, '.', '_' or '-'"));
+      return;
+    }
+    if ("/api/rooms".equals(path) && HttpMethod.GET.is(method)) {
+      List<Map<String, Object>> out = new ArrayList<>();
+      for (Rooms.Room r : rooms.roomsOf(name)) {
+        out.add(roomJson(r));
+      }
+      writeJson(response, callback, HttpStatus.OK_200, Map.of("rooms", out));
+      return;
+    }
+    if (!HttpMethod.POST.is(method)) {
+      response.getHeaders().put(HttpHeader.ALLOW, "POST");
+      writeJson(response, callback, HttpStatus.METHOD_NOT_ALLOWED_405, Map.of("error", "use POST"));
+      return;
+    }
+    String room = param(q, form, "room");
+    if (room == null || !Rooms.NAME.matcher(room).matches()) {
+      writeJson(response, callback, HttpStatus.BAD_REQUEST_400, Map.of("error", "room must be 1-32 letters, digits, '.', '_' or '-'"));
+      return;
+    }
+    if ("/api/rooms".equals(path)) {
+      if (!rooms.create(room, name) && !rooms.isMember(room, name)) {
+        writeJson(response, callback, HttpStatus.CONFLICT_409, Map.of("error", "that room name is taken"));
+        return;
+      }
+      LOG.info("{} created room {}", name, room);
+      writeJson(response, callback, HttpStatus.OK_200, roomJson(Objects.requireNonNull(rooms.roomFor(room, name))));
+      return;
+    }
+    if ("/api/rooms/invite".equals(path)) {
+      String user = param(q, form, "user");
+      if (user == null || !NAME.matcher(user).matches()) {
+        writeJson(response, callback, HttpStatus.BAD_REQUEST_400, Map.of("error", "user must be 1-32 letters, digits, '.', '_' or '-'"));
+        return;
+      }
+      switch (rooms.invite(room, name, user)) {
+        case OK:
+          LOG.info("{} invited {} to room {}", name, user, room);
+          Rooms.Room r = Objects.requireNonNull(rooms.roomFor(room, name));
+          announce(r);
+          writeJson(response, callback, HttpStatus.OK_200, roomJson(r));
+          return;
+        case FORBIDDEN:
+          writeJson(response, callback, HttpStatus.FORBIDDEN_403, Map.of("error", "only the room's owner invites"));
+          return;
+        default:
+          writeJson(response, callback, HttpStatus.NOT_FOUND_404, Map.of("error", "no such room"));
+          return;
+      }
+    }
+    writeJson(response, callback, HttpStatus.NOT_FOUND_404, Map.of("error", "no such endpoint"));
+  }
+
+  private Map<String, Object> roomJson(Rooms.Room r) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("room", r.name());
+    m.put("sessionId", r.sessionId());
+    m.put("owner", r.owner());
+    m.put("members", r.members());
+    m.put("online", online(r));
+    return m;
+  }
+
+  private static @Nullable String param(Fields query, @Nullable Fields form, String key) {
+    String v = query.getValue(key);
+    return v != null || form == null ? v : form.getValue(key);
   }
 
   private void writeJson(Response response, Callback callback, int status, Map<String, ?> body)

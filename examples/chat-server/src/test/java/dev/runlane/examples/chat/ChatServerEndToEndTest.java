@@ -534,4 +534,75 @@ class ChatServerEndToEndTest {
     assertEquals("failed", turns.get(1).state());
     assertTrue(DemoAgent.answer("Stream a long answer; the server stops under it", true).startsWith(turns.get(1).answer()));
   }
+
+  // ------------------------------------------------------------------ rooms
+
+  HttpResponse<String> post(String path, String form) throws Exception {
+    return WsClient.HTTP.send(
+        HttpRequest.newBuilder(base.resolve(path))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .POST(HttpRequest.BodyPublishers.ofString(form))
+            .build(),
+        HttpResponse.BodyHandlers.ofString());
+  }
+
+  HttpResponse<String> get(String path) throws Exception {
+    return WsClient.HTTP.send(HttpRequest.newBuilder(base.resolve(path)).GET().build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  @Test
+  void aRoomIsSharedByItsMembersOnly() throws Exception {
+    start(Duration.ofMillis(2));
+    assertEquals(200, post("/api/rooms", "name=alice&room=team").statusCode());
+    assertEquals(409, post("/api/rooms", "name=carol&room=team").statusCode(), "a taken room name");
+    assertEquals(200, post("/api/rooms/invite", "name=alice&room=team&user=bob").statusCode());
+    assertEquals(403, post("/api/rooms/invite", "name=bob&room=team&user=carol").statusCode(), "only the owner invites");
+    assertEquals(404, post("/api/rooms/invite", "name=carol&room=team&user=carol").statusCode(), "a non-member sees no room");
+    JsonNode bobsRooms = WsClient.M.readTree(get("/api/rooms?name=bob").body()).get("rooms");
+    assertEquals(1, bobsRooms.size());
+    assertEquals("room:team", bobsRooms.get(0).get("sessionId").asText());
+    assertEquals("[\"alice\",\"bob\"]", bobsRooms.get(0).get("members").toString());
+    assertEquals(0, WsClient.M.readTree(get("/api/rooms?name=carol").body()).get("rooms").size());
+
+    WsClient alice = connect("alice");
+    alice.send(subscribe("room:team"));
+    assertEquals("UNKNOWN_RUN", alice.await("subscribed").get("status").asText());
+    WsClient bob = connect("bob");
+    bob.send(subscribe("room:team"));
+    bob.await("subscribed");
+    WsClient carol = connect("carol");
+    carol.send(subscribe("room:team"));
+    assertEquals("SESSION_NOT_FOUND", carol.await("protocol_error").get("code").asText());
+    // presence: alice follows the room and learns that bob came online
+    JsonNode presence = alice.await(n -> "notice".equals(n.path("kind").asText()) && n.path("data").path("online").toString().contains("bob"));
+    assertEquals("room:team", presence.get("sessionId").asText());
+    assertEquals("presence", presence.get("type").asText());
+
+    // bob prompts; both members see the stream and the approval; alice answers it
+    String prompt = "Count my words in the room; I approve the tool";
+    bob.send(send("room:team", prompt));
+    String runId = bob.await("run_event").get("runId").asText();
+    String approvalId = alice.await("approval_requested").get("approvalId").asText();
+    assertEquals(approvalId, bob.await("approval_requested").get("approvalId").asText());
+    carol.send(send("room:team", "let me in"));
+    assertEquals("SESSION_NOT_FOUND", carol.await("protocol_error").get("code").asText());
+    carol.send(Map.of("type", "chat.approval", "approvalId", approvalId, "allow", false));
+    assertEquals("UNKNOWN_APPROVAL", carol.await("protocol_error").get("code").asText(), "a non-member cannot answer");
+    alice.send(Map.of("type", "chat.approval", "approvalId", approvalId, "allow", true));
+    assertEquals("alice", bob.await("approval_resolved").get("by").asText());
+    assertEquals("run.completed", alice.awaitEnd(runId).get("type").asText());
+    assertEquals("run.completed", bob.awaitEnd(runId).get("type").asText());
+    assertEquals(DemoAgent.answer(prompt, true), alice.text(runId));
+    assertEquals(DemoAgent.answer(prompt, true), bob.text(runId));
+    assertContiguous(alice.events(runId), 1);
+    for (JsonNode n : carol.all()) {
+      assertNotEquals(runId, n.path("runId").asText(), () -> "carol got " + n);
+      assertFalse("notice".equals(n.path("kind").asText()), () -> "carol got " + n);
+    }
+
+    eventually(() -> server.history().turns("room:team", 10).size() == 1, "the room's turn stored");
+    JsonNode turns = WsClient.M.readTree(get("/api/history?name=alice&session=room:team").body()).get("turns");
+    assertEquals(prompt, turns.get(0).get("prompt").asText());
+    assertEquals(404, get("/api/history?name=carol&session=room:team").statusCode(), "a non-member gets no history");
+  }
 }
