@@ -33,7 +33,8 @@ class El {
 }
 
 const IDS = ['connection', 'who', 'logout', 'login', 'name', 'join', 'chat', 'transcript', 'approvals', 'errors',
-  'run-state', 'run-phase', 'composer', 'prompt', 'send', 'abort'];
+  'run-state', 'run-phase', 'composer', 'prompt', 'send', 'abort', 'rooms', 'room-list', 'create-room', 'room-name',
+  'create', 'room-tools', 'presence', 'invite-form', 'invite-user', 'invite'];
 
 function memoryStorage() {
   const m = new Map();
@@ -158,7 +159,30 @@ async function main() {
   check(answers[0] === process.env.ANSWER && answers[1] === process.env.APPROVAL_ANSWER, 'history answers: ' + JSON.stringify(answers));
   check(fresh.byId.transcript.children.map((t) => t.dataset.state).join() === 'completed,completed,aborted', 'history states');
   check(answers[2] === alice.answer(), 'the aborted turn as the author saw it');
-  return 'turns=' + alice.turns() + ' newTabTurns=' + fresh.turns();
+
+  // a room: alice creates it and invites bob; bob prompts; both see the same stream and approval
+  const bob = await openPage(memoryStorage());
+  bob.byId.name.value = USER + '-bob';
+  bob.byId.login.dispatch('submit');
+  await waitFor(bob.online, 'bob online');
+  alice.byId['room-name'].value = USER + '-room';
+  alice.byId['create-room'].dispatch('submit');
+  await waitFor(() => alice.byId['room-tools'].hidden === false && alice.turns() === 0, 'alice shows the new room');
+  alice.byId['invite-user'].value = USER + '-bob';
+  alice.byId['invite-form'].dispatch('submit');
+  const roomButton = () => bob.byId['room-list'].children.find((b) => b.textContent === '# ' + USER + '-room');
+  await waitFor(() => roomButton(), 'bob sees the invitation (rooms are polled)', 20000);
+  roomButton().onclick();
+  await waitFor(() => bob.byId.presence.textContent.includes(USER + ' ●') && bob.byId.presence.textContent.includes(USER + '-bob ●'), 'presence: both online');
+  bob.ask(process.env.APPROVAL_PROMPT);
+  await waitFor(() => alice.byId.approvals.children.length === 1 && bob.byId.approvals.children.length === 1, 'both members asked');
+  bob.byId.approvals.children[0].all('approve')[0].onclick();
+  await waitFor(() => alice.byId.approvals.children.length === 0, 'the approval disappears for the other member');
+  await waitFor(() => alice.state() === 'completed' && bob.state() === 'completed', 'the room run completed for both');
+  check(alice.answer() === process.env.APPROVAL_ANSWER && bob.answer() === process.env.APPROVAL_ANSWER, 'both members saw the whole answer');
+  check(alice.byId.transcript.children[0].all('meta')[0].textContent.includes('Tool approved by ' + USER + '-bob'), 'approved by bob');
+  check(fresh.byId.transcript.children.length === 3, 'the personal chat is untouched by the room');
+  return 'turns=' + alice.turns() + ' newTabTurns=' + fresh.turns() + ' room=ok';
 }
 
 const timer = setTimeout(() => { console.error('FAIL page-in-node: not finished in 120 s'); process.exit(1); }, 120000);

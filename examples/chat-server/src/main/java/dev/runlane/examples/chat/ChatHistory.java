@@ -42,7 +42,7 @@ public final class ChatHistory implements RunListener, AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(ChatHistory.class);
 
   /** One finished turn of a session. */
-  public record Turn(String runId, String sessionId, String prompt, String answer, String state, long endedAt) {}
+  public record Turn(String runId, String sessionId, String owner, String prompt, String answer, String state, long endedAt) {}
 
   private final String url;
   /** Kept open so that an in-memory database lives as long as this history. */
@@ -73,7 +73,7 @@ public final class ChatHistory implements RunListener, AutoCloseable {
         s.execute(
             "CREATE TABLE IF NOT EXISTS turns ("
                 + "id BIGINT AUTO_INCREMENT PRIMARY KEY, run_id VARCHAR(128) NOT NULL UNIQUE,"
-                + " session_id VARCHAR(256) NOT NULL, prompt CLOB NOT NULL, answer CLOB NOT NULL,"
+                + " session_id VARCHAR(256) NOT NULL, owner VARCHAR(256) NOT NULL, prompt CLOB NOT NULL, answer CLOB NOT NULL,"
                 + " state VARCHAR(16) NOT NULL, ended_at BIGINT NOT NULL)");
         s.execute("CREATE INDEX IF NOT EXISTS turns_session ON turns(session_id, id)");
       }
@@ -116,13 +116,14 @@ public final class ChatHistory implements RunListener, AutoCloseable {
     try (Connection c = DriverManager.getConnection(url);
         PreparedStatement ps =
             c.prepareStatement(
-                "INSERT INTO turns(run_id, session_id, prompt, answer, state, ended_at) VALUES (?, ?, ?, ?, ?, ?)")) {
+                "INSERT INTO turns(run_id, session_id, owner, prompt, answer, state, ended_at) VALUES (?, ?, ?, ?, ?, ?, ?)")) {
       ps.setString(1, outcome.runId());
       ps.setString(2, outcome.sessionId());
-      ps.setString(3, prompt);
-      ps.setString(4, answer);
-      ps.setString(5, outcome.state().name().toLowerCase(java.util.Locale.ROOT));
-      ps.setLong(6, System.currentTimeMillis());
+      ps.setString(3, outcome.owner());
+      ps.setString(4, prompt);
+      ps.setString(5, answer);
+      ps.setString(6, outcome.state().name().toLowerCase(java.util.Locale.ROOT));
+      ps.setLong(7, System.currentTimeMillis());
       ps.executeUpdate();
     } catch (SQLException e) {
       LOG.warn("could not store run {} in the history", outcome.runId(), e);
@@ -135,14 +136,16 @@ public final class ChatHistory implements RunListener, AutoCloseable {
     try (Connection c = DriverManager.getConnection(url);
         PreparedStatement ps =
             c.prepareStatement(
-                "SELECT run_id, session_id, prompt, answer, state, ended_at FROM"
+                "SELECT run_id, session_id, owner, prompt, answer, state, ended_at FROM"
                     + " (SELECT * FROM turns WHERE session_id = ? ORDER BY id DESC LIMIT ?) t ORDER BY id")) {
       ps.setString(1, sessionId);
       ps.setInt(2, limit);
       try (ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {
           out.add(
-              new Turn(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4), rs.getString(5), rs.getLong(6)));
+              new Turn(
+                  rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4), rs.getString(5), rs.getString(6),
+                  rs.getLong(7)));
         }
       }
     } catch (SQLException e) {

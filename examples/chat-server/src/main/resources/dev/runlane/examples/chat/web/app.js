@@ -1,33 +1,38 @@
 // Runlane chat example: the page, built on the Runlane JavaScript client (clients/js, served from its
 // WebJar as /runlane-client.js). The client owns the protocol: tickets, reconnects, the resume
 // position of every run (stored in sessionStorage), de-duplication, typed resume outcomes, exactly
-// one end per run and approvals. This script only keeps the transcript and renders it.
+// one end per run and approvals. This script keeps one transcript per conversation (the user's own
+// chat and each room) and renders the one shown.
 //
-// The transcript lives in the subscription's `data`, which the client writes to sessionStorage in the
-// same write as the resume positions: after a reload the page shows exactly the text that matches
-// the position the client resumes from, so the answer continues with nothing doubled or missing.
+// Each transcript lives in its subscription's `data`, which the client writes to sessionStorage in
+// the same write as the resume positions: after a reload the page shows exactly the text that
+// matches the position the client resumes from, so an answer continues with nothing doubled or
+// missing. Ended turns the page never saw (a new tab) come from the server's history database.
 import { RunlaneClient, httpTicketProvider } from '/runlane-client.js';
 
 const NAME_KEY = 'runlane-chat-name';
 const SESSION_KEY = 'runlane-chat-session';
+const CURRENT_KEY = 'runlane-chat-current';
+const ROOMS_POLL_MS = 5000;
 const $ = (id) => document.getElementById(id);
 
 let name = sessionStorage.getItem(NAME_KEY);
 let client = null;
-let sub = null;
-let sessionId = null;
-let model = { turns: [] }; // what the page renders; persisted as sub.data
-let phase = '';
+let own = null; // the user's own session id, e.g. alice/chat
+let current = null; // the session shown
+let rooms = []; // [{room, sessionId, owner, members, online}]
+let roomsTimer = null;
 let renderQueued = false;
-const approvals = new Map(); // approvalId -> approval; unsequenced, re-listed in every subscribe ack
+/** sessionId -> {sub, model: {turns}, approvals: Map, phase, presence} */
+const convs = new Map();
 
 // ------------------------------------------------------------------ connection
 
 async function start() {
   const getTicket = httpTicketProvider('/api/ticket', { body: { name } });
   let first = null;
-  sessionId = sessionStorage.getItem(SESSION_KEY);
-  if (!sessionId) {
+  own = sessionStorage.getItem(SESSION_KEY);
+  if (!own) {
     // the first login: the ticket's answer names the user's session
     try {
       first = await getTicket(); // {ticket, principal, sessionId, expiresAt}
@@ -36,10 +41,10 @@ async function start() {
       setTimeout(start, 2000);
       return;
     }
-    sessionId = first.sessionId;
-    sessionStorage.setItem(SESSION_KEY, sessionId);
+    own = first.sessionId;
+    sessionStorage.setItem(SESSION_KEY, own);
   }
-  // after a reload the stored transcript shows at once; the client fetches its own ticket
+  // after a reload the stored transcripts show at once; the client fetches its own tickets
   const options = { getTicket, storageKey: 'runlane-chat:' + name };
   if (first) options.ticket = first.ticket;
   client = new RunlaneClient(options);
@@ -50,42 +55,57 @@ async function start() {
   client.on('error', (e) => showError(e.code, e.message));
   client.on('notice', (n) => showError('NOTICE', n.type));
 
-  sub = client.subscribe(sessionId, {
+  current = sessionStorage.getItem(CURRENT_KEY) || own;
+  follow(own);
+  if (current !== own) follow(current);
+  render();
+  loadRooms();
+}
+
+/** Follows a conversation (once): its transcript, approvals and presence. */
+function follow(sessionId) {
+  let c = convs.get(sessionId);
+  if (c) return c;
+  c = { sessionId, sub: null, model: { turns: [] }, approvals: new Map(), phase: '', presence: null };
+  convs.set(sessionId, c);
+  const save = () => { c.sub.data = c.model; queueRender(); }; // one write with the resume positions
+  c.sub = client.subscribe(sessionId, {
     started(e) {
-      const t = turn(e.runId);
+      const t = turn(c, e.runId);
       if (!t.fromHistory) t.prompt = typeof e.data === 'string' ? e.data : '';
     },
     event(e) {
-      const t = turn(e.runId);
+      const t = turn(c, e.runId);
       if (!t.fromHistory) apply(t, e); // a turn loaded whole from the history is not applied twice
       queueRender();
     },
     end(e) {
-      const t = turn(e.runId);
+      const t = turn(c, e.runId);
       if (t.fromHistory) return;
       t.state = e.state;
+      t.owner = e.outcome && e.outcome.owner ? e.outcome.owner : t.owner;
       t.outcome = e.outcome && e.outcome.message ? e.outcome.message : '';
-      phase = '';
+      c.phase = '';
       queueRender();
     },
     status(s) {
-      const last = latestTurn();
+      const last = latestTurn(c);
       if (last && last.runId === s.runId && last.state === 'running') {
-        phase = typeof s.data === 'string' ? s.data : '';
+        c.phase = typeof s.data === 'string' ? s.data : '';
         queueRender();
       }
     },
     truncated(t) {
-      turn(t.runId).note = 'Events ' + t.fromSeq + '…' + t.toSeq
+      turn(c, t.runId).note = 'Events ' + t.fromSeq + '…' + t.toSeq
         + ' were no longer held by the server when this page resumed; the answer has a gap.';
       save();
     },
-    epochChanged(c) {
-      if (c.reset) Object.assign(turn(c.runId), { text: '', parts: [], state: 'running', note: '' });
+    epochChanged(x) {
+      if (x.reset) Object.assign(turn(c, x.runId), { text: '', parts: [], state: 'running', note: '' });
       save();
     },
     unknownRun(u) {
-      const t = model.turns.find((x) => x.runId === u.runId);
+      const t = c.model.turns.find((x) => x.runId === u.runId);
       if (t && t.state === 'running') {
         t.state = 'lost';
         t.note = 'The server no longer holds this run (it may have restarted); its end is unknown.';
@@ -93,12 +113,12 @@ async function start() {
       }
     },
     approvalRequested(a) {
-      approvals.set(a.approvalId, a);
+      c.approvals.set(a.approvalId, a);
       queueRender();
     },
     approvalResolved(r) {
-      approvals.delete(r.approvalId);
-      const t = model.turns.find((x) => x.runId === r.runId);
+      c.approvals.delete(r.approvalId);
+      const t = c.model.turns.find((x) => x.runId === r.runId);
       if (t) {
         const who = r.by ? ' by ' + r.by : '';
         t.approval = r.resolution === 'ANSWERED'
@@ -109,54 +129,96 @@ async function start() {
       }
       queueRender();
     },
+    notice(n) {
+      if (n.type === 'presence') {
+        c.presence = n.data;
+        queueRender();
+      }
+    },
     error(e) {
       showError(e.code, e.message);
     },
   });
-  if (sub.data && Array.isArray(sub.data.turns)) model = sub.data; // a reload: the stored transcript
-  sub.data = model;
-  render();
-  loadHistory();
+  if (c.sub.data && Array.isArray(c.sub.data.turns)) c.model = c.sub.data; // a reload: the stored transcript
+  c.sub.data = c.model;
+  loadHistory(c);
+  return c;
 }
 
-/** The session's earlier turns from the server's database: a new tab shows the whole conversation. */
-async function loadHistory() {
+/** The conversation's earlier turns from the server's database: a new tab shows all of it. */
+async function loadHistory(c) {
   let turns;
   try {
-    const res = await fetch('/api/history?name=' + encodeURIComponent(name));
+    const res = await fetch('/api/history?name=' + encodeURIComponent(name) + '&session=' + encodeURIComponent(c.sessionId));
     if (!res.ok) throw new Error('HTTP ' + res.status);
     turns = (await res.json()).turns || [];
   } catch (e) {
     showError('HISTORY', 'could not load the conversation: ' + e.message);
     return;
   }
-  const known = new Map(model.turns.map((t) => [t.runId, t]));
+  const known = new Map(c.model.turns.map((t) => [t.runId, t]));
   const merged = turns.map((h) => known.get(h.runId) || {
-    runId: h.runId, prompt: h.prompt, text: h.answer, parts: h.answer ? [{ type: 'text', text: h.answer }] : [],
+    runId: h.runId, owner: h.owner, prompt: h.prompt, text: h.answer,
+    parts: h.answer ? [{ type: 'text', text: h.answer }] : [],
     state: h.state, note: '', approval: '', outcome: '', fromHistory: true,
   });
   const inHistory = new Set(turns.map((h) => h.runId));
-  model.turns = merged.concat(model.turns.filter((t) => !inHistory.has(t.runId)));
-  save();
+  c.model.turns = merged.concat(c.model.turns.filter((t) => !inHistory.has(t.runId)));
+  c.sub.data = c.model;
+  queueRender();
 }
 
-function save() {
-  if (sub) sub.data = model; // one write with the resume positions
-  queueRender();
+/** The user's rooms (polled, so an invitation shows up by itself). */
+async function loadRooms() {
+  clearTimeout(roomsTimer);
+  if (!name) return;
+  try {
+    const res = await fetch('/api/rooms?name=' + encodeURIComponent(name));
+    if (res.ok) {
+      rooms = (await res.json()).rooms || [];
+      for (const r of rooms) follow(r.sessionId).presence ||= { members: r.members, online: r.online };
+      queueRender();
+    }
+  } catch (e) {
+    // offline: the next poll retries
+  }
+  roomsTimer = setTimeout(loadRooms, ROOMS_POLL_MS);
+}
+
+async function roomAction(path, body) {
+  const res = await fetch(path, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ name, ...body }).toString(),
+  });
+  const answer = await res.json().catch(() => ({}));
+  if (!res.ok) throw new Error(answer.error || 'HTTP ' + res.status);
+  return answer;
+}
+
+function show(sessionId) {
+  current = sessionId;
+  sessionStorage.setItem(CURRENT_KEY, sessionId);
+  follow(sessionId);
+  render();
 }
 
 // ------------------------------------------------------------------ model
 
-function latestTurn() {
-  return model.turns.length ? model.turns[model.turns.length - 1] : null;
+function conv() {
+  return convs.get(current) || { model: { turns: [] }, approvals: new Map(), phase: '', presence: null };
 }
 
-function turn(runId) {
-  let t = model.turns.find((x) => x.runId === runId);
+function latestTurn(c) {
+  return c.model.turns.length ? c.model.turns[c.model.turns.length - 1] : null;
+}
+
+function turn(c, runId) {
+  let t = c.model.turns.find((x) => x.runId === runId);
   if (!t) {
     // text: the whole answer so far; parts: the same text split around tool calls, for display
-    t = { runId, prompt: null, text: '', parts: [], state: 'running', note: '', approval: '', outcome: '' };
-    model.turns.push(t);
+    t = { runId, owner: null, prompt: null, text: '', parts: [], state: 'running', note: '', approval: '', outcome: '' };
+    c.model.turns.push(t);
   }
   return t;
 }
@@ -220,18 +282,40 @@ function render() {
   $('who').textContent = loggedIn ? 'signed in as ' + name : '';
   if (!loggedIn) return;
 
+  const c = conv();
+  renderRooms(c);
   const box = $('transcript');
   const nearBottom = window.innerHeight + window.scrollY >= document.body.offsetHeight - 40;
-  box.replaceChildren(...model.turns.map(renderTurn));
-  $('approvals').replaceChildren(...[...approvals.values()].map(renderApproval));
+  box.replaceChildren(...c.model.turns.map(renderTurn));
+  $('approvals').replaceChildren(...[...c.approvals.values()].map(renderApproval));
 
-  const last = latestTurn();
+  const last = latestTurn(c);
   const running = !!last && last.state === 'running';
   $('run-state').textContent = last ? last.state : 'idle';
-  $('run-phase').textContent = running && phase ? '· ' + phase : '';
+  $('run-phase').textContent = running && c.phase ? '· ' + c.phase : '';
   $('abort').disabled = !running;
   $('send').disabled = running;
   if (nearBottom) window.scrollTo(0, document.body.scrollHeight);
+}
+
+function renderRooms(c) {
+  const list = $('room-list');
+  const entries = [{ sessionId: own, label: 'My chat' }].concat(rooms.map((r) => ({ sessionId: r.sessionId, label: '# ' + r.room })));
+  list.replaceChildren(...entries.map((e) => {
+    const b = document.createElement('button');
+    b.type = 'button';
+    b.className = 'room' + (e.sessionId === current ? ' current' : '');
+    b.dataset.sessionId = e.sessionId;
+    b.textContent = e.label;
+    b.onclick = () => show(e.sessionId);
+    return b;
+  }));
+  const room = rooms.find((r) => r.sessionId === current);
+  $('room-tools').hidden = !room;
+  const p = c.presence;
+  $('presence').textContent = room && p
+    ? 'Members: ' + p.members.map((m) => m + (p.online.includes(m) ? ' ●' : '')).join(', ') : '';
+  $('invite').disabled = !room || room.owner !== name;
 }
 
 function renderTurn(t) {
@@ -241,6 +325,7 @@ function renderTurn(t) {
   el.dataset.state = t.state;
   const p = document.createElement('div');
   p.className = 'prompt';
+  p.dataset.label = current === own ? 'You: ' : (t.owner ? t.owner + ': ' : 'Prompt: ');
   p.textContent = t.prompt === null ? '(earlier message)' : t.prompt;
   el.appendChild(p);
   const a = document.createElement('div');
@@ -322,8 +407,8 @@ $('composer').addEventListener('submit', (e) => {
     return;
   }
   $('prompt').value = '';
-  phase = '';
-  client.send(sessionId, content).catch((err) => showError(err.code, err.message));
+  conv().phase = '';
+  client.send(current, content).catch((err) => showError(err.code, err.message));
 });
 
 $('prompt').addEventListener('keydown', (e) => {
@@ -334,14 +419,36 @@ $('prompt').addEventListener('keydown', (e) => {
 });
 
 $('abort').addEventListener('click', () => {
-  const last = latestTurn();
+  const last = latestTurn(conv());
   if (client && last && last.state === 'running') {
-    client.abort(sessionId, last.runId).catch((err) => showError(err.code, err.message));
+    client.abort(current, last.runId).catch((err) => showError(err.code, err.message));
   }
 });
 
+$('create-room').addEventListener('submit', (e) => {
+  e.preventDefault();
+  const room = $('room-name').value.trim();
+  if (!room) return;
+  roomAction('/api/rooms', { room })
+    .then((r) => { $('room-name').value = ''; rooms = rooms.filter((x) => x.room !== r.room).concat([r]); show(r.sessionId); loadRooms(); })
+    .catch((err) => showError('ROOM', err.message));
+});
+
+$('invite-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  const user = $('invite-user').value.trim();
+  const room = rooms.find((r) => r.sessionId === current);
+  if (!user || !room) return;
+  roomAction('/api/rooms/invite', { room: room.room, user })
+    .then(() => { $('invite-user').value = ''; loadRooms(); })
+    .catch((err) => showError('INVITE', err.message));
+});
+
 $('logout').addEventListener('click', () => {
-  if (sub) sub.unsubscribe({ forget: true });
+  for (const c of convs.values()) c.sub.unsubscribe({ forget: true });
+  convs.clear();
+  clearTimeout(roomsTimer);
+  rooms = [];
   if (client) client.close();
   try {
     sessionStorage.removeItem('runlane-chat:' + name + ':server');
@@ -350,11 +457,11 @@ $('logout').addEventListener('click', () => {
   }
   sessionStorage.removeItem(NAME_KEY);
   sessionStorage.removeItem(SESSION_KEY);
+  sessionStorage.removeItem(CURRENT_KEY);
   client = null;
-  sub = null;
   name = null;
-  model = { turns: [] };
-  approvals.clear();
+  own = null;
+  current = null;
   setConnection('offline');
   render();
 });
