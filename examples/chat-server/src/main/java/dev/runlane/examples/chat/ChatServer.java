@@ -8,7 +8,6 @@ import dev.runlane.StreamTickets;
 import dev.runlane.TimeSource;
 import dev.runlane.protocol.json.JsonWireCodec;
 import dev.runlane.transport.CloseReason;
-import dev.runlane.transport.jetty.ConnectionAcceptor;
 import dev.runlane.transport.jetty.JettyRunlaneWebSockets;
 import java.io.IOException;
 import java.io.InputStream;
@@ -87,6 +86,7 @@ public final class ChatServer implements AutoCloseable {
   private final DemoAgent agent;
   private final ChatHistory history;
   private final Rooms rooms = new Rooms();
+  private final boolean streamTransport;
   /** Live connections: id to principal, for presence. */
   private final ConcurrentHashMap<String, String> live = new ConcurrentHashMap<>();
   private final Runlane runlane;
@@ -97,6 +97,7 @@ public final class ChatServer implements AutoCloseable {
   private ChatServer(Builder b) {
     this.host = b.host;
     this.agent = new DemoAgent(b.pace, b.approvalEvery, Duration.ofMinutes(5));
+    this.streamTransport = b.streamTransport;
     this.history =
         ChatHistory.open(
             b.historyUrl != null
@@ -181,13 +182,25 @@ public final class ChatServer implements AutoCloseable {
             .maxBinaryMessageSize(2L * MAX_INBOUND_BYTES)
             // above Runlane's own idle timeout (90 s), so Runlane closes idle sockets first, with 4001
             .idleTimeout(Duration.ofSeconds(120))
+            .streamTransport(streamTransport)
             .build(),
-        ConnectionAcceptor.from(
-            c -> {
-              live.put(c.id(), c.principal());
-              presenceChanged(c.principal());
-              return runlane.connect(c);
-            }));
+        c -> {
+          // a second socket of a client that pairs its stream lane (rule T6): ?primary=<id>&generation=<n>
+          java.util.List<String> primary = c.upgradeRequest().getParameterMap().get("primary");
+          java.util.List<String> generation = c.upgradeRequest().getParameterMap().get("generation");
+          if (streamTransport && primary != null && generation != null && !primary.isEmpty() && !generation.isEmpty()) {
+            long g;
+            try {
+              g = Long.parseLong(generation.get(0));
+            } catch (NumberFormatException e) {
+              g = -1; // refused by Runlane (4003) like any other stale pairing
+            }
+            return runlane.connectStream(c, primary.get(0), g);
+          }
+          live.put(c.id(), c.principal());
+          presenceChanged(c.principal());
+          return runlane.connect(c);
+        });
     try {
       server.start();
     } catch (Exception e) {
@@ -539,6 +552,7 @@ public final class ChatServer implements AutoCloseable {
     private Duration ticketTtl = Duration.ofSeconds(60);
     private @Nullable TimeSource timeSource;
     private int replayCapacity;
+    private boolean streamTransport;
 
     private Builder() {}
 
@@ -606,6 +620,16 @@ public final class ChatServer implements AutoCloseable {
         throw new IllegalArgumentException("replayCapacity < 1");
       }
       this.replayCapacity = events;
+      return this;
+    }
+
+    /**
+     * Offer clients a second socket for the stream lane (Runlane's stream transport): the welcome
+     * says {@code streamTransport: true} and {@code /ws?ticket=…&primary=<id>&generation=<n>} pairs
+     * a socket with its primary connection. Default false.
+     */
+    public Builder streamTransport(boolean enabled) {
+      this.streamTransport = enabled;
       return this;
     }
 

@@ -112,6 +112,13 @@ class JsClientIntegrationTest {
   }
 
   @Test
+  void thePairedStreamSocketCarriesTheEventsAndItsLossIsResumedExactly() throws Exception {
+    server = ChatServer.builder().port(0).pace(Duration.ofMillis(15)).streamTransport(true).build().start();
+    Result r = runScript("stream-pairing.mjs", Map.of(), null);
+    r.assertOk("stream-pairing");
+  }
+
+  @Test
   void anApprovalIsSeenByEveryClientAndResolvedByOne() throws Exception {
     server = ChatServer.builder().port(0).pace(Duration.ofMillis(5)).approvalEvery(0).build().start();
     Result r = runScript("approvals.mjs", Map.of(), null);
