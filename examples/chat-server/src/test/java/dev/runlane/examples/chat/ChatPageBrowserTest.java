@@ -281,4 +281,37 @@ class ChatPageBrowserTest {
     assertEquals(1L, (Long) js(carol, "return document.querySelectorAll('#room-list .room').length;"), "only her own chat");
     assertEquals("", js(carol, "return document.getElementById('errors').textContent;"));
   }
+
+  /**
+   * The server restarted mid-answer (same port, history in a file database): the page reconnects
+   * by itself and shows a clean end of the interrupted turn (failed, or lost if the end never reached
+   * it), never an invented completion; a new tab shows the whole conversation from the history.
+   */
+  @Test
+  void aRestartMidAnswerEndsTheTurnCleanlyAndANewTabShowsTheHistory(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+    String history = "jdbc:h2:file:" + dir.resolve("chat").toAbsolutePath();
+    server = ChatServer.builder().port(0).pace(Duration.ofMillis(15)).historyUrl(history).build().start();
+    int port = server.port();
+    String url = server.uri().toString();
+    alice = browser();
+    login(alice, url, "alice");
+    ask(alice, "What is Runlane?");
+    new WebDriverWait(alice, WAIT).until(d -> turns(d) == 1 && "completed".equals(lastState(d)));
+    String prompt = "Stream a long answer; the server restarts under it";
+    ask(alice, prompt);
+    new WebDriverWait(alice, WAIT).until(d -> turns(d) == 2 && answer(d).length() >= 40);
+    server.close();
+    server = ChatServer.builder().port(port).pace(Duration.ofMillis(15)).historyUrl(history).build().start();
+    awaitOnline(alice);
+    new WebDriverWait(alice, WAIT).until(d -> List.of("failed", "lost").contains(lastState(d)));
+    assertTrue(DemoAgent.answer(prompt, true).startsWith(answer(alice)));
+    assertTrue(alice.findElement(By.id("send")).isEnabled(), "a new prompt may be sent");
+
+    aliceTab2 = browser(); // a new tab: its own sessionStorage, nothing stored
+    login(aliceTab2, url, "alice");
+    new WebDriverWait(aliceTab2, WAIT).until(d -> turns(d) == 2);
+    assertEquals(DemoAgent.answer("What is Runlane?", true),
+        js(aliceTab2, "return [...document.querySelectorAll('#transcript .turn')][0].querySelector('.answer').textContent;"));
+    assertEquals("failed", lastState(aliceTab2), "the history keeps the interrupted turn, ended failed");
+  }
 }

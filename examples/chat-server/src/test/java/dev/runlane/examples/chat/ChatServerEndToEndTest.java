@@ -600,9 +600,22 @@ class ChatServerEndToEndTest {
       assertFalse("notice".equals(n.path("kind").asText()), () -> "carol got " + n);
     }
 
-    eventually(() -> server.history().turns("room:team", 10).size() == 1, "the room's turn stored");
+    // any member may abort a member's run; a non-member may not
+    bob.send(send("room:team", "Stream something long for the room"));
+    String run2 = alice.await(n -> "run_event".equals(n.path("kind").asText()) && !runId.equals(n.path("runId").asText())).get("runId").asText();
+    carol.send(Map.of("type", "chat.abort", "sessionId", "room:team", "runId", run2));
+    // core answers a refused abort with FORBIDDEN (as for bob aborting alice's run above)
+    assertTrue(Set.of("FORBIDDEN", "SESSION_NOT_FOUND").contains(carol.await("protocol_error").get("code").asText()));
+    alice.send(Map.of("type", "chat.abort", "sessionId", "room:team", "runId", run2));
+    JsonNode aborted = bob.awaitEnd(run2);
+    assertEquals("run.aborted", aborted.get("type").asText());
+    assertEquals("alice", aborted.get("data").get("abortedBy").asText());
+
+    eventually(() -> server.history().turns("room:team", 10).size() == 2, "the room's turns stored");
     JsonNode turns = WsClient.M.readTree(get("/api/history?name=alice&session=room:team").body()).get("turns");
     assertEquals(prompt, turns.get(0).get("prompt").asText());
+    assertEquals("bob", turns.get(0).get("owner").asText());
+    assertEquals("aborted", turns.get(1).get("state").asText());
     assertEquals(404, get("/api/history?name=carol&session=room:team").statusCode(), "a non-member gets no history");
   }
 }
