@@ -174,8 +174,9 @@ async function loadRooms() {
   if (!name) return;
   try {
     const res = await fetch('/api/rooms?name=' + encodeURIComponent(name));
-    if (res.ok) {
-      rooms = (await res.json()).rooms || [];
+    const body = res.ok ? await res.json() : null;
+    if (body && client && name) { // not after a logout that happened meanwhile
+      rooms = body.rooms || [];
       for (const r of rooms) follow(r.sessionId).presence ||= { members: r.members, online: r.online };
       queueRender();
     }
