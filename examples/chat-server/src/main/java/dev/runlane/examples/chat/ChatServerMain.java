@@ -17,7 +17,9 @@ import org.slf4j.LoggerFactory;
  * <p>Options (each also as a system property {@code runlane.example.NAME}): {@code --port} (default
  * 8080, 0 for any free port), {@code --host} (default localhost; 0.0.0.0 to accept other machines),
  * {@code --pace} (milliseconds per token, default 30), {@code --approval-every} (ask for an approval
- * on every n-th run too, default 3, 0 for only prompts containing "approve").
+ * on every n-th run too, default 0: only for prompts containing "approve"), {@code --history} (the
+ * conversation history's JDBC URL, default an in-memory H2 database), {@code --stream-transport}
+ * (true: offer clients a second socket for the stream lane; default false).
  *
  * <p><b>Thread safety:</b> a program entry point.
  */
@@ -33,6 +35,8 @@ public final class ChatServerMain {
     String host = option(args, "host");
     String pace = option(args, "pace");
     String every = option(args, "approval-every");
+    String history = option(args, "history");
+    String stream = option(args, "stream-transport");
     try {
       if (port != null) {
         b.port(Integer.parseInt(port));
@@ -46,9 +50,15 @@ public final class ChatServerMain {
       if (every != null) {
         b.approvalEvery(Integer.parseInt(every));
       }
+      if (history != null) {
+        b.historyUrl(history);
+      }
+      if (stream != null) {
+        b.streamTransport(Boolean.parseBoolean(stream));
+      }
     } catch (IllegalArgumentException e) {
       System.err.println("bad option: " + e.getMessage());
-      System.err.println("usage: [--port=8080] [--host=localhost] [--pace=30] [--approval-every=3]");
+      System.err.println("usage: [--port=8080] [--host=localhost] [--pace=30] [--approval-every=0] [--history=jdbc:h2:file:./chat-history] [--stream-transport=true]");
       System.exit(2);
       return;
     }

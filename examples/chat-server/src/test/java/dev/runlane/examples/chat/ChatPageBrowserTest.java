@@ -39,6 +39,7 @@ class ChatPageBrowserTest {
   WebDriver alice;
   WebDriver aliceTab2;
   WebDriver bob;
+  WebDriver carol;
 
   // per test, so that each test reports itself skipped (never passed) without a browser
   @BeforeEach
@@ -50,7 +51,7 @@ class ChatPageBrowserTest {
 
   @AfterEach
   void tearDown() {
-    for (WebDriver d : new WebDriver[] {alice, aliceTab2, bob}) {
+    for (WebDriver d : new WebDriver[] {alice, aliceTab2, bob, carol}) {
       if (d != null) {
         d.quit();
       }
@@ -265,5 +266,91 @@ class ChatPageBrowserTest {
     assertEquals(1L, js(alice, "return window.rl.ws.readyState;"), "still OPEN");
     assertEquals(1, server.runlane().connectionCount());
     assertEquals(1L, js(alice, "return window.rl.messages;"), "nothing but the welcome: no app-level heartbeats needed");
+  }
+
+  /**
+   * Two users in one room see the same stream and the same approval, answered by one and gone for
+   * the other; a third user outside sees nothing. {@code -Drunlane.example.roomScreenshot=PATH} saves
+   * the two-user room (the docs' picture).
+   */
+  @Test
+  void twoUsersInARoomShareTheStreamAndTheApproval() throws Exception {
+    server = ChatServer.builder().port(0).pace(Duration.ofMillis(15)).build().start();
+    String url = server.uri().toString();
+    alice = browser();
+    bob = browser();
+    carol = browser();
+    login(alice, url, "alice");
+    login(bob, url, "bob");
+    login(carol, url, "carol");
+
+    alice.findElement(By.id("room-name")).sendKeys("team");
+    alice.findElement(By.id("create")).click();
+    new WebDriverWait(alice, WAIT).until(d -> d.findElement(By.id("room-tools")).isDisplayed());
+    alice.findElement(By.id("invite-user")).sendKeys("bob");
+    alice.findElement(By.id("invite")).click();
+    By roomButton = By.cssSelector("#room-list .room[data-session-id='room:team']");
+    new WebDriverWait(bob, WAIT).until(d -> !d.findElements(roomButton).isEmpty());
+    bob.findElement(roomButton).click();
+    new WebDriverWait(bob, WAIT).until(d -> d.findElement(By.id("presence")).getText().contains("alice ●"));
+
+    String prompt = "Count the words of our room, I approve the tool";
+    ask(bob, prompt);
+    for (WebDriver d : List.of(alice, bob)) {
+      new WebDriverWait(d, WAIT).until(x -> !x.findElements(By.cssSelector("#approvals .approval")).isEmpty());
+    }
+    screenshot(alice, "room-alice.png");
+    String roomShot = System.getProperty("runlane.example.roomScreenshot");
+    if (roomShot != null) {
+      File shot = ((TakesScreenshot) alice).getScreenshotAs(OutputType.FILE);
+      Path target = Path.of(roomShot);
+      Files.createDirectories(target.toAbsolutePath().getParent());
+      Files.copy(shot.toPath(), target, StandardCopyOption.REPLACE_EXISTING);
+    }
+    alice.findElement(By.cssSelector("#approvals .approval .approve")).click();
+    new WebDriverWait(bob, WAIT).until(d -> d.findElements(By.cssSelector("#approvals .approval")).isEmpty());
+    for (WebDriver d : List.of(alice, bob)) {
+      new WebDriverWait(d, WAIT).until(x -> "completed".equals(lastState(x)));
+      assertEquals(DemoAgent.answer(prompt, true), answer(d));
+      assertTrue(String.valueOf(js(d, "return document.querySelector('#transcript .turn:last-child .meta').textContent;"))
+          .contains("Tool approved by alice"));
+    }
+    // carol was online the whole time: no room, no turn, no error
+    assertEquals(0, turns(carol));
+    assertEquals(1L, (Long) js(carol, "return document.querySelectorAll('#room-list .room').length;"), "only her own chat");
+    assertEquals("", js(carol, "return document.getElementById('errors').textContent;"));
+  }
+
+  /**
+   * The server restarted mid-answer (same port, history in a file database): the page reconnects
+   * by itself and shows a clean end of the interrupted turn (failed, or lost if the end never reached
+   * it), never an invented completion; a new tab shows the whole conversation from the history.
+   */
+  @Test
+  void aRestartMidAnswerEndsTheTurnCleanlyAndANewTabShowsTheHistory(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+    String history = "jdbc:h2:file:" + dir.resolve("chat").toAbsolutePath();
+    server = ChatServer.builder().port(0).pace(Duration.ofMillis(15)).historyUrl(history).build().start();
+    int port = server.port();
+    String url = server.uri().toString();
+    alice = browser();
+    login(alice, url, "alice");
+    ask(alice, "What is Runlane?");
+    new WebDriverWait(alice, WAIT).until(d -> turns(d) == 1 && "completed".equals(lastState(d)));
+    String prompt = "Stream a long answer; the server restarts under it";
+    ask(alice, prompt);
+    new WebDriverWait(alice, WAIT).until(d -> turns(d) == 2 && answer(d).length() >= 40);
+    server.close();
+    server = ChatServer.builder().port(port).pace(Duration.ofMillis(15)).historyUrl(history).build().start();
+    awaitOnline(alice);
+    new WebDriverWait(alice, WAIT).until(d -> List.of("failed", "lost").contains(lastState(d)));
+    assertTrue(DemoAgent.answer(prompt, true).startsWith(answer(alice)));
+    assertTrue(alice.findElement(By.id("send")).isEnabled(), "a new prompt may be sent");
+
+    aliceTab2 = browser(); // a new tab: its own sessionStorage, nothing stored
+    login(aliceTab2, url, "alice");
+    new WebDriverWait(aliceTab2, WAIT).until(d -> turns(d) == 2);
+    assertEquals(DemoAgent.answer("What is Runlane?", true),
+        js(aliceTab2, "return [...document.querySelectorAll('#transcript .turn')][0].querySelector('.answer').textContent;"));
+    assertEquals("failed", lastState(aliceTab2), "the history keeps the interrupted turn, ended failed");
   }
 }

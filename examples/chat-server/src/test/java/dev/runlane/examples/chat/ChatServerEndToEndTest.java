@@ -448,7 +448,12 @@ class ChatServerEndToEndTest {
     assertEquals("alice/chat", body.get("sessionId").asText());
     HttpResponse<String> page = WsClient.HTTP.send(HttpRequest.newBuilder(base).GET().build(), HttpResponse.BodyHandlers.ofString());
     assertEquals(200, page.statusCode());
-    assertTrue(page.body().contains("<script src=\"/app.js\""));
+    assertTrue(page.body().contains("<script type=\"module\" src=\"/app.js\""));
+    // the page's client library comes from the runlane-client-js WebJar
+    HttpResponse<String> lib = WsClient.HTTP.send(HttpRequest.newBuilder(base.resolve("/runlane-client.js")).GET().build(), HttpResponse.BodyHandlers.ofString());
+    assertEquals(200, lib.statusCode());
+    assertTrue(lib.headers().firstValue("Content-Type").orElse("").startsWith("text/javascript"));
+    assertTrue(lib.body().contains("export class RunlaneClient"));
     assertEquals(404, WsClient.HTTP.send(HttpRequest.newBuilder(base.resolve("/nope")).GET().build(), HttpResponse.BodyHandlers.discarding()).statusCode());
   }
 
@@ -463,5 +468,154 @@ class ChatServerEndToEndTest {
     a.close();
     b.abort();
     eventually(() -> server.runlane().connectionCount() == 0, "both connections unregistered");
+  }
+
+  // ------------------------------------------------------------------ history
+
+  @Test
+  void everyEndedRunIsStoredOnceInTheHistoryAndServedToItsUserOnly() throws Exception {
+    start(Duration.ofMillis(1));
+    WsClient alice = connect("alice");
+    WsClient aliceTab2 = connect("alice");
+    aliceTab2.send(subscribe("alice/chat"));
+    aliceTab2.await("subscribed");
+    String first = "What is Runlane for?";
+    alice.send(send("alice/chat", first));
+    String run1 = alice.await("run_event").get("runId").asText();
+    alice.awaitEnd(run1);
+    String second = "Stream something long so I can abort it";
+    alice.send(send("alice/chat", second));
+    String run2 = alice.await(n -> "run_event".equals(n.path("kind").asText()) && !run1.equals(n.path("runId").asText())).get("runId").asText();
+    alice.await(n -> WsClient.isEvent(n, run2) && "delta".equals(n.get("type").asText()));
+    alice.send(Map.of("type", "chat.abort", "sessionId", "alice/chat", "runId", run2));
+    alice.awaitEnd(run2);
+    eventually(() -> server.history().turns("alice/chat", 10).size() == 2, "both runs stored");
+
+    HttpResponse<String> res =
+        WsClient.HTTP.send(HttpRequest.newBuilder(base.resolve("/api/history?name=alice")).GET().build(), HttpResponse.BodyHandlers.ofString());
+    assertEquals(200, res.statusCode());
+    JsonNode turns = WsClient.M.readTree(res.body()).get("turns");
+    assertEquals(2, turns.size(), "one row per run, not one per tab: " + turns);
+    assertEquals(run1, turns.get(0).get("runId").asText(), "oldest first");
+    assertEquals(first, turns.get(0).get("prompt").asText());
+    assertEquals(DemoAgent.answer(first, true), turns.get(0).get("answer").asText());
+    assertEquals("completed", turns.get(0).get("state").asText());
+    assertEquals(run2, turns.get(1).get("runId").asText());
+    assertEquals("aborted", turns.get(1).get("state").asText());
+    String partial = turns.get(1).get("answer").asText();
+    assertTrue(!partial.isEmpty() && DemoAgent.answer(second, true).startsWith(partial), partial);
+
+    JsonNode bobs = WsClient.M.readTree(
+        WsClient.HTTP.send(HttpRequest.newBuilder(base.resolve("/api/history?name=bob")).GET().build(), HttpResponse.BodyHandlers.ofString()).body());
+    assertEquals(0, bobs.get("turns").size(), "another user's history is empty");
+    assertEquals(400, WsClient.HTTP.send(HttpRequest.newBuilder(base.resolve("/api/history?name=a/b")).GET().build(), HttpResponse.BodyHandlers.discarding()).statusCode());
+  }
+
+  @Test
+  void aServerRestartedMidRunKeepsTheHistoryUpToItWithACleanFailedRun(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+    String url = "jdbc:h2:file:" + dir.resolve("chat").toAbsolutePath();
+    start(ChatServer.builder().pace(Duration.ofMillis(5)).historyUrl(url));
+    WsClient alice = connect("alice");
+    alice.send(send("alice/chat", "What is Runlane for?"));
+    String run1 = alice.await("run_event").get("runId").asText();
+    alice.awaitEnd(run1);
+    alice.send(send("alice/chat", "Stream a long answer; the server stops under it"));
+    String run2 = alice.await(n -> "run_event".equals(n.path("kind").asText()) && !run1.equals(n.path("runId").asText())).get("runId").asText();
+    for (int i = 0; i < 3; i++) {
+      alice.await(n -> WsClient.isEvent(n, run2) && "delta".equals(n.get("type").asText()));
+    }
+    server.close(); // mid-run: the run ends failed (shutdown), and its row is written before the database closes
+
+    ChatServer second = ChatServer.builder().port(0).historyUrl(url).build().start();
+    toClose.add(0, second);
+    List<ChatHistory.Turn> turns = second.history().turns("alice/chat", 10);
+    assertEquals(List.of(run1, run2), turns.stream().map(ChatHistory.Turn::runId).toList());
+    assertEquals("completed", turns.get(0).state());
+    assertEquals("failed", turns.get(1).state());
+    assertTrue(DemoAgent.answer("Stream a long answer; the server stops under it", true).startsWith(turns.get(1).answer()));
+  }
+
+  // ------------------------------------------------------------------ rooms
+
+  HttpResponse<String> post(String path, String form) throws Exception {
+    return WsClient.HTTP.send(
+        HttpRequest.newBuilder(base.resolve(path))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .POST(HttpRequest.BodyPublishers.ofString(form))
+            .build(),
+        HttpResponse.BodyHandlers.ofString());
+  }
+
+  HttpResponse<String> get(String path) throws Exception {
+    return WsClient.HTTP.send(HttpRequest.newBuilder(base.resolve(path)).GET().build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  @Test
+  void aRoomIsSharedByItsMembersOnly() throws Exception {
+    start(Duration.ofMillis(2));
+    assertEquals(200, post("/api/rooms", "name=alice&room=team").statusCode());
+    assertEquals(409, post("/api/rooms", "name=carol&room=team").statusCode(), "a taken room name");
+    assertEquals(200, post("/api/rooms/invite", "name=alice&room=team&user=bob").statusCode());
+    assertEquals(403, post("/api/rooms/invite", "name=bob&room=team&user=carol").statusCode(), "only the owner invites");
+    assertEquals(404, post("/api/rooms/invite", "name=carol&room=team&user=carol").statusCode(), "a non-member sees no room");
+    JsonNode bobsRooms = WsClient.M.readTree(get("/api/rooms?name=bob").body()).get("rooms");
+    assertEquals(1, bobsRooms.size());
+    assertEquals("room:team", bobsRooms.get(0).get("sessionId").asText());
+    assertEquals("[\"alice\",\"bob\"]", bobsRooms.get(0).get("members").toString());
+    assertEquals(0, WsClient.M.readTree(get("/api/rooms?name=carol").body()).get("rooms").size());
+
+    WsClient alice = connect("alice");
+    alice.send(subscribe("room:team"));
+    assertEquals("UNKNOWN_RUN", alice.await("subscribed").get("status").asText());
+    WsClient bob = connect("bob");
+    bob.send(subscribe("room:team"));
+    bob.await("subscribed");
+    WsClient carol = connect("carol");
+    carol.send(subscribe("room:team"));
+    assertEquals("SESSION_NOT_FOUND", carol.await("protocol_error").get("code").asText());
+    // presence: alice follows the room and learns that bob came online
+    JsonNode presence = alice.await(n -> "notice".equals(n.path("kind").asText()) && n.path("data").path("online").toString().contains("bob"));
+    assertEquals("room:team", presence.get("sessionId").asText());
+    assertEquals("presence", presence.get("type").asText());
+
+    // bob prompts; both members see the stream and the approval; alice answers it
+    String prompt = "Count my words in the room; I approve the tool";
+    bob.send(send("room:team", prompt));
+    String runId = bob.await("run_event").get("runId").asText();
+    String approvalId = alice.await("approval_requested").get("approvalId").asText();
+    assertEquals(approvalId, bob.await("approval_requested").get("approvalId").asText());
+    carol.send(send("room:team", "let me in"));
+    assertEquals("SESSION_NOT_FOUND", carol.await("protocol_error").get("code").asText());
+    carol.send(Map.of("type", "chat.approval", "approvalId", approvalId, "allow", false));
+    assertEquals("UNKNOWN_APPROVAL", carol.await("protocol_error").get("code").asText(), "a non-member cannot answer");
+    alice.send(Map.of("type", "chat.approval", "approvalId", approvalId, "allow", true));
+    assertEquals("alice", bob.await("approval_resolved").get("by").asText());
+    assertEquals("run.completed", alice.awaitEnd(runId).get("type").asText());
+    assertEquals("run.completed", bob.awaitEnd(runId).get("type").asText());
+    assertEquals(DemoAgent.answer(prompt, true), alice.text(runId));
+    assertEquals(DemoAgent.answer(prompt, true), bob.text(runId));
+    assertContiguous(alice.events(runId), 1);
+    for (JsonNode n : carol.all()) {
+      assertNotEquals(runId, n.path("runId").asText(), () -> "carol got " + n);
+      assertFalse("notice".equals(n.path("kind").asText()), () -> "carol got " + n);
+    }
+
+    // any member may abort a member's run; a non-member may not
+    bob.send(send("room:team", "Stream something long for the room"));
+    String run2 = alice.await(n -> "run_event".equals(n.path("kind").asText()) && !runId.equals(n.path("runId").asText())).get("runId").asText();
+    carol.send(Map.of("type", "chat.abort", "sessionId", "room:team", "runId", run2));
+    // core answers a refused abort with FORBIDDEN (as for bob aborting alice's run above)
+    assertTrue(Set.of("FORBIDDEN", "SESSION_NOT_FOUND").contains(carol.await("protocol_error").get("code").asText()));
+    alice.send(Map.of("type", "chat.abort", "sessionId", "room:team", "runId", run2));
+    JsonNode aborted = bob.awaitEnd(run2);
+    assertEquals("run.aborted", aborted.get("type").asText());
+    assertEquals("alice", aborted.get("data").get("abortedBy").asText());
+
+    eventually(() -> server.history().turns("room:team", 10).size() == 2, "the room's turns stored");
+    JsonNode turns = WsClient.M.readTree(get("/api/history?name=alice&session=room:team").body()).get("turns");
+    assertEquals(prompt, turns.get(0).get("prompt").asText());
+    assertEquals("bob", turns.get(0).get("owner").asText());
+    assertEquals("aborted", turns.get(1).get("state").asText());
+    assertEquals(404, get("/api/history?name=carol&session=room:team").statusCode(), "a non-member gets no history");
   }
 }

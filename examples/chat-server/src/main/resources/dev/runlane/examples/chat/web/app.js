@@ -1,442 +1,471 @@
-// Runlane chat example: a plain-JS client of the JSON protocol (docs/reference/protocol.md).
+// Runlane chat example: the page, built on the Runlane JavaScript client (clients/js, served from its
+// WebJar as /runlane-client.js). The client owns the protocol: tickets, reconnects, the resume
+// position of every run (stored in sessionStorage), de-duplication, typed resume outcomes, exactly
+// one end per run and approvals. This script keeps one transcript per conversation (the user's own
+// chat and each room) and renders the one shown.
 //
-// Resume strategy: this tab keeps its transcript AND, per run, the last seq it applied, in
-// sessionStorage, written together after every event. After a reload it restores the transcript
-// and subscribes with that lastSeq + epoch, so the server replays exactly the events it has not
-// applied: the text continues with nothing doubled and nothing missing. Events are also
-// de-duplicated by (runId, seq), so overlapping subscribes can never double the text.
-(() => {
-  'use strict';
+// Each transcript lives in its subscription's `data`, which the client writes to sessionStorage in
+// the same write as the resume positions: after a reload the page shows exactly the text that
+// matches the position the client resumes from, so an answer continues with nothing doubled or
+// missing. Ended turns the page never saw (a new tab) come from the server's history database.
+import { RunlaneClient, httpTicketProvider } from '/runlane-client.js';
 
-  const STORE_KEY = 'runlane-chat-v2';
-  const PING_MS = 20000;
-  const $ = (id) => document.getElementById(id);
+const NAME_KEY = 'runlane-chat-name';
+const SESSION_KEY = 'runlane-chat-session';
+const CURRENT_KEY = 'runlane-chat-current';
+const ROOMS_POLL_MS = 5000;
+const $ = (id) => document.getElementById(id);
 
-  /** @type {{name:string|null, sessionId:string|null, serverEpoch:string|null, turns:Array<any>}} */
-  let state = load() || { name: null, sessionId: null, serverEpoch: null, turns: [] };
-  let ws = null;
-  let pingTimer = null;
-  let reconnectTimer = null;
-  let reconnectDelay = 250;
-  let loggedOut = false;
-  let renderQueued = false;
-  let phase = '';
-  let refCounter = 0;
-  const approvals = new Map(); // approvalId -> approval (unsequenced: re-sent in every subscribe ack)
+let name = sessionStorage.getItem(NAME_KEY);
+let client = null;
+let own = null; // the user's own session id, e.g. alice/chat
+let current = null; // the session shown
+let rooms = []; // [{room, sessionId, owner, members, online}]
+let roomsTimer = null;
+let renderQueued = false;
+/** sessionId -> {sub, model: {turns}, approvals: Map, phase, presence} */
+const convs = new Map();
 
-  // ------------------------------------------------------------------ storage
+// ------------------------------------------------------------------ connection
 
-  function load() {
+async function start() {
+  const getTicket = httpTicketProvider('/api/ticket', { body: { name } });
+  let first = null;
+  own = sessionStorage.getItem(SESSION_KEY);
+  if (!own) {
+    // the first login: the ticket's answer names the user's session
     try {
-      const s = JSON.parse(sessionStorage.getItem(STORE_KEY) || 'null');
-      return s && Array.isArray(s.turns) ? s : null;
+      first = await getTicket(); // {ticket, principal, sessionId, expiresAt}
     } catch (e) {
-      return null;
-    }
-  }
-
-  function save() {
-    try {
-      sessionStorage.setItem(STORE_KEY, JSON.stringify(state));
-    } catch (e) {
-      // storage full or disabled: the page still works, a reload just starts over
-    }
-  }
-
-  // ------------------------------------------------------------------ connection
-
-  async function connect() {
-    clearTimeout(reconnectTimer);
-    if (loggedOut || !state.name) return;
-    setConnection('connecting');
-    let ticket;
-    try {
-      const res = await fetch('/api/ticket', {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
-        body: 'name=' + encodeURIComponent(state.name),
-      });
-      const body = await res.json();
-      if (!res.ok) throw new Error(body.error || ('HTTP ' + res.status));
-      ticket = body.ticket;
-      state.sessionId = body.sessionId;
-    } catch (e) {
-      showError('LOGIN', 'could not get a stream ticket: ' + e.message);
-      scheduleReconnect();
+      showError(e.code || 'LOGIN', 'could not get a stream ticket: ' + e.message);
+      setTimeout(start, 2000);
       return;
     }
-    const scheme = location.protocol === 'https:' ? 'wss://' : 'ws://';
-    const socket = new WebSocket(scheme + location.host + '/ws?ticket=' + encodeURIComponent(ticket));
-    ws = socket;
-    socket.onmessage = (e) => {
-      if (ws !== socket) return;
-      let m;
-      try {
-        m = JSON.parse(e.data);
-      } catch (err) {
-        return;
+    own = first.sessionId;
+    sessionStorage.setItem(SESSION_KEY, own);
+  }
+  // after a reload the stored transcripts show at once; the client fetches its own tickets
+  const options = { getTicket, storageKey: 'runlane-chat:' + name };
+  if (first) options.ticket = first.ticket;
+  client = new RunlaneClient(options);
+  client.on('state', (s) => setConnection(s === 'open' ? 'online' : s === 'connecting' ? 'connecting' : 'offline'));
+  client.on('disconnected', (d) => {
+    if (d.code === 4401) showError('UNAUTHORIZED', 'the server refused this connection');
+  });
+  client.on('error', (e) => showError(e.code, e.message));
+  client.on('notice', (n) => showError('NOTICE', n.type));
+
+  current = sessionStorage.getItem(CURRENT_KEY) || own;
+  follow(own);
+  if (current !== own) follow(current);
+  render();
+  loadRooms();
+}
+
+/** Follows a conversation (once): its transcript, approvals and presence. */
+function follow(sessionId) {
+  let c = convs.get(sessionId);
+  if (c) return c;
+  c = { sessionId, sub: null, model: { turns: [] }, approvals: new Map(), phase: '', presence: null };
+  convs.set(sessionId, c);
+  const save = () => { c.sub.data = c.model; queueRender(); }; // one write with the resume positions
+  c.sub = client.subscribe(sessionId, {
+    started(e) {
+      const t = turn(c, e.runId);
+      if (!t.fromHistory) t.prompt = typeof e.data === 'string' ? e.data : '';
+    },
+    event(e) {
+      const t = turn(c, e.runId);
+      if (!t.fromHistory) apply(t, e); // a turn loaded whole from the history is not applied twice
+      queueRender();
+    },
+    end(e) {
+      const t = turn(c, e.runId);
+      if (t.fromHistory) return;
+      t.state = e.state;
+      t.owner = e.outcome && e.outcome.owner ? e.outcome.owner : t.owner;
+      t.outcome = e.outcome && e.outcome.message ? e.outcome.message : '';
+      c.phase = '';
+      queueRender();
+    },
+    status(s) {
+      const last = latestTurn(c);
+      if (last && last.runId === s.runId && last.state === 'running') {
+        c.phase = typeof s.data === 'string' ? s.data : '';
+        queueRender();
       }
-      handle(m);
-    };
-    socket.onclose = (e) => {
-      if (ws !== socket) return;
-      ws = null;
-      clearInterval(pingTimer);
-      setConnection('offline');
-      if (e.code === 4401) {
-        showError('UNAUTHORIZED', 'the server refused this connection');
+    },
+    truncated(t) {
+      turn(c, t.runId).note = 'Events ' + t.fromSeq + '…' + t.toSeq
+        + ' were no longer held by the server when this page resumed; the answer has a gap.';
+      save();
+    },
+    epochChanged(x) {
+      if (x.reset) Object.assign(turn(c, x.runId), { text: '', parts: [], state: 'running', note: '' });
+      save();
+    },
+    unknownRun(u) {
+      const t = c.model.turns.find((x) => x.runId === u.runId);
+      if (t && t.state === 'running') {
+        t.state = 'lost';
+        t.note = 'The server no longer holds this run (it may have restarted); its end is unknown.';
+        save();
       }
-      scheduleReconnect();
-    };
-  }
-
-  function scheduleReconnect() {
-    if (loggedOut) return;
-    clearTimeout(reconnectTimer);
-    reconnectTimer = setTimeout(connect, reconnectDelay);
-    reconnectDelay = Math.min(reconnectDelay * 2, 5000);
-  }
-
-  function send(msg) {
-    if (ws && ws.readyState === WebSocket.OPEN) {
-      ws.send(JSON.stringify(msg));
-      return true;
-    }
-    showError('OFFLINE', 'not connected; retrying');
-    return false;
-  }
-
-  // ------------------------------------------------------------------ protocol
-
-  function handle(m) {
-    switch (m.kind) {
-      case 'welcome': return onWelcome(m);
-      case 'subscribed': return onSubscribed(m);
-      case 'run_event': return onRunEvent(m);
-      case 'status': return onStatus(m);
-      case 'approval_requested': approvals.set(m.approvalId, m); return queueRender();
-      case 'approval_resolved': return onApprovalResolved(m);
-      case 'protocol_error': return showError(m.code, m.message);
-      case 'notice': return showError('NOTICE', m.type);
-      case 'heartbeat': return undefined;
-      default: return undefined; // newer servers may send kinds this page does not know
-    }
-  }
-
-  function onWelcome(m) {
-    setConnection('online');
-    reconnectDelay = 250;
-    clearInterval(pingTimer);
-    pingTimer = setInterval(() => send({ type: 'ping' }), PING_MS);
-    if (state.serverEpoch && state.serverEpoch !== m.serverEpoch) {
-      // The server restarted: every stored seq belongs to runs it no longer knows.
-      for (const t of state.turns) {
-        if (t.state === 'running') {
-          t.state = 'lost';
-          t.note = 'The server restarted during this answer; it cannot be resumed.';
-        }
+    },
+    approvalRequested(a) {
+      c.approvals.set(a.approvalId, a);
+      queueRender();
+    },
+    approvalResolved(r) {
+      c.approvals.delete(r.approvalId);
+      const t = c.model.turns.find((x) => x.runId === r.runId);
+      if (t) {
+        const who = r.by ? ' by ' + r.by : '';
+        t.approval = r.resolution === 'ANSWERED'
+          ? (r.decision && r.decision.allow ? 'Tool approved' + who : 'Tool denied' + who)
+          : r.resolution === 'EXPIRED' ? 'Approval expired'
+            : r.resolution === 'RUN_ENDED' ? 'Approval closed: the run ended' : 'Approval answered elsewhere';
+        save();
       }
-    }
-    state.serverEpoch = m.serverEpoch;
-    approvals.clear();
-    save();
-    resume();
-    queueRender();
-  }
-
-  /** Follow our session, resuming after the last applied seq of the newest run we know. */
-  function resume() {
-    const last = latestTurn();
-    const sessions = [];
-    if (last && last.state === 'running') {
-      // Finish exactly this run even if another tab has started a newer one meanwhile.
-      sessions.push({ sessionId: state.sessionId, runId: last.runId, lastSeq: last.lastSeq, epoch: last.epoch });
-    }
-    sessions.push(last && last.state !== 'lost'
-      ? { sessionId: state.sessionId, lastSeq: last.lastSeq, epoch: last.epoch }
-      : { sessionId: state.sessionId, lastSeq: 0 });
-    send({ type: 'chat.subscribe', ref: 'resume-' + (++refCounter), sessions });
-  }
-
-  function onSubscribed(m) {
-    for (const a of m.pendingApprovals || []) approvals.set(a.approvalId, a);
-    if (!m.runId) {
-      // NO_RUN_YET (nothing yet, the next run will come) or UNKNOWN_RUN (the position held is gone)
-      const last = latestTurn();
-      if (m.requestedLastSeq > 0 && last && last.state === 'running') {
-        last.state = 'lost';
-        last.note = 'The server no longer holds this run; its end is unknown.';
+      queueRender();
+    },
+    notice(n) {
+      if (n.type === 'presence') {
+        c.presence = n.data;
+        queueRender();
       }
-    } else {
-      let t = findTurn(m.runId);
-      if (!t) {
-        t = addTurn(m.runId, m.epoch);
-        if (m.replayFrom > 1) {
-          t.note = 'This answer began before this tab could see it; its first '
-            + (m.replayFrom - 1) + ' events are no longer held by the server.';
-        }
-      } else if (m.status === 'EPOCH_CHANGED' || m.status === 'AHEAD_OF_HEAD') {
-        // Our lastSeq does not belong to this run instance: rebuild it from the replay.
-        Object.assign(t, { epoch: m.epoch, lastSeq: 0, text: '', parts: [], state: 'running', note: '' });
-      } else if (m.truncated && m.replayFrom > t.lastSeq + 1) {
-        t.note = (m.replayFrom - t.lastSeq - 1) + ' events were evicted before this page resumed; the answer has a gap.';
-        t.lastSeq = m.replayFrom - 1;
-      }
-    }
-    save();
-    queueRender();
-  }
+    },
+    error(e) {
+      showError(e.code, e.message);
+    },
+  });
+  if (c.sub.data && Array.isArray(c.sub.data.turns)) c.model = c.sub.data; // a reload: the stored transcript
+  c.sub.data = c.model;
+  loadHistory(c);
+  return c;
+}
 
-  function onRunEvent(m) {
-    let t = findTurn(m.runId);
-    if (!t) t = addTurn(m.runId, m.epoch);
-    if (m.seq <= t.lastSeq) return; // already applied: never doubles the text
-    if (t.lastSeq > 0 && m.seq !== t.lastSeq + 1) {
-      t.note = 'Missed events ' + (t.lastSeq + 1) + '…' + (m.seq - 1) + '.';
-    }
-    t.lastSeq = m.seq;
-    t.epoch = m.epoch;
-    const d = m.data;
-    switch (m.type) {
-      case 'run.started':
-        t.prompt = typeof d === 'string' ? d : '';
-        break;
-      case 'delta': {
-        const piece = d && typeof d.text === 'string' ? d.text : '';
-        const lastPart = t.parts[t.parts.length - 1];
-        if (lastPart && lastPart.type === 'text') lastPart.text += piece;
-        else t.parts.push({ type: 'text', text: piece });
-        t.text += piece;
-        break;
-      }
-      case 'tool_call':
-        t.parts.push({ type: 'tool', id: d.id, name: d.name, result: null, denied: false });
-        break;
-      case 'tool_result': {
-        const tool = t.parts.find((x) => x.type === 'tool' && x.id === d.id);
-        if (tool) {
-          tool.result = d.output;
-          tool.denied = !!d.denied;
-        }
-        break;
-      }
-      case 'run.completed':
-      case 'run.aborted':
-      case 'run.failed':
-        t.state = m.type.substring(4);
-        t.outcome = d ? (d.message || '') : '';
-        for (const [id, a] of approvals) if (a.runId === m.runId) approvals.delete(id);
-        phase = '';
-        break;
-      default:
-        break; // other event kinds: ignored by this page, still counted in lastSeq
-    }
-    save();
-    queueRender();
+/** The conversation's earlier turns from the server's database: a new tab shows all of it. */
+async function loadHistory(c) {
+  let turns;
+  try {
+    const res = await fetch('/api/history?name=' + encodeURIComponent(name) + '&session=' + encodeURIComponent(c.sessionId));
+    if (!res.ok) throw new Error('HTTP ' + res.status);
+    turns = (await res.json()).turns || [];
+  } catch (e) {
+    showError('HISTORY', 'could not load the conversation: ' + e.message);
+    return;
   }
+  const known = new Map(c.model.turns.map((t) => [t.runId, t]));
+  const merged = turns.map((h) => known.get(h.runId) || {
+    runId: h.runId, owner: h.owner, prompt: h.prompt, text: h.answer,
+    parts: h.answer ? [{ type: 'text', text: h.answer }] : [],
+    state: h.state, note: '', approval: '', outcome: '', fromHistory: true,
+  });
+  const inHistory = new Set(turns.map((h) => h.runId));
+  c.model.turns = merged.concat(c.model.turns.filter((t) => !inHistory.has(t.runId)));
+  c.sub.data = c.model;
+  queueRender();
+}
 
-  function onStatus(m) {
-    const last = latestTurn();
-    if (last && last.runId === m.runId && last.state === 'running') {
-      phase = typeof m.data === 'string' ? m.data : '';
+/** The user's rooms (polled, so an invitation shows up by itself). */
+async function loadRooms() {
+  clearTimeout(roomsTimer);
+  if (!name) return;
+  try {
+    const res = await fetch('/api/rooms?name=' + encodeURIComponent(name));
+    const body = res.ok ? await res.json() : null;
+    if (body && client && name) { // not after a logout that happened meanwhile
+      rooms = body.rooms || [];
+      for (const r of rooms) follow(r.sessionId).presence ||= { members: r.members, online: r.online };
       queueRender();
     }
+  } catch (e) {
+    // offline: the next poll retries
   }
+  roomsTimer = setTimeout(loadRooms, ROOMS_POLL_MS);
+}
 
-  function onApprovalResolved(m) {
-    approvals.delete(m.approvalId);
-    const t = findTurn(m.runId);
-    if (t) {
-      const who = m.by ? ' by ' + m.by : '';
-      t.approval = m.resolution === 'ANSWERED'
-        ? (m.decision && m.decision.allow ? 'Tool approved' + who : 'Tool denied' + who)
-        : (m.resolution === 'EXPIRED' ? 'Approval expired' : 'Approval closed: the run ended');
-      save();
-    }
-    queueRender();
-  }
-
-  // ------------------------------------------------------------------ model helpers
-
-  function latestTurn() {
-    return state.turns.length ? state.turns[state.turns.length - 1] : null;
-  }
-
-  function findTurn(runId) {
-    return state.turns.find((t) => t.runId === runId) || null;
-  }
-
-  function addTurn(runId, epoch) {
-    // text: the whole answer so far; parts: the same text split around tool calls, for display
-    const t = { runId, epoch, lastSeq: 0, prompt: null, text: '', parts: [], state: 'running', note: '', approval: '' };
-    state.turns.push(t);
-    return t;
-  }
-
-  // ------------------------------------------------------------------ view
-
-  function setConnection(s) {
-    const el = $('connection');
-    el.dataset.state = s;
-    el.textContent = s;
-  }
-
-  function showError(code, message) {
-    const el = document.createElement('div');
-    el.className = 'error';
-    el.dataset.code = code;
-    el.textContent = code + ': ' + message;
-    $('errors').appendChild(el);
-    setTimeout(() => el.remove(), 8000);
-  }
-
-  function queueRender() {
-    if (renderQueued) return;
-    renderQueued = true;
-    setTimeout(render, 16);
-  }
-
-  function render() {
-    renderQueued = false;
-    const loggedIn = !!state.name && !loggedOut;
-    $('login').hidden = loggedIn;
-    $('chat').hidden = !loggedIn;
-    $('logout').hidden = !loggedIn;
-    $('who').textContent = loggedIn ? 'signed in as ' + state.name : '';
-    if (!loggedIn) return;
-
-    const box = $('transcript');
-    const nearBottom = window.innerHeight + window.scrollY >= document.body.offsetHeight - 40;
-    box.replaceChildren(...state.turns.map(renderTurn));
-
-    const ap = $('approvals');
-    ap.replaceChildren(...[...approvals.values()].map(renderApproval));
-
-    const last = latestTurn();
-    const running = !!last && last.state === 'running';
-    $('run-state').textContent = last ? last.state : 'idle';
-    $('run-phase').textContent = running && phase ? '· ' + phase : '';
-    $('abort').disabled = !running;
-    $('send').disabled = running;
-    if (nearBottom) window.scrollTo(0, document.body.scrollHeight);
-  }
-
-  function renderTurn(t) {
-    const el = document.createElement('article');
-    el.className = 'turn';
-    el.dataset.runId = t.runId;
-    el.dataset.state = t.state;
-    const p = document.createElement('div');
-    p.className = 'prompt';
-    p.textContent = t.prompt === null ? '(earlier message)' : t.prompt;
-    el.appendChild(p);
-    const a = document.createElement('div');
-    a.className = 'answer';
-    for (const part of t.parts) {
-      if (part.type === 'text') {
-        const seg = document.createElement('span');
-        seg.className = 'seg';
-        seg.textContent = part.text;
-        a.appendChild(seg);
-      } else {
-        const tl = document.createElement('div');
-        tl.className = 'tool';
-        tl.textContent = 'tool ' + part.name + (part.denied ? ' → denied'
-          : part.result ? ' → ' + JSON.stringify(part.result) : ' → running…');
-        a.appendChild(tl);
-      }
-    }
-    el.appendChild(a);
-    const meta = document.createElement('div');
-    meta.className = 'meta';
-    const s = document.createElement('span');
-    s.className = 'state';
-    s.dataset.state = t.state;
-    s.textContent = t.state;
-    meta.appendChild(s);
-    for (const text of [t.approval, t.outcome && t.state !== 'completed' ? t.outcome : '', t.note]) {
-      if (text) {
-        const n = document.createElement('span');
-        n.className = 'note';
-        n.textContent = text;
-        meta.appendChild(n);
-      }
-    }
-    el.appendChild(meta);
-    return el;
-  }
-
-  function renderApproval(a) {
-    const el = document.createElement('div');
-    el.className = 'approval';
-    el.dataset.approvalId = a.approvalId;
-    const q = document.createElement('div');
-    q.className = 'q';
-    const payload = a.payload || {};
-    q.textContent = (payload.question || 'Approve this tool call?') + ' (' + (payload.tool || 'tool') + ')';
-    const yes = document.createElement('button');
-    yes.className = 'approve';
-    yes.textContent = 'Approve';
-    yes.onclick = () => send({ type: 'chat.approval', approvalId: a.approvalId, allow: true });
-    const no = document.createElement('button');
-    no.className = 'deny';
-    no.textContent = 'Deny';
-    no.onclick = () => send({ type: 'chat.approval', approvalId: a.approvalId, allow: false, message: 'denied in the page' });
-    el.append(q, yes, no);
-    return el;
-  }
-
-  // ------------------------------------------------------------------ wiring
-
-  $('login').addEventListener('submit', (e) => {
-    e.preventDefault();
-    const name = $('name').value.trim();
-    if (!name) return;
-    loggedOut = false;
-    state = { name, sessionId: null, serverEpoch: null, turns: [] };
-    save();
-    queueRender();
-    connect();
+async function roomAction(path, body) {
+  const res = await fetch(path, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ name, ...body }).toString(),
   });
+  const answer = await res.json().catch(() => ({}));
+  if (!res.ok) throw new Error(answer.error || 'HTTP ' + res.status);
+  return answer;
+}
 
-  $('composer').addEventListener('submit', (e) => {
-    e.preventDefault();
-    const content = $('prompt').value;
-    if (!content.trim()) return;
-    if (send({ type: 'chat.send', sessionId: state.sessionId, content, ref: 'send-' + (++refCounter) })) {
-      $('prompt').value = '';
-      phase = '';
-    }
-  });
-
-  $('prompt').addEventListener('keydown', (e) => {
-    if (e.key === 'Enter' && !e.shiftKey) {
-      e.preventDefault();
-      $('composer').requestSubmit();
-    }
-  });
-
-  $('abort').addEventListener('click', () => {
-    const last = latestTurn();
-    if (last && last.state === 'running') {
-      send({ type: 'chat.abort', sessionId: state.sessionId, runId: last.runId });
-    }
-  });
-
-  $('logout').addEventListener('click', () => {
-    loggedOut = true;
-    clearTimeout(reconnectTimer);
-    clearInterval(pingTimer);
-    const s = ws;
-    ws = null;
-    if (s) s.close(1000, 'switch user');
-    sessionStorage.removeItem(STORE_KEY);
-    state = { name: null, sessionId: null, serverEpoch: null, turns: [] };
-    approvals.clear();
-    setConnection('offline');
-    render();
-  });
-
+function show(sessionId) {
+  current = sessionId;
+  sessionStorage.setItem(CURRENT_KEY, sessionId);
+  follow(sessionId);
   render();
-  if (state.name) connect();
-})();
+}
+
+// ------------------------------------------------------------------ model
+
+function conv() {
+  return convs.get(current) || { model: { turns: [] }, approvals: new Map(), phase: '', presence: null };
+}
+
+function latestTurn(c) {
+  return c.model.turns.length ? c.model.turns[c.model.turns.length - 1] : null;
+}
+
+function turn(c, runId) {
+  let t = c.model.turns.find((x) => x.runId === runId);
+  if (!t) {
+    // text: the whole answer so far; parts: the same text split around tool calls, for display
+    t = { runId, owner: null, prompt: null, text: '', parts: [], state: 'running', note: '', approval: '', outcome: '' };
+    c.model.turns.push(t);
+  }
+  return t;
+}
+
+function apply(t, e) {
+  const d = e.data;
+  switch (e.type) {
+    case 'delta': {
+      const piece = d && typeof d.text === 'string' ? d.text : '';
+      const lastPart = t.parts[t.parts.length - 1];
+      if (lastPart && lastPart.type === 'text') lastPart.text += piece;
+      else t.parts.push({ type: 'text', text: piece });
+      t.text += piece;
+      break;
+    }
+    case 'tool_call':
+      t.parts.push({ type: 'tool', id: d.id, name: d.name, result: null, denied: false });
+      break;
+    case 'tool_result': {
+      const tool = t.parts.find((x) => x.type === 'tool' && x.id === d.id);
+      if (tool) {
+        tool.result = d.output;
+        tool.denied = !!d.denied;
+      }
+      break;
+    }
+    default:
+      break; // run.* kinds are handled by started/end; other kinds are ignored by this page
+  }
+}
+
+// ------------------------------------------------------------------ view
+
+function setConnection(s) {
+  const el = $('connection');
+  el.dataset.state = s;
+  el.textContent = s;
+}
+
+function showError(code, message) {
+  const el = document.createElement('div');
+  el.className = 'error';
+  el.dataset.code = code;
+  el.textContent = code + ': ' + message;
+  $('errors').appendChild(el);
+  setTimeout(() => el.remove(), 8000);
+}
+
+function queueRender() {
+  if (renderQueued) return;
+  renderQueued = true;
+  setTimeout(render, 16);
+}
+
+function render() {
+  renderQueued = false;
+  const loggedIn = !!name;
+  $('login').hidden = loggedIn;
+  $('chat').hidden = !loggedIn;
+  $('logout').hidden = !loggedIn;
+  $('who').textContent = loggedIn ? 'signed in as ' + name : '';
+  if (!loggedIn) return;
+
+  const c = conv();
+  renderRooms(c);
+  const box = $('transcript');
+  const nearBottom = window.innerHeight + window.scrollY >= document.body.offsetHeight - 40;
+  box.replaceChildren(...c.model.turns.map(renderTurn));
+  $('approvals').replaceChildren(...[...c.approvals.values()].map(renderApproval));
+
+  const last = latestTurn(c);
+  const running = !!last && last.state === 'running';
+  $('run-state').textContent = last ? last.state : 'idle';
+  $('run-phase').textContent = running && c.phase ? '· ' + c.phase : '';
+  $('abort').disabled = !running;
+  $('send').disabled = running;
+  if (nearBottom) window.scrollTo(0, document.body.scrollHeight);
+}
+
+function renderRooms(c) {
+  const list = $('room-list');
+  const entries = [{ sessionId: own, label: 'My chat' }].concat(rooms.map((r) => ({ sessionId: r.sessionId, label: '# ' + r.room })));
+  list.replaceChildren(...entries.map((e) => {
+    const b = document.createElement('button');
+    b.type = 'button';
+    b.className = 'room' + (e.sessionId === current ? ' current' : '');
+    b.dataset.sessionId = e.sessionId;
+    b.textContent = e.label;
+    b.onclick = () => show(e.sessionId);
+    return b;
+  }));
+  const room = rooms.find((r) => r.sessionId === current);
+  $('room-tools').hidden = !room;
+  const p = c.presence;
+  $('presence').textContent = room && p
+    ? 'Members: ' + p.members.map((m) => m + (p.online.includes(m) ? ' ●' : '')).join(', ') : '';
+  $('invite').disabled = !room || room.owner !== name;
+}
+
+function renderTurn(t) {
+  const el = document.createElement('article');
+  el.className = 'turn';
+  el.dataset.runId = t.runId;
+  el.dataset.state = t.state;
+  const p = document.createElement('div');
+  p.className = 'prompt';
+  p.dataset.label = current === own ? 'You: ' : (t.owner ? t.owner + ': ' : 'Prompt: ');
+  p.textContent = t.prompt === null ? '(earlier message)' : t.prompt;
+  el.appendChild(p);
+  const a = document.createElement('div');
+  a.className = 'answer';
+  for (const part of t.parts) {
+    if (part.type === 'text') {
+      const seg = document.createElement('span');
+      seg.className = 'seg';
+      seg.textContent = part.text;
+      a.appendChild(seg);
+    } else {
+      const tl = document.createElement('div');
+      tl.className = 'tool';
+      tl.textContent = 'tool ' + part.name + (part.denied ? ' → denied'
+        : part.result ? ' → ' + JSON.stringify(part.result) : ' → running…');
+      a.appendChild(tl);
+    }
+  }
+  el.appendChild(a);
+  const meta = document.createElement('div');
+  meta.className = 'meta';
+  const s = document.createElement('span');
+  s.className = 'state';
+  s.dataset.state = t.state;
+  s.textContent = t.state;
+  meta.appendChild(s);
+  for (const text of [t.approval, t.outcome && t.state !== 'completed' ? t.outcome : '', t.note]) {
+    if (text) {
+      const n = document.createElement('span');
+      n.className = 'note';
+      n.textContent = text;
+      meta.appendChild(n);
+    }
+  }
+  el.appendChild(meta);
+  return el;
+}
+
+function renderApproval(a) {
+  const el = document.createElement('div');
+  el.className = 'approval';
+  el.dataset.approvalId = a.approvalId;
+  const q = document.createElement('div');
+  q.className = 'q';
+  const payload = a.payload || {};
+  q.textContent = (payload.question || 'Approve this tool call?') + ' (' + (payload.tool || 'tool') + ')';
+  const answer = (allow, message) => client.resolveApproval(a.approvalId, { allow, message })
+    .catch((e) => showError(e.code, e.message));
+  const yes = document.createElement('button');
+  yes.className = 'approve';
+  yes.textContent = 'Approve';
+  yes.onclick = () => answer(true);
+  const no = document.createElement('button');
+  no.className = 'deny';
+  no.textContent = 'Deny';
+  no.onclick = () => answer(false, 'denied in the page');
+  el.append(q, yes, no);
+  return el;
+}
+
+// ------------------------------------------------------------------ wiring
+
+$('login').addEventListener('submit', (e) => {
+  e.preventDefault();
+  const n = $('name').value.trim();
+  if (!n) return;
+  name = n;
+  sessionStorage.setItem(NAME_KEY, name);
+  queueRender();
+  start();
+});
+
+$('composer').addEventListener('submit', (e) => {
+  e.preventDefault();
+  const content = $('prompt').value;
+  if (!content.trim() || !client) return;
+  if (client.state !== 'open') {
+    showError('OFFLINE', 'not connected; retrying');
+    return;
+  }
+  $('prompt').value = '';
+  conv().phase = '';
+  client.send(current, content).catch((err) => showError(err.code, err.message));
+});
+
+$('prompt').addEventListener('keydown', (e) => {
+  if (e.key === 'Enter' && !e.shiftKey) {
+    e.preventDefault();
+    $('composer').requestSubmit();
+  }
+});
+
+$('abort').addEventListener('click', () => {
+  const last = latestTurn(conv());
+  if (client && last && last.state === 'running') {
+    client.abort(current, last.runId).catch((err) => showError(err.code, err.message));
+  }
+});
+
+$('create-room').addEventListener('submit', (e) => {
+  e.preventDefault();
+  const room = $('room-name').value.trim();
+  if (!room) return;
+  roomAction('/api/rooms', { room })
+    .then((r) => { $('room-name').value = ''; rooms = rooms.filter((x) => x.room !== r.room).concat([r]); show(r.sessionId); loadRooms(); })
+    .catch((err) => showError('ROOM', err.message));
+});
+
+$('invite-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  const user = $('invite-user').value.trim();
+  const room = rooms.find((r) => r.sessionId === current);
+  if (!user || !room) return;
+  roomAction('/api/rooms/invite', { room: room.room, user })
+    .then(() => { $('invite-user').value = ''; loadRooms(); })
+    .catch((err) => showError('INVITE', err.message));
+});
+
+$('logout').addEventListener('click', () => {
+  for (const c of convs.values()) c.sub.unsubscribe({ forget: true });
+  convs.clear();
+  clearTimeout(roomsTimer);
+  rooms = [];
+  if (client) client.close();
+  try {
+    sessionStorage.removeItem('runlane-chat:' + name + ':server');
+  } catch (e) {
+    // ignore
+  }
+  sessionStorage.removeItem(NAME_KEY);
+  sessionStorage.removeItem(SESSION_KEY);
+  sessionStorage.removeItem(CURRENT_KEY);
+  client = null;
+  name = null;
+  own = null;
+  current = null;
+  setConnection('offline');
+  render();
+});
+
+render();
+if (name) start();
