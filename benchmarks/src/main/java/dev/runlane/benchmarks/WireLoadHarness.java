@@ -116,7 +116,10 @@ public final class WireLoadHarness {
       specs.add(new Spec("storm-10000", 10_000, 10_000, 20_000, true));
     }
     String only = opt.getOrDefault("only", ".*");
+    String stamp = opt.getOrDefault("name", "wire");
+    Path jsonFile = dir.resolve(stamp + ".json");
     Map<String, Object> scenarios = new LinkedHashMap<>();
+    json.put("scenarios", scenarios);
     List<String[]> table = new ArrayList<>();
     for (Spec s : specs) {
       if (!s.name().matches(only)) {
@@ -132,12 +135,13 @@ public final class WireLoadHarness {
       Map<String, Object> med = medians(rounds);
       scenarios.put(s.name(), Map.of("spec", s.toString(), "median", med, "rounds", rounds));
       table.add(row(s, med));
+      Files.writeString(jsonFile, Json.write(json) + "\n"); // what is done so far survives a failure
     }
-    json.put("scenarios", scenarios);
     String text = table(
         new String[] {"scenario", "delivered/s", "p50", "p99", "max", "srv CPU/ev", "B/ev", "heap/conn", "direct/conn", "rss/conn", "catch-up max", "gaps/dups/trunc"},
         table);
     Map<String, Object> holJson = new LinkedHashMap<>();
+    json.put("hol", holJson);
     String holText = "";
     if (Boolean.parseBoolean(opt.getOrDefault("hol", "true")) && "hol".matches(only)) {
       List<String[]> holRows = new ArrayList<>();
@@ -151,18 +155,19 @@ public final class WireLoadHarness {
         }
         Map<String, Object> med = medians(rounds);
         holJson.put("maxInFlight=" + n, Map.of("median", med, "rounds", rounds));
+        Files.writeString(jsonFile, Json.write(json) + "\n");
         holRows.add(new String[] {
             String.valueOf(n), us(med.get("ctlP50Ns")), us(med.get("ctlP99Ns")), us(med.get("ctlMaxNs")),
             us(med.get("fifoP50Ns")), us(med.get("fifoP99Ns")),
             pct(num(med.get("ctlP99Ns")) / num(med.get("fifoP99Ns"))),
             f0(med.get("aheadCtlP50")) + " / " + f0(med.get("aheadCtlMax")), f0(med.get("aheadFifoP50")),
-            rate(med.get("burstFramesPerSec"))});
+            rate(med.get("burstFramesPerSec")),
+            String.format(Locale.ROOT, "%.1f us", num(med.get("burstServerCpuUsPerFrame")))});
       }
       holText = table(
-          new String[] {"maxInFlight", "ctl p50", "ctl p99", "ctl max", "FIFO p50", "FIFO p99", "ctl/FIFO p99", "frames ahead ctl p50/max", "ahead FIFO", "burst frames/s"},
+          new String[] {"maxInFlight", "ctl p50", "ctl p99", "ctl max", "FIFO p50", "FIFO p99", "ctl/FIFO p99", "frames ahead ctl p50/max", "ahead FIFO", "burst frames/s", "srv CPU/frame"},
           holRows);
     }
-    json.put("hol", holJson);
     json.put("loadAverageAtEnd", procLine("/proc/loadavg"));
     json.put("finished", Instant.now().toString());
     System.out.println();
@@ -172,8 +177,7 @@ public final class WireLoadHarness {
       System.out.println(holText);
     }
     System.out.println("load average at the end: " + procLine("/proc/loadavg"));
-    String stamp = opt.getOrDefault("name", "wire");
-    Files.writeString(dir.resolve(stamp + ".json"), Json.write(json) + "\n");
+    Files.writeString(jsonFile, Json.write(json) + "\n");
     Files.writeString(dir.resolve(stamp + ".md"),
         "Runlane wire harness " + json.get("started") + ", load average " + json.get("loadAverageAtStart") + " -> "
             + json.get("loadAverageAtEnd") + ", options " + opt + "\n\n" + text + "\n" + holText);
@@ -217,7 +221,8 @@ public final class WireLoadHarness {
         clientCpu0 += lng(kv(c.call("reset", 30)), "cpu");
       }
       long cpu0 = lng(kv(server.call("stats", 30)), "cpu");
-      long proc0 = procCpuNanos(server.pid());
+      long[] us0 = procUserSystemNanos(server.pid());
+      long proc0 = us0[0] + us0[1];
       long t0 = System.nanoTime();
       server.call("pub s " + s.rate() + " " + measure + " " + Long.MAX_VALUE, 10);
       if (s.storm()) {
@@ -243,7 +248,8 @@ public final class WireLoadHarness {
       String idle = server.call("idle", 70);
       long t1 = System.nanoTime();
       long cpu1 = lng(kv(server.call("stats", 30)), "cpu");
-      long proc1 = procCpuNanos(server.pid());
+      long[] us1 = procUserSystemNanos(server.pid());
+      long proc1 = us1[0] + us1[1];
       long published = Long.parseLong(done[1]);
       long delivered = 0;
       long bytes = 0;
@@ -277,6 +283,7 @@ public final class WireLoadHarness {
       r.put("latMaxUs", lat.getMaxValue() / 1e3);
       r.put("serverCpuUsPerEvent", (cpu1 - cpu0) / 1e3 / delivered);
       r.put("serverCpuUsPerEventProc", (proc1 - proc0) / 1e3 / delivered);
+      r.put("serverSystemCpuShare", (us1[1] - us0[1]) / (double) Math.max(1, proc1 - proc0));
       r.put("serverCpuCores", (cpu1 - cpu0) / 1e9 / secs);
       r.put("clientCpuUsPerEvent", (clientCpu1 - clientCpu0) / 1e3 / delivered);
       r.put("bytesPerEvent", bytes / (double) delivered);
@@ -306,6 +313,8 @@ public final class WireLoadHarness {
     Map<String, Object> r = new LinkedHashMap<>();
     // throughput: bursts of 10k to one reading client, kernel socket buffers as the system sets them
     List<Double> bursts = new ArrayList<>();
+    long burstCpu = 0;
+    long burstFrames = 0;
     Child bserver = server("burst" + maxInFlight + "-" + rep, Map.of("maxInFlight", String.valueOf(maxInFlight), "maxQueuedFrames", "40000"));
     Child bclient = client(bserver, "burstclient", 0);
     try {
@@ -314,10 +323,12 @@ public final class WireLoadHarness {
       bclient.call("resume", 30); // counts run events from here
       for (int i = 0; i < 8; i++) {
         long t0 = System.nanoTime();
-        bserver.call("burst " + backlog, 60);
+        long cpu = lng(kv(bserver.call("burst " + backlog, 60)), "cpu");
         awaitCount(bclient, 1 + (long) (i + 1) * backlog); // run.started, then the bursts
         if (i >= 3) { // 3 warm-up bursts
           bursts.add(backlog * 1e9 / (System.nanoTime() - t0));
+          burstCpu += cpu;
+          burstFrames += backlog;
         }
       }
     } finally {
@@ -367,6 +378,7 @@ public final class WireLoadHarness {
       r.put("aheadFifoP50", (double) aheadFifo.getValueAtPercentile(50));
       double[] b = bursts.stream().mapToDouble(Double::doubleValue).toArray();
       r.put("burstFramesPerSec", Fixtures.median(b));
+      r.put("burstServerCpuUsPerFrame", burstCpu / 1e3 / burstFrames);
       r.put("gaps", lng(st, "gaps"));
       r.put("dups", lng(st, "dups"));
       return r;
@@ -403,6 +415,9 @@ public final class WireLoadHarness {
     extra.forEach((k, v) -> cmd.add(k + "=" + v));
     Child c = new Child("server", cmd);
     String hello = c.expect(60);
+    for (int i = 0; i < 20 && !hello.startsWith("port "); i++) { // e.g. JFR's "Started recording"
+      hello = c.expect(60);
+    }
     Map<String, String> m = kv("hello " + hello);
     c.port = Integer.parseInt(m.get("port"));
     c.pid = Long.parseLong(m.get("pid"));
@@ -531,15 +546,14 @@ public final class WireLoadHarness {
 
   // ============================================================ helpers
 
-  /** utime + stime of a process from /proc/PID/stat, in nanoseconds (clock ticks of 10 ms). */
-  static long procCpuNanos(long pid) {
+  /** {utime, stime} of a process from /proc/PID/stat, in nanoseconds; -1s where unreadable. */
+  static long[] procUserSystemNanos(long pid) {
     try {
       String s = Files.readString(Paths.get("/proc", String.valueOf(pid), "stat"));
       String[] f = s.substring(s.lastIndexOf(')') + 2).split(" ");
-      long ticks = Long.parseLong(f[11]) + Long.parseLong(f[12]); // fields 14 and 15
-      return ticks * 10_000_000L;
+      return new long[] {Long.parseLong(f[11]) * 10_000_000L, Long.parseLong(f[12]) * 10_000_000L}; // fields 14, 15
     } catch (IOException | RuntimeException e) {
-      return -1;
+      return new long[] {-1, -1};
     }
   }
 

@@ -186,7 +186,7 @@ public final class WireServer {
    *       marker event (MODE {@code fifo}), each carrying its request time; answers {@code holpub
    *       NANOS} at once.
    *   <li>{@code burst N}: publishes N events to run {@code h0} and answers the nanoseconds until
-   *       every connection's outbox is empty and nothing is in flight.
+   *       every connection's outbox is empty and nothing is in flight, and the CPU time spent.
    *   <li>{@code idle}: waits (at most 60 s) until no connection has queued or in-flight frames.
    * </ul>
    */
@@ -235,7 +235,11 @@ public final class WireServer {
         answer("mem heap " + heap + " direct " + direct() + " rss " + rss() + " conns " + connections.size());
       }
       case "hol" -> answer("holpub " + hol("ctl".equals(a[1]), Integer.parseInt(a[2])));
-      case "burst" -> answer("burst " + burst(Integer.parseInt(a[1])));
+      case "burst" -> {
+        long cpu0 = cpuNanos();
+        long ns = burst(Integer.parseInt(a[1]));
+        answer("burst ns " + ns + " cpu " + (cpuNanos() - cpu0));
+      }
       case "idle" -> answer("idle " + awaitIdle(TimeUnit.SECONDS.toNanos(60)));
       default -> answer("error unknown command " + Arrays.toString(a));
     }
