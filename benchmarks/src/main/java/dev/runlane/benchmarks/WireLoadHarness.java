@@ -170,6 +170,9 @@ public final class WireLoadHarness {
     }
     json.put("loadAverageAtEnd", procLine("/proc/loadavg"));
     json.put("finished", Instant.now().toString());
+    if (table.isEmpty()) {
+      text = "";
+    }
     System.out.println();
     System.out.println(text);
     if (!holText.isEmpty()) {
