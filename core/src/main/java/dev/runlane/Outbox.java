@@ -305,7 +305,9 @@ final class Outbox {
           return true;
         }
       }
-      if (queuedFrames - replayFrames + 1 > maxFrames
+      // one limit for everything the connection holds: frames queued here and frames handed to the
+      // transport whose send has not completed (issue 12 item 8)
+      if (queuedFrames - replayFrames + inFlightLocked() + 1 > maxFrames
           || queuedBytes - replayBytes + f.bytes() > maxBytes) {
         overflowLocked();
         return false;
@@ -471,6 +473,16 @@ final class Outbox {
 
   synchronized long queuedBytes() {
     return queuedBytes;
+  }
+
+  /** Sends started and not completed, on every pipe. Under this. */
+  private long inFlightLocked() {
+    Pipe s = streamPipe;
+    long n = primary.sent - primary.completed();
+    if (s != null) {
+      n += s.sent - s.completed();
+    }
+    return n;
   }
 
   synchronized int inFlight() {

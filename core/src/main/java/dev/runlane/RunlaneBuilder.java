@@ -102,7 +102,11 @@ public final class RunlaneBuilder {
     return this;
   }
 
-  /** Frames a connection's outbox may hold before the connection is closed as slow; default 8,192. */
+  /**
+   * Frames a connection may hold — queued in its outbox plus handed to its transport and not yet
+   * completed — before it is closed as slow; default 8,192. A subscribe's replay counts against
+   * its own bound (the replay capacity), not this one.
+   */
   public RunlaneBuilder maxQueuedFrames(int frames) {
     config.maxQueuedFrames = positive(frames, "maxQueuedFrames");
     return this;
@@ -117,7 +121,11 @@ public final class RunlaneBuilder {
     return this;
   }
 
-  /** Sends outstanding per transport; default 64. */
+  /**
+   * Sends handed to a transport and not yet completed, per transport; default 16. A control frame
+   * waits behind at most this many stream frames already in the transport (plus the socket's own
+   * buffers): see docs/benchmarks.md, "maxInFlight", for the measurement behind the default.
+   */
   public RunlaneBuilder maxInFlight(int sends) {
     config.maxInFlight = positive(sends, "maxInFlight");
     return this;

@@ -10,7 +10,7 @@ final class RunlaneConfig {
   boolean replayFinishedRuns = true;
   int maxQueuedFrames = 8192;
   long maxQueuedBytes = 16L * 1024 * 1024;
-  int maxInFlight = 64;
+  int maxInFlight = 16;
   long sendStallNanos = TimeUnit.SECONDS.toNanos(30);
   long closeGraceNanos = TimeUnit.SECONDS.toNanos(5);
   long heartbeatNanos = TimeUnit.SECONDS.toNanos(30);

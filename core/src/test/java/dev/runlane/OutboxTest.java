@@ -359,16 +359,17 @@ class OutboxTest {
   }
 
   @Test
-  void frameOverflowIsReportedOnceAsSlowConsumerAndClearsTheQueue() {
+  void frameOverflowCountsInFlightFramesAndIsReportedOnce() {
     FakeConnection t = new FakeConnection("c", Behaviour.HOLD);
     Outbox o = new Outbox(owner, t, 5, Long.MAX_VALUE, 1);
     assertTrue(o.enqueue(stream("s0")));
-    o.flush(); // s0 in flight, not queued
-    for (int i = 1; i <= 5; i++) {
+    o.flush(); // s0 in flight: it still counts against the one limit (issue 12 item 8)
+    for (int i = 1; i <= 4; i++) {
       assertTrue(o.enqueue(stream("s" + i)), "within the bound at " + i);
     }
-    assertEquals(5, o.queuedFrames());
-    assertFalse(o.enqueue(stream("s6")), "the sixth queued frame overflows");
+    assertEquals(4, o.queuedFrames());
+    assertEquals(1, o.inFlight());
+    assertFalse(o.enqueue(stream("s5")), "in flight + queued would be six: overflow");
     assertTrue(owner.reasons.isEmpty(), "reported at flush, outside any lock");
     o.flush();
     o.flush();
