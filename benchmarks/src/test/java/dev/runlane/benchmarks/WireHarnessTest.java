@@ -22,7 +22,7 @@ class WireHarnessTest {
         ((Payload.Text)
                 new JsonWireCodec()
                     .encode(
-                        new dev.runlane.Outbound.RunEvent(
+                        new dev.runlane.codec.Outbound.RunEvent(
                             "run_x_1", "s7", "ep0", 42, "delta", new WireServer.Ev(7_200_000_000_000L, WireServer.FILLER))))
             .text();
     byte[] a = frame.getBytes(StandardCharsets.UTF_8);
