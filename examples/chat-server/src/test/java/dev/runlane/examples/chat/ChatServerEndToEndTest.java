@@ -566,7 +566,7 @@ class ChatServerEndToEndTest {
 
     WsClient alice = connect("alice");
     alice.send(subscribe("room:team"));
-    assertEquals("UNKNOWN_RUN", alice.await("subscribed").get("status").asText());
+    assertEquals("NO_RUN_YET", alice.await("subscribed").get("status").asText());
     WsClient bob = connect("bob");
     bob.send(subscribe("room:team"));
     bob.await("subscribed");
