@@ -143,7 +143,7 @@ public final class WireLoadHarness {
     Map<String, Object> holJson = new LinkedHashMap<>();
     json.put("hol", holJson);
     String holText = "";
-    if (Boolean.parseBoolean(opt.getOrDefault("hol", "true")) && "hol".matches(only)) {
+    if (Boolean.parseBoolean(opt.getOrDefault("hol", "true")) && "hol".matches(only) && holReps > 0) {
       List<String[]> holRows = new ArrayList<>();
       for (int n : new int[] {1, 2, 4, 8, 16, 64}) {
         List<Map<String, Object>> rounds = new ArrayList<>();
