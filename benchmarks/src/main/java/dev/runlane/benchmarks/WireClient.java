@@ -225,6 +225,7 @@ public final class WireClient {
   /** Polls (on the command thread, through tasks) until every connection is acked and caught up. */
   private String awaitDone(String what, int seconds) throws InterruptedException {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+    int last = -1;
     while (System.nanoTime() < deadline) {
       CountDownLatch done = new CountDownLatch(1);
       int[] pending = new int[1];
@@ -242,9 +243,10 @@ public final class WireClient {
       if (pending[0] == 0) {
         return what + "done " + conns.size() + " " + (System.nanoTime() - pendingSince) / 1_000_000;
       }
+      last = pending[0];
       Thread.sleep(20);
     }
-    return what + "timeout";
+    return what + "timeout pending " + last;
   }
 
   private void loop() {
