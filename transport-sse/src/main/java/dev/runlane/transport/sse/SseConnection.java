@@ -70,6 +70,9 @@ public final class SseConnection implements Connection, WriteListener {
   /** The bytes of the item being written and its callback; touched by the drainer only. */
   private @Nullable Item current;
 
+  /** Bytes were written since the last flush; touched by the drainer only. */
+  private boolean unflushed;
+
   /** The response was completed or failed: every later write fails. */
   private volatile boolean finished;
 
@@ -243,6 +246,7 @@ public final class SseConnection implements Connection, WriteListener {
       if (item == null) {
         item = queue.poll();
         if (item == null) {
+          flushIfNeeded();
           return;
         }
       }
@@ -261,11 +265,7 @@ public final class SseConnection implements Connection, WriteListener {
       current = null;
       try {
         out.write(item.bytes);
-        if (item.closing != null || queue.isEmpty()) {
-          if (out.isReady()) {
-            out.flush();
-          }
-        }
+        unflushed = true;
       } catch (IOException | RuntimeException e) {
         if (item.callback != null) {
           item.callback.failed(e);
@@ -280,6 +280,25 @@ public final class SseConnection implements Connection, WriteListener {
         finishAfterClose(item.closing);
         return;
       }
+    }
+  }
+
+  /**
+   * Flushes what the container buffers once the queue is empty. If the container cannot take more
+   * now, {@code isReady()} registers for {@link #onWritePossible()}, whose drain flushes then: an
+   * event never waits in the response buffer for the next write.
+   */
+  private void flushIfNeeded() {
+    if (!unflushed) {
+      return;
+    }
+    try {
+      if (out.isReady()) {
+        out.flush();
+        unflushed = false;
+      }
+    } catch (IOException | RuntimeException e) {
+      finish(new CloseReason(1006, "stream flush failed: " + e.getClass().getSimpleName()));
     }
   }
 

@@ -2,7 +2,9 @@ package dev.runlane.examples.springboot;
 
 import dev.runlane.Authorizer;
 import dev.runlane.examples.chat.DemoAgent;
+import dev.runlane.spring.boot.autoconfigure.RunlanePrincipalResolver;
 import java.time.Duration;
+import java.util.regex.Pattern;
 import org.springframework.beans.factory.annotation.Value;
 import org.springframework.boot.SpringApplication;
 import org.springframework.boot.autoconfigure.SpringBootApplication;
@@ -33,6 +35,20 @@ public class SpringBootChatApplication {
   public DemoAgent demoAgent(
       @Value("${chat.pace:30ms}") Duration pace, @Value("${chat.approval-every:3}") int approvalEvery) {
     return new DemoAgent(pace, approvalEvery, Duration.ofMinutes(5));
+  }
+
+  /**
+   * The demo's login for the SSE endpoint ({@code GET /runlane/sse?user=alice}): like the ticket
+   * login, it trusts the name. A real application uses Spring Security's session cookie, which the
+   * browser sends with every {@code EventSource} reconnect.
+   */
+  @Bean
+  public RunlanePrincipalResolver demoUser() {
+    Pattern name = Pattern.compile("[A-Za-z0-9_.-]{1,32}");
+    return request -> {
+      String user = request.getParameter("user");
+      return user != null && name.matcher(user).matches() ? user : null;
+    };
   }
 
   /**

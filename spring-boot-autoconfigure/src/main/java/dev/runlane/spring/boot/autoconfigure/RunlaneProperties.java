@@ -68,6 +68,9 @@ public class RunlaneProperties {
   /** The stream ticket endpoint. */
   private final TicketEndpoint ticketEndpoint = new TicketEndpoint();
 
+  /** The Server-Sent Events endpoint (with runlane-transport-sse on the class path). */
+  private final Sse sse = new Sse();
+
   public boolean isEnabled() {
     return enabled;
   }
@@ -226,6 +229,64 @@ public class RunlaneProperties {
 
   public TicketEndpoint getTicketEndpoint() {
     return ticketEndpoint;
+  }
+
+  public Sse getSse() {
+    return sse;
+  }
+
+  /**
+   * {@code runlane.sse.*}: the Server-Sent Events endpoint, served when {@code
+   * runlane-transport-sse} is on the class path. GET opens the stream, POST ?stream=token sends a
+   * command. The principal comes from a {@code RunlanePrincipalResolver} bean, else the request's
+   * authenticated user (a cookie session survives the browser's automatic reconnect; a one-time
+   * ticket would not).
+   */
+  public static class Sse {
+
+    /** Whether to serve the SSE endpoint. */
+    private boolean enabled = true;
+
+    /** The endpoint's path. */
+    private String path = "/runlane/sse";
+
+    /** How often an SSE comment goes to each stream, keeping proxies open and finding dropped clients. */
+    private Duration keepAliveInterval = Duration.ofSeconds(15);
+
+    /** The largest command body a POST may carry. */
+    private DataSize maxCommandSize = DataSize.ofKilobytes(64);
+
+    public boolean isEnabled() {
+      return enabled;
+    }
+
+    public void setEnabled(boolean enabled) {
+      this.enabled = enabled;
+    }
+
+    public String getPath() {
+      return path;
+    }
+
+    public void setPath(String path) {
+      this.path = path;
+    }
+
+    public Duration getKeepAliveInterval() {
+      return keepAliveInterval;
+    }
+
+    public void setKeepAliveInterval(Duration keepAliveInterval) {
+      this.keepAliveInterval = keepAliveInterval;
+    }
+
+    public DataSize getMaxCommandSize() {
+      return maxCommandSize;
+    }
+
+    public void setMaxCommandSize(DataSize maxCommandSize) {
+      this.maxCommandSize = maxCommandSize;
+    }
   }
 
   /** {@code runlane.websocket.*}: the WebSocket endpoint served with the JSON protocol. */

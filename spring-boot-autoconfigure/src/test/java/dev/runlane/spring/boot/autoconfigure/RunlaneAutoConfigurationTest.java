@@ -29,6 +29,7 @@ class RunlaneAutoConfigurationTest {
           RunlaneMetricsAutoConfiguration.class,
           RunlaneAutoConfiguration.class,
           RunlaneWebSocketAutoConfiguration.class,
+          RunlaneSseAutoConfiguration.class,
           RunlaneHealthAutoConfiguration.class);
 
   final ApplicationContextRunner runner = new ApplicationContextRunner().withConfiguration(ALL);
@@ -128,6 +129,7 @@ class RunlaneAutoConfigurationTest {
             ctx -> {
               assertNotNull(ctx.getBean(RunlaneWebSocketHandler.class));
               assertTrue(ctx.containsBean("runlaneTicketEndpoint"));
+              assertTrue(ctx.containsBean("runlaneSseEndpoint"), "runlane-transport-sse is on the class path");
             });
   }
 
@@ -135,7 +137,12 @@ class RunlaneAutoConfigurationTest {
   void theTicketEndpointCanBeTurnedOff() {
     new WebApplicationContextRunner()
         .withConfiguration(ALL)
-        .withPropertyValues("runlane.ticket-endpoint.enabled=false")
-        .run(ctx -> assertFalse(ctx.containsBean("runlaneTicketEndpoint")));
+        .withPropertyValues("runlane.ticket-endpoint.enabled=false", "runlane.sse.enabled=false")
+        .run(
+            ctx -> {
+              assertFalse(ctx.containsBean("runlaneTicketEndpoint"));
+              assertFalse(ctx.containsBean("runlaneSseEndpoint"));
+              assertTrue(ctx.containsBean("runlaneWebSocketHandler"));
+            });
   }
 }
