@@ -35,7 +35,7 @@ import org.jspecify.annotations.Nullable;
  * EventSource}, an event with an empty {@code data:} line is delivered (a browser drops empty
  * events; Runlane's codecs never send an empty frame).
  */
-public final class SseClientPeer implements ClientPeer {
+final class SseClientPeer implements ClientPeer {
   static final HttpClient HTTP =
       HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(10)).build();
 
@@ -59,7 +59,7 @@ public final class SseClientPeer implements ClientPeer {
   }
 
   /** Opens the stream and waits for its token. */
-  public static SseClientPeer connect(int port, String path, Map<String, String> headers, Duration timeout) throws Exception {
+  static SseClientPeer connect(int port, String path, Map<String, String> headers, Duration timeout) throws Exception {
     Socket s = new Socket();
     s.connect(new InetSocketAddress("127.0.0.1", port), (int) timeout.toMillis());
     StringBuilder req = new StringBuilder();
@@ -80,12 +80,12 @@ public final class SseClientPeer implements ClientPeer {
   }
 
   /** The id of the last event received, as a browser keeps it for its reconnect. */
-  public @Nullable String lastEventId() {
+  @Nullable String lastEventId() {
     return lastEventId;
   }
 
   /** The ids of the events received, in order ({@code null}-free: events without id are skipped). */
-  public synchronized List<String> ids() {
+  synchronized List<String> ids() {
     return new ArrayList<>(ids);
   }
 

@@ -5,8 +5,7 @@ import static org.junit.jupiter.api.Assertions.*;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.runlane.examples.chat.DemoAgent;
-import dev.runlane.tck.PeerMessage;
-import dev.runlane.transport.sse.SseClientPeer;
+import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -36,25 +35,29 @@ class SpringBootChatSseTest {
   static final ObjectMapper M = new ObjectMapper();
 
   @LocalServerPort int port;
-  final List<SseClientPeer> peers = new ArrayList<>();
+  final List<SseStream> streams = new ArrayList<>();
 
   @AfterEach
-  void closeAll() {
-    for (SseClientPeer p : peers) {
-      p.close();
+  void closeAll() throws Exception {
+    for (SseStream s : streams) {
+      s.close();
     }
   }
 
-  SseClientPeer open(Map<String, String> headers) throws Exception {
-    SseClientPeer p = SseClientPeer.connect(port, "/runlane/sse?user=alice", headers, WAIT);
-    peers.add(p);
-    return p;
+  URI uri(String query) {
+    return URI.create("http://127.0.0.1:" + port + "/runlane/sse" + query);
   }
 
-  static List<JsonNode> frames(SseClientPeer p, Predicate<JsonNode> match) throws Exception {
+  SseStream open(Map<String, String> headers) throws Exception {
+    SseStream s = SseStream.open(uri("?user=alice"), headers);
+    streams.add(s);
+    return s;
+  }
+
+  static List<JsonNode> frames(SseStream p, Predicate<JsonNode> match) throws Exception {
     List<JsonNode> out = new ArrayList<>();
-    for (PeerMessage m : p.recording().messages()) {
-      JsonNode n = M.readTree(m.text());
+    for (SseStream.Event m : p.events()) {
+      JsonNode n = M.readTree(m.data());
       if (match.test(n)) {
         out.add(n);
       }
@@ -62,14 +65,14 @@ class SpringBootChatSseTest {
     return out;
   }
 
-  static List<JsonNode> await(SseClientPeer p, Predicate<JsonNode> match, int count) throws Exception {
+  static List<JsonNode> await(SseStream p, Predicate<JsonNode> match, int count) throws Exception {
     long deadline = System.nanoTime() + WAIT.toNanos();
     for (; ; ) {
       List<JsonNode> got = frames(p, match);
       if (got.size() >= count) {
         return got;
       }
-      assertTrue(System.nanoTime() < deadline, () -> "waited for " + count + " frames: " + p.recording().messages().stream().map(PeerMessage::text).toList());
+      assertTrue(System.nanoTime() < deadline, () -> "waited for " + count + " frames: " + p.events());
       Thread.sleep(5);
     }
   }
@@ -85,17 +88,17 @@ class SpringBootChatSseTest {
   @Test
   void aDroppedStreamResumesExactlyThroughLastEventId() throws Exception {
     String prompt = "Explain resume, and please approve the tool"; // stops at an approval mid-answer
-    SseClientPeer first = open(Map.of());
-    first.sendText(M.writeValueAsString(Map.of("type", "chat.send", "sessionId", "alice/chat", "content", prompt)));
+    SseStream first = open(Map.of());
+    first.send(M.writeValueAsString(Map.of("type", "chat.send", "sessionId", "alice/chat", "content", prompt)));
     await(first, SpringBootChatSseTest::isDelta, 5);
     List<JsonNode> before = frames(first, SpringBootChatSseTest::isEvent);
     String lastId = first.lastEventId();
     assertNotNull(lastId);
-    first.abort();
+    first.close(); // drop the TCP connection mid-run
     long lastSeq = before.get(before.size() - 1).get("seq").asLong();
     assertTrue(lastId.endsWith(" " + lastSeq), lastId);
 
-    SseClientPeer second = open(Map.of("Last-Event-ID", lastId));
+    SseStream second = open(Map.of("Last-Event-ID", lastId));
     JsonNode ack = await(second, n -> "subscribed".equals(n.path("kind").asText()), 1).get(0);
     assertEquals("EXACT", ack.get("status").asText(), ack::toString);
     assertEquals(lastSeq + 1, ack.get("replayFrom").asLong());
@@ -104,12 +107,12 @@ class SpringBootChatSseTest {
         pending.size() > 0
             ? pending.get(0).get("approvalId").asText()
             : await(second, n -> n.has("approvalId") && n.has("payload") || "approval_requested".equals(n.path("kind").asText()), 1).get(0).get("approvalId").asText();
-    second.sendText(M.writeValueAsString(Map.of("type", "chat.approval", "approvalId", approvalId, "allow", true)));
+    second.send(M.writeValueAsString(Map.of("type", "chat.approval", "approvalId", approvalId, "allow", true)));
     long deadline = System.nanoTime() + WAIT.toNanos();
     List<JsonNode> after;
     do {
       after = frames(second, SpringBootChatSseTest::isEvent);
-      assertTrue(System.nanoTime() < deadline, "no end: " + second.recording().messages());
+      assertTrue(System.nanoTime() < deadline, "no end: " + second.events());
       Thread.sleep(5);
     } while (after.isEmpty() || !after.get(after.size() - 1).get("type").asText().startsWith("run.c"));
 
@@ -136,6 +139,6 @@ class SpringBootChatSseTest {
 
   @Test
   void aStreamWithoutAUserIsRefused() {
-    assertThrows(Exception.class, () -> SseClientPeer.connect(port, "/runlane/sse", Map.of(), WAIT));
+    assertThrows(Exception.class, () -> SseStream.open(uri(""), Map.of()));
   }
 }
