@@ -2,7 +2,7 @@ package dev.runlane;
 
 import java.util.concurrent.TimeUnit;
 
-/** The immutable configuration of one Runlane, built by {@link Runlane.Builder}. */
+/** The immutable configuration of one Runlane, built by {@link RunlaneBuilder}. */
 final class RunlaneConfig {
   int replayCapacity = 1024;
   long replayByteBudget = 0;

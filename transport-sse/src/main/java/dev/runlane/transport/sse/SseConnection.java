@@ -1,0 +1,408 @@
+package dev.runlane.transport.sse;
+
+import dev.runlane.transport.Capability;
+import dev.runlane.transport.CloseReason;
+import dev.runlane.transport.Connection;
+import dev.runlane.transport.Frame;
+import dev.runlane.transport.Payload;
+import dev.runlane.transport.SendCallback;
+import jakarta.servlet.AsyncContext;
+import jakarta.servlet.ServletOutputStream;
+import jakarta.servlet.WriteListener;
+import java.io.IOException;
+import java.nio.channels.ClosedChannelException;
+import java.nio.charset.StandardCharsets;
+import java.util.Objects;
+import java.util.Queue;
+import java.util.Set;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A Runlane {@link Connection} over one Server-Sent Events response, written with Jakarta Servlet
+ * 6 non-blocking I/O.
+ *
+ * <p>Created by {@link SseRunlaneServlet} for each {@code GET} of the stream. Each frame becomes one
+ * SSE event: an {@code id:} line when {@link SseEvents} gives one (run events, so that a
+ * reconnecting {@code EventSource} resumes), then the text as {@code data:} lines (a text with
+ * line feeds becomes several lines, which the browser joins with line feeds again). Text containing
+ * a carriage return cannot travel over SSE unchanged (the browser treats it as a line end); such a
+ * send fails. Binary payloads are not offered ({@code BINARY} is not declared).
+ *
+ * <p><b>Never blocking a Runlane thread.</b> Frames go into a FIFO queue with one drainer at a time.
+ * The drainer writes while {@link ServletOutputStream#isReady()} says the container can take more,
+ * and stops when it cannot; the container then calls {@link #onWritePossible()} and draining goes
+ * on. A send's callback succeeds once the container accepted the frame's bytes (rule T2.6: "accepted
+ * by the server's writer"): at most one frame per connection sits in the container's buffer beyond
+ * what the socket took, so a client that stops reading stops the callbacks and Runlane's outbox
+ * bounds the rest (rule T2.1, T2.5).
+ *
+ * <p><b>Closing.</b> {@link #close} queues an {@code event: runlane.close} with {@code data: <code>
+ * <reason>} behind the frames already sent, then completes the response (rule T4.1). {@link
+ * #terminate} completes the response at once without that event; a client reads a stream that ends
+ * without {@code runlane.close} as dropped (servlets cannot reset a TCP connection). A client that
+ * went away is noticed on the next write, so the servlet writes an SSE comment ({@code :}) as a
+ * keep-alive every {@code keepAliveInterval}.
+ *
+ * <p><b>Thread safety:</b> thread-safe. No lock is held while a {@link SendCallback} runs (rule
+ * T2.3).
+ */
+public final class SseConnection implements Connection, WriteListener {
+
+  private static final Logger LOG = LoggerFactory.getLogger(SseConnection.class);
+  private static final byte[] KEEP_ALIVE = ":\n\n".getBytes(StandardCharsets.UTF_8);
+
+  private final String id;
+  private final String principal;
+  private final String streamToken;
+  private final AsyncContext async;
+  private final ServletOutputStream out;
+  private final SseEvents events;
+  private final Ended ended;
+
+  private final Queue<Item> queue = new ConcurrentLinkedQueue<>();
+  private final AtomicInteger drainers = new AtomicInteger();
+
+  /** The bytes of the item being written and its callback; touched by the drainer only. */
+  private @Nullable Item current;
+
+  /** Bytes were written since the last flush; touched by the drainer only. */
+  private boolean unflushed;
+
+  /** The response was completed or failed: every later write fails. */
+  private volatile boolean finished;
+
+  /** Set once the connection can no longer send; never cleared (rule T3.1). */
+  private final AtomicBoolean closed = new AtomicBoolean();
+
+  private final AtomicBoolean closeStarted = new AtomicBoolean();
+  private final AtomicBoolean terminateStarted = new AtomicBoolean();
+
+  /** How the servlet learns that the stream ended, and why. */
+  interface Ended {
+    void ended(SseConnection connection, CloseReason reason);
+  }
+
+  SseConnection(
+      String id,
+      String principal,
+      String streamToken,
+      AsyncContext async,
+      ServletOutputStream out,
+      SseEvents events,
+      Ended ended) {
+    this.id = Objects.requireNonNull(id, "id");
+    this.principal = Objects.requireNonNull(principal, "principal");
+    this.streamToken = Objects.requireNonNull(streamToken, "streamToken");
+    this.async = Objects.requireNonNull(async, "async");
+    this.out = Objects.requireNonNull(out, "out");
+    this.events = Objects.requireNonNull(events, "events");
+    this.ended = Objects.requireNonNull(ended, "ended");
+  }
+
+  @Override
+  public String id() {
+    return id;
+  }
+
+  @Override
+  public String principal() {
+    return principal;
+  }
+
+  /** The secret that ties command POSTs to this stream (sent to the client as its first event). */
+  String streamToken() {
+    return streamToken;
+  }
+
+  @Override
+  public Set<Capability> capabilities() {
+    return Set.of();
+  }
+
+  @Override
+  public boolean isOpen() {
+    return !closed.get();
+  }
+
+  @Override
+  public void send(Frame frame, SendCallback callback) {
+    Once once = new Once(callback);
+    if (closed.get()) {
+      once.failed(new ClosedChannelException()); // T3.2
+      return;
+    }
+    Payload payload = frame.payload();
+    if (!(payload instanceof Payload.Text)) {
+      once.failed(new IllegalArgumentException("SSE carries text only")); // T5.2
+      return;
+    }
+    String text = ((Payload.Text) payload).text();
+    if (text.indexOf('\r') >= 0) {
+      once.failed(new IllegalArgumentException("a carriage return cannot travel in an SSE event"));
+      return;
+    }
+    byte[] bytes;
+    try {
+      bytes = event(events.eventId(frame), null, text);
+    } catch (RuntimeException e) {
+      once.failed(e);
+      return;
+    }
+    queue.add(new Item(bytes, once, null));
+    drain();
+  }
+
+  @Override
+  public void close(CloseReason reason) {
+    if (terminateStarted.get() || !closeStarted.compareAndSet(false, true)) {
+      return; // T4.3
+    }
+    closed.set(true);
+    String text = reason.code() + " " + reason.reason().replace('\r', ' ').replace('\n', ' ');
+    queue.add(new Item(event(null, "runlane.close", text), null, reason)); // T4.1: behind what was sent
+    drain();
+  }
+
+  @Override
+  public void terminate() {
+    if (!terminateStarted.compareAndSet(false, true)) {
+      return;
+    }
+    closed.set(true);
+    finish(new CloseReason(1006, "connection terminated"));
+  }
+
+  /** Queues the first event, naming the stream token commands must carry. */
+  void sendStreamToken() {
+    queue.add(new Item(event(null, "runlane.stream", streamToken), null, null));
+    drain();
+  }
+
+  /** Queues a keep-alive comment, which also finds out whether the client is still there. */
+  void keepAlive() {
+    if (!closed.get() && queue.isEmpty()) {
+      queue.add(new Item(KEEP_ALIVE, null, null));
+      drain();
+    }
+  }
+
+  /** The client asked to close (a command POST with {@code close}): echo it and end the stream. */
+  void peerClosed(CloseReason reason) {
+    closeStarted.set(true);
+    closed.set(true);
+    String text = reason.code() + " " + reason.reason().replace('\r', ' ').replace('\n', ' ');
+    queue.add(new Item(event(null, "runlane.close", text), null, reason));
+    ended.ended(this, reason);
+    drain();
+  }
+
+  @Override
+  public void onWritePossible() {
+    drain();
+  }
+
+  @Override
+  public void onError(Throwable t) {
+    LOG.debug("Connection {}: write failed", id, t);
+    finish(new CloseReason(1006, "stream write failed: " + t.getClass().getSimpleName()));
+  }
+
+  /** The container completed or failed the response (the client left, a timeout, shutdown). */
+  void containerEnded(String why) {
+    finish(new CloseReason(1006, why));
+  }
+
+  @Override
+  public String toString() {
+    return "SseConnection[" + id + ", " + principal + "]";
+  }
+
+  // ---- the single drainer ----
+
+  private void drain() {
+    if (drainers.getAndIncrement() != 0) {
+      return;
+    }
+    int missed = 1;
+    do {
+      drainOnce();
+      missed = drainers.addAndGet(-missed);
+    } while (missed != 0);
+  }
+
+  /** Writes queued items while the container can take them; run by one thread at a time. */
+  private void drainOnce() {
+    for (; ; ) {
+      if (finished) {
+        failQueued();
+        return;
+      }
+      Item item = current;
+      if (item == null) {
+        item = queue.poll();
+        if (item == null) {
+          flushIfNeeded();
+          return;
+        }
+      }
+      boolean ready;
+      try {
+        ready = out.isReady();
+      } catch (RuntimeException e) {
+        current = item;
+        finish(new CloseReason(1006, "stream unusable: " + e));
+        continue;
+      }
+      if (!ready) {
+        current = item; // the container calls onWritePossible() when it can take more
+        return;
+      }
+      current = null;
+      try {
+        out.write(item.bytes);
+        unflushed = true;
+      } catch (IOException | RuntimeException e) {
+        if (item.callback != null) {
+          item.callback.failed(e);
+        }
+        finish(new CloseReason(1006, "stream write failed: " + e.getClass().getSimpleName()));
+        continue;
+      }
+      if (item.callback != null) {
+        item.callback.succeeded();
+      }
+      if (item.closing != null) {
+        finishAfterClose(item.closing);
+        return;
+      }
+    }
+  }
+
+  /**
+   * Flushes what the container buffers once the queue is empty. If the container cannot take more
+   * now, {@code isReady()} registers for {@link #onWritePossible()}, whose drain flushes then: an
+   * event never waits in the response buffer for the next write.
+   */
+  private void flushIfNeeded() {
+    if (!unflushed) {
+      return;
+    }
+    try {
+      if (out.isReady()) {
+        out.flush();
+        unflushed = false;
+      }
+    } catch (IOException | RuntimeException e) {
+      finish(new CloseReason(1006, "stream flush failed: " + e.getClass().getSimpleName()));
+    }
+  }
+
+  /** After the close event: complete the response once the container took it. */
+  private void finishAfterClose(CloseReason sent) {
+    finished = true;
+    try {
+      async.complete();
+    } catch (RuntimeException e) {
+      LOG.debug("Connection {}: completing the response failed", id, e);
+    }
+    ended.ended(this, sent);
+    failQueued();
+  }
+
+  /** Ends the stream without the close event (terminate, or a failed write) and reports it. */
+  private void finish(CloseReason reason) {
+    closed.set(true);
+    boolean first = !finished;
+    finished = true;
+    if (first) {
+      try {
+        async.complete();
+      } catch (RuntimeException e) {
+        LOG.debug("Connection {}: completing the response failed", id, e);
+      }
+    }
+    ended.ended(this, reason);
+    drain();
+  }
+
+  private void failQueued() {
+    Item item = current;
+    current = null;
+    if (item != null && item.callback != null) {
+      item.callback.failed(new ClosedChannelException());
+    }
+    for (Item i = queue.poll(); i != null; i = queue.poll()) {
+      if (i.callback != null) {
+        i.callback.failed(new ClosedChannelException());
+      }
+    }
+  }
+
+  /** One SSE event: optional id and event name, then the text as data lines. */
+  static byte[] event(@Nullable String id, @Nullable String name, String text) {
+    StringBuilder sb = new StringBuilder(text.length() + 32);
+    if (id != null) {
+      if (id.indexOf('\n') >= 0 || id.indexOf('\r') >= 0 || id.indexOf('\0') >= 0) {
+        throw new IllegalArgumentException("an SSE id cannot hold CR, LF or NUL");
+      }
+      sb.append("id: ").append(id).append('\n');
+    }
+    if (name != null) {
+      sb.append("event: ").append(name).append('\n');
+    }
+    int start = 0;
+    for (; ; ) {
+      int nl = text.indexOf('\n', start);
+      sb.append("data: ").append(text, start, nl < 0 ? text.length() : nl).append('\n');
+      if (nl < 0) {
+        break;
+      }
+      start = nl + 1;
+    }
+    sb.append('\n');
+    return sb.toString().getBytes(StandardCharsets.UTF_8);
+  }
+
+  /** One queued write: an event's bytes and the send's callback ({@code null} for our own events). */
+  private static final class Item {
+    final byte[] bytes;
+    final @Nullable SendCallback callback;
+    /** Set on the close event: the close it announces, after which the response completes. */
+    final @Nullable CloseReason closing;
+
+    Item(byte[] bytes, @Nullable SendCallback callback, @Nullable CloseReason closing) {
+      this.bytes = bytes;
+      this.callback = callback;
+      this.closing = closing;
+    }
+  }
+
+  /** Guarantees exactly one completion per send (rule T2.2). */
+  private static final class Once implements SendCallback {
+    private final SendCallback delegate;
+    private final AtomicBoolean done = new AtomicBoolean();
+
+    Once(SendCallback delegate) {
+      this.delegate = delegate;
+    }
+
+    @Override
+    public void succeeded() {
+      if (done.compareAndSet(false, true)) {
+        delegate.succeeded();
+      }
+    }
+
+    @Override
+    public void failed(Throwable cause) {
+      if (done.compareAndSet(false, true)) {
+        delegate.failed(cause);
+      }
+    }
+  }
+}
