@@ -110,19 +110,16 @@ class ModuleDescriptorsTest {
   @Test
   void aModulePathConsumerCompilesAgainstTheApiWithRequiresAlone(@TempDir Path dir)
       throws Exception {
-    // requires of the two modules an application names; the core API, the transport SPI, Jetty's
-    // server types and the nullness annotations must all come along transitively.
+    // The module declaration shown in docs/guides/embedding.md: requires of the two modules an
+    // application names; the core API, the transport SPI, Jetty's server types and the nullness
+    // annotations must all come along transitively.
+    String moduleInfo = docsModuleDeclaration();
     List<String> out =
         compile(
             dir,
+            moduleInfo,
             """
-            module consumer {
-              requires dev.runlane.protocol.json;
-              requires dev.runlane.transport.jetty;
-            }
-            """,
-            """
-            package consumer;
+            package com.example.chat;
 
             import dev.runlane.Runlane;
             import dev.runlane.protocol.json.JsonWireCodec;
@@ -143,7 +140,20 @@ class ModuleDescriptorsTest {
               }
             }
             """);
-    assertEquals(List.of(), out, "a consumer module compiles cleanly (-Werror) against the published modules");
+    assertEquals(
+        List.of(),
+        out,
+        "the docs' consumer module compiles cleanly (-Werror) against the published modules:\n"
+            + moduleInfo);
+  }
+
+  /** The {@code module com.example.chat} snippet of docs/guides/embedding.md. */
+  static String docsModuleDeclaration() throws Exception {
+    String guide = Files.readString(projectRoot().resolve("docs/guides/embedding.md"));
+    int at = guide.indexOf("```java\nmodule com.example.chat {");
+    assertTrue(at >= 0, "embedding.md shows the consumer's module declaration");
+    int from = at + "```java\n".length();
+    return guide.substring(from, guide.indexOf("```", from));
   }
 
   @Test
