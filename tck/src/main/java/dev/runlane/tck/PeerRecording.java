@@ -24,6 +24,9 @@ public final class PeerRecording {
   private @Nullable PeerClose close;
   private int messagesAfterClose;
 
+  /** Creates an empty recording. */
+  public PeerRecording() {}
+
   /** Records a whole text message. */
   public synchronized void text(String text) {
     add(PeerMessage.text(text));

@@ -64,6 +64,9 @@ public abstract class TransportPromisesKit {
 
   private @Nullable Stage stage;
 
+  /** For subclasses: one per transport under test, instantiated by JUnit. */
+  protected TransportPromisesKit() {}
+
   /** Creates the fixture for one test; the kit starts and closes it. */
   protected abstract TransportFixture createFixture() throws Exception;
 

@@ -52,6 +52,9 @@ public abstract class TransportRulesKit {
 
   private @Nullable Bench bench;
 
+  /** For subclasses: one per transport under test, instantiated by JUnit. */
+  protected TransportRulesKit() {}
+
   /** Creates the fixture for one test; the kit starts and closes it. */
   protected abstract TransportFixture createFixture() throws Exception;
 

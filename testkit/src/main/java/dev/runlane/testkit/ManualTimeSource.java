@@ -39,6 +39,9 @@ public final class ManualTimeSource implements TimeSource {
   private long epochMillis = 1_700_000_000_000L;
   private long order;
 
+  /** A clock at a fixed start (wall clock 2023-11-14T22:13:20Z) with nothing scheduled. */
+  public ManualTimeSource() {}
+
   @Override
   public synchronized long nanoTime() {
     return nanos;

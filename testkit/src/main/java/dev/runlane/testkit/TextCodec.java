@@ -39,6 +39,9 @@ import org.jspecify.annotations.Nullable;
  */
 public final class TextCodec implements WireCodec {
 
+  /** Creates the codec; it holds no state, so one instance can serve every test. */
+  public TextCodec() {}
+
   @Override
   public Payload encode(Outbound m) {
     Map<String, Object> f = new LinkedHashMap<>();

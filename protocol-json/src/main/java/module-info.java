@@ -1,0 +1,12 @@
+import org.jspecify.annotations.NullMarked;
+
+/** Runlane's JSON wire protocol ({@code docs/reference/protocol.md}) as a codec, on Jackson. */
+@NullMarked
+module dev.runlane.protocol.json {
+  requires transitive dev.runlane;
+  requires static transitive org.jspecify;
+  requires com.fasterxml.jackson.core;
+  requires com.fasterxml.jackson.databind;
+
+  exports dev.runlane.protocol.json;
+}

@@ -1,0 +1,17 @@
+import org.jspecify.annotations.NullMarked;
+
+/**
+ * The transport SPI implemented on Jetty 12.1's native WebSocket API. Jetty's server and WebSocket
+ * API types appear in this module's API, hence {@code transitive}.
+ */
+@NullMarked
+module dev.runlane.transport.jetty {
+  requires transitive dev.runlane.transport;
+  requires static transitive org.jspecify;
+  requires transitive org.eclipse.jetty.server;
+  requires transitive org.eclipse.jetty.websocket.api;
+  requires transitive org.eclipse.jetty.websocket.server;
+  requires org.slf4j;
+
+  exports dev.runlane.transport.jetty;
+}
