@@ -11,6 +11,8 @@ module dev.runlane.transport.jetty {
   requires transitive org.eclipse.jetty.server;
   requires transitive org.eclipse.jetty.websocket.api;
   requires transitive org.eclipse.jetty.websocket.server;
+  requires org.eclipse.jetty.websocket.common; // the core session behind the API one: encode-once text frames
+  requires org.eclipse.jetty.websocket.core.common;
   requires org.slf4j;
 
   exports dev.runlane.transport.jetty;
