@@ -2,6 +2,7 @@ package dev.runlane.spec;
 
 import static org.junit.jupiter.api.Assertions.*;
 
+import dev.runlane.InvariantCheck;
 import dev.runlane.RunlaneBuilder;
 import dev.runlane.ConnectionStats;
 import dev.runlane.RunHandle;
@@ -43,7 +44,7 @@ final class DeliveryFixture implements AutoCloseable {
             .heartbeatInterval(Duration.ZERO)
             .idleTimeout(Duration.ZERO);
     config.accept(b);
-    rl = b.build();
+    rl = InvariantCheck.track(b.build());
     tx = new InMemoryTransport(rl);
   }
 

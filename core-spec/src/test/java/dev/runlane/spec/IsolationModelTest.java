@@ -1,5 +1,6 @@
 package dev.runlane.spec;
 
+import dev.runlane.InvariantCheck;
 import dev.runlane.codec.SubscribeAck;
 import static dev.runlane.testkit.RunlaneAssertions.assertNoEvents;
 import static dev.runlane.testkit.RunlaneAssertions.assertSeqs;
@@ -215,7 +216,7 @@ class IsolationModelTest {
   private final ManualTimeSource time = new ManualTimeSource();
 
   private Runlane runlane(Authorizer auth) {
-    return Runlane.builder().codec(new TextCodec()).timeSource(time).authorizer(auth).build();
+    return InvariantCheck.track(Runlane.builder().codec(new TextCodec()).timeSource(time).authorizer(auth).build());
   }
 
   /**

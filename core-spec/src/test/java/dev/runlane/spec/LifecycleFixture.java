@@ -3,6 +3,7 @@ package dev.runlane.spec;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 
+import dev.runlane.InvariantCheck;
 import dev.runlane.RunlaneBuilder;
 import dev.runlane.RunHandle;
 import dev.runlane.RunOutcome;
@@ -80,7 +81,7 @@ final class LifecycleFixture implements AutoCloseable {
             .runtimeExecutor(Runnable::run)
             .runListener(ended::add);
     customize.accept(b);
-    rl = b.build();
+    rl = InvariantCheck.track(b.build());
     tx = new InMemoryTransport(rl);
   }
 

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.runlane.InvariantCheck;
 import dev.runlane.Runlane;
 import dev.runlane.RunHandle;
 import dev.runlane.RunState;
@@ -45,7 +46,7 @@ class LifecycleInboundTest {
 
   @Test
   void startWithoutARuntimeIsUnsupported() {
-    Runlane rl = Runlane.builder().codec(new TextCodec()).timeSource(new ManualTimeSource()).build();
+    Runlane rl = InvariantCheck.track(Runlane.builder().codec(new TextCodec()).timeSource(new ManualTimeSource()).build());
     try {
       InMemoryConnection a = new InMemoryTransport(rl).open("alice");
       a.sendText("start s1 hello");

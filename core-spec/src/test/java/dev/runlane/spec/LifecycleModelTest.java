@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import dev.runlane.InvariantCheck;
 import dev.runlane.Result;
 import dev.runlane.Approval;
 import dev.runlane.AttachMode;
@@ -968,6 +969,7 @@ class LifecycleModelTest {
         List<Approval.Resolution> want = a.expected == null ? List.of() : List.of(a.expected);
         assertEquals(want, a.calls, msg("callback calls of approval of " + a.run));
       }
+      InvariantCheck.checkNow(f.rl);
     }
 
     /** What every connection received, checked once at the end of the sequence. */

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.runlane.ErrorCode;
+import dev.runlane.InvariantCheck;
 import dev.runlane.codec.Outbound;
 import dev.runlane.RunHandle;
 import dev.runlane.RunState;
@@ -77,7 +78,7 @@ class LifecycleStartTest {
           }
         };
     Runlane runlane =
-        Runlane.builder().codec(spying).timeSource(new ManualTimeSource()).idleTimeout(Duration.ZERO).build();
+        InvariantCheck.track(Runlane.builder().codec(spying).timeSource(new ManualTimeSource()).idleTimeout(Duration.ZERO).build());
     rl.set(runlane);
     try {
       InMemoryConnection follower = new InMemoryTransport(runlane).open("alice");

@@ -4,6 +4,7 @@ import dev.runlane.Action;
 import dev.runlane.AttachMode;
 import dev.runlane.Authorizer;
 import dev.runlane.FailureReason;
+import dev.runlane.InvariantCheck;
 import dev.runlane.ResumeStatus;
 import dev.runlane.RunHandle;
 import dev.runlane.Runlane;
@@ -77,7 +78,7 @@ final class ModelHarness implements AutoCloseable {
   ModelHarness(long seed, Authorizer auth, int capacity, boolean replayFinished) {
     this.seed = seed;
     this.rl =
-        Runlane.builder()
+        InvariantCheck.track(Runlane.builder()
             .codec(new TextCodec())
             .timeSource(time)
             .authorizer(auth)
@@ -87,7 +88,7 @@ final class ModelHarness implements AutoCloseable {
             .idleTimeout(Duration.ZERO)
             .heartbeatInterval(Duration.ZERO)
             .sendStallTimeout(Duration.ZERO)
-            .build();
+            .build());
     this.tx = new InMemoryTransport(rl);
     this.model = new RunlaneModel(auth, capacity, replayFinished, RETENTION.toNanos());
   }
@@ -109,6 +110,7 @@ final class ModelHarness implements AutoCloseable {
     try {
       T result = op.get();
       verify();
+      InvariantCheck.checkNow(rl);
       afterStep.run();
       return result;
     } catch (AssertionError e) {

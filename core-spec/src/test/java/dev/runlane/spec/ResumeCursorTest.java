@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.runlane.AttachMode;
+import dev.runlane.InvariantCheck;
 import dev.runlane.Result;
 import dev.runlane.RunHandle;
 import dev.runlane.Runlane;
@@ -24,11 +25,11 @@ import org.junit.jupiter.api.Test;
  */
 class ResumeCursorTest {
   final Runlane rl =
-      Runlane.builder()
+      InvariantCheck.track(Runlane.builder()
           .codec(new TextCodec())
           .timeSource(new ManualTimeSource())
           .idleTimeout(Duration.ZERO)
-          .build();
+          .build());
   final InMemoryTransport tx = new InMemoryTransport(rl);
 
   @AfterEach

@@ -13,6 +13,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.runlane.InvariantCheck;
 import dev.runlane.RunlaneBuilder;
 import dev.runlane.AttachMode;
 import dev.runlane.Authorizer;
@@ -502,16 +503,16 @@ class ResumeModelTest {
   private InMemoryTransport tx = new InMemoryTransport(rl);
 
   private Runlane build(RunlaneBuilder b) {
-    return b.codec(new TextCodec())
+    return InvariantCheck.track(b.codec(new TextCodec())
         .timeSource(time)
         .idleTimeout(Duration.ZERO)
         .heartbeatInterval(Duration.ZERO)
         .retention(Duration.ofSeconds(60))
-        .build();
+        .build());
   }
 
   private void rebuild(RunlaneBuilder b) {
-    rl.close();
+    InvariantCheck.closeChecked(rl);
     rl = build(b);
     tx = new InMemoryTransport(rl);
   }

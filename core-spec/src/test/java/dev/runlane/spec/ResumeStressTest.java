@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.runlane.AttachMode;
+import dev.runlane.InvariantCheck;
 import dev.runlane.ResumeStatus;
 import dev.runlane.RunHandle;
 import dev.runlane.Runlane;
@@ -59,11 +60,11 @@ class ResumeStressTest {
     AtomicInteger liveFrames = new AtomicInteger();
 
     try (Runlane rl =
-        Runlane.builder()
+        InvariantCheck.track(Runlane.builder()
             .codec(new TextCodec())
             .idleTimeout(Duration.ZERO)
             .replayCapacity(CAPACITY)
-            .build()) {
+            .build())) {
       InMemoryTransport tx = new InMemoryTransport(rl);
       for (int round = 0; round < rounds; round++) {
         RunHandle run =

@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.runlane.InvariantCheck;
 import dev.runlane.RunlaneBuilder;
 import dev.runlane.Action;
 import dev.runlane.AttachMode;
@@ -51,18 +52,18 @@ class ReviewFindingsTest {
   private InMemoryTransport tx = new InMemoryTransport(rl);
 
   private Runlane build(UnaryOperator<RunlaneBuilder> custom) {
-    return custom
+    return InvariantCheck.track(custom
         .apply(
             Runlane.builder()
                 .codec(new TextCodec())
                 .timeSource(time)
                 .heartbeatInterval(Duration.ZERO)
                 .idleTimeout(Duration.ZERO))
-        .build();
+        .build());
   }
 
   private void rebuild(UnaryOperator<RunlaneBuilder> custom) {
-    rl.close();
+    InvariantCheck.closeChecked(rl);
     rl = build(custom);
     tx = new InMemoryTransport(rl);
   }

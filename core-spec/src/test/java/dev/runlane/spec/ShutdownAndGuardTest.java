@@ -2,6 +2,7 @@ package dev.runlane.spec;
 
 import static org.junit.jupiter.api.Assertions.*;
 
+import dev.runlane.InvariantCheck;
 import dev.runlane.RunlaneBuilder;
 import dev.runlane.FailureReason;
 import dev.runlane.RunHandle;
@@ -56,7 +57,7 @@ class ShutdownAndGuardTest {
     if (!defaultTimeout.isZero()) {
       b.runTimeout(defaultTimeout);
     }
-    return b.build();
+    return InvariantCheck.track(b.build());
   }
 
   @Test

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.runlane.InvariantCheck;
 import dev.runlane.Runlane;
 import dev.runlane.testkit.InMemoryConnection;
 import dev.runlane.testkit.InMemoryTransport;
@@ -24,12 +25,12 @@ class StreamTransportInboundTest {
   void framesOnTheStreamTransportAreActivityNotCommands() {
     ManualTimeSource time = new ManualTimeSource();
     Runlane rl =
-        Runlane.builder()
+        InvariantCheck.track(Runlane.builder()
             .codec(new TextCodec())
             .timeSource(time)
             .heartbeatInterval(Duration.ZERO)
             .idleTimeout(Duration.ofSeconds(10))
-            .build();
+            .build());
     InMemoryTransport tx = new InMemoryTransport(rl);
     InMemoryConnection primary = tx.open("alice", "p1", Set.of(Capability.STREAM_TRANSPORT));
     long generation = primary.messages("welcome").get(0).num("generation");

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.runlane.Authorizer;
+import dev.runlane.InvariantCheck;
 import dev.runlane.RunHandle;
 import dev.runlane.Runlane;
 import dev.runlane.StartRequest;
@@ -23,13 +24,13 @@ class TakeoverOnTheWireTest {
   @Test
   void takeoverSubscribeRetiresTheSamePrincipalsStaleSocketsOnly() {
     Runlane rl =
-        Runlane.builder()
+        InvariantCheck.track(Runlane.builder()
             .codec(new TextCodec())
             .timeSource(new ManualTimeSource())
             .idleTimeout(Duration.ZERO)
             // alice and bob share session s
             .authorizer((p, a, s, owner) -> Authorizer.Decision.ALLOW)
-            .build();
+            .build());
     InMemoryTransport tx = new InMemoryTransport(rl);
     InMemoryConnection stale = tx.open("alice");
     InMemoryConnection bob = tx.open("bob");

@@ -3,6 +3,7 @@ package dev.runlane.spec;
 import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import dev.runlane.InvariantCheck;
 import dev.runlane.RunHandle;
 import dev.runlane.RunState;
 import dev.runlane.Runlane;
@@ -39,7 +40,7 @@ class ThrowingTimeSourceTest {
 
   @Test
   void publishEndAndCloseCarryOn() {
-    Runlane rl = Runlane.builder().codec(new TextCodec()).timeSource(new Refusing()).build();
+    Runlane rl = InvariantCheck.track(Runlane.builder().codec(new TextCodec()).timeSource(new Refusing()).build());
     InMemoryTransport tx = new InMemoryTransport(rl);
     InMemoryConnection a = tx.open("alice");
     RunHandle r =
