@@ -42,11 +42,14 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
- * Regression tests for the bugs found by the adversarial review of core's engine: one test per
- * finding, each failing on the engine as it was before its fix. Heartbeats and the idle timeout are
- * off so the manual clock fires only what a test asks for.
+ * Routing at its edges: who gets subscribed and authorized when a start, a reused connection id, a
+ * retired session or a limit meets the routing rules (P1 isolation), a throwing runtime executor
+ * still ends its run once (P4), and races between detach, reattach, takeover, follow and close
+ * leave the registries in agreement (P9 no leaks). Each test failed on the engine before its fix
+ * (they came from an adversarial review). Heartbeats and the idle timeout are off so the manual
+ * clock fires only what a test asks for.
  */
-class ReviewFindingsTest {
+class RoutingEdgeCasesTest {
   private final ManualTimeSource time = new ManualTimeSource();
   private Runlane rl = build(b -> b);
   private InMemoryTransport tx = new InMemoryTransport(rl);

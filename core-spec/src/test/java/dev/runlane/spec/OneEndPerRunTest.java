@@ -33,10 +33,14 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * One test per lifecycle bug the seeds and the issue name (issue 4). Each test is written so that
- * the seed's implementation would fail it.
+ * Every run ends exactly once and only itself (P4 one end, P5 one active run per session): the safety
+ * net, a late abort or an abort marker of one run never touch the next run of its session; abort
+ * reaches only the run's recipients and ends the run even if the runtime never returns; a runtime
+ * that dies at once or an executor that refuses still yields one failed terminal; a refused start
+ * has no side effect; run ids are never reused; a disconnect never aborts. Each test fails on the
+ * lifecycle bugs of the seed implementations (see docs/concepts/lifecycle.md).
  */
-class LifecycleSeedBugsTest {
+class OneEndPerRunTest {
   LifecycleFixture fx = new LifecycleFixture();
 
   @AfterEach
