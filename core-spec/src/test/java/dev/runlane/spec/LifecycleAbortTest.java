@@ -22,6 +22,7 @@ import dev.runlane.RunState;
 import dev.runlane.StartRequest;
 import dev.runlane.SubscribeTarget;
 import dev.runlane.testkit.InMemoryConnection;
+import dev.runlane.testsupport.CapturedLogs;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -36,6 +37,7 @@ import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.slf4j.event.Level;
 
 /**
  * Abort (issue 4): only an authorized principal, only while running; the host's cancel hook is
@@ -149,6 +151,9 @@ class LifecycleAbortTest {
       RunHandle run = f.start("s1", "alice", null);
       assertEquals(ErrorCode.FORBIDDEN, f.rl.abort(run.runId(), "bob").refusalCode().orElse(null));
       assertEquals(RunState.RUNNING, run.state());
+      List<CapturedLogs.Entry> logged = CapturedLogs.matching(Level.WARN, "authorizer threw for bob ABORT on session s1");
+      assertEquals(1, logged.size(), "the broken authorizer is logged once per call");
+      assertEquals("ACL service down", logged.get(0).error().getMessage());
       // the owner is never asked about: owner aborts do not depend on the hook
       assertTrue(f.rl.abort(run.runId(), "alice").isOk());
     }

@@ -12,12 +12,14 @@ import dev.runlane.RunState;
 import dev.runlane.StartRequest;
 import dev.runlane.Result;
 import dev.runlane.testkit.InMemoryConnection;
+import dev.runlane.testsupport.CapturedLogs;
 import dev.runlane.transport.CloseReason;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
+import org.slf4j.event.Level;
 
 /**
  * The end-of-run hook (issue 4): {@link dev.runlane.RunListener} is called exactly once per run with
@@ -97,6 +99,9 @@ class LifecycleListenerTest {
       RunHandle run = f.start("s1", "alice", a);
       assertTrue(run.complete(null).isOk());
       assertEquals(1, second.size());
+      assertEquals(
+          "persistence down",
+          CapturedLogs.matching(Level.WARN, "run listener threw for run " + run.runId()).get(0).error().getMessage());
       assertEquals(1, f.endedOf(run).size());
       assertEquals(1, terminals(a, run.runId()).size());
       // Runlane carries on

@@ -16,11 +16,13 @@ import dev.runlane.RunHandle;
 import dev.runlane.RunState;
 import dev.runlane.testkit.InMemoryConnection;
 import dev.runlane.testkit.WireMessage;
+import dev.runlane.testsupport.CapturedLogs;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.slf4j.event.Level;
 
 /**
  * The safety net (issue 4): {@link dev.runlane.Runlane#runGuarded} guarantees that the run it
@@ -64,6 +66,8 @@ class SafetyNetTest {
     assertTrue(net.isOk());
     assertEquals(FailureReason.RUNTIME_THREW, net.orElseThrow().failureReason());
     assertEquals("model API 500", net.orElseThrow().message());
+    CapturedLogs.Entry logged = CapturedLogs.matching(Level.WARN, "runtime of run " + run.runId()).get(0);
+    assertEquals("model API 500", logged.error().getMessage());
     assertEquals(1, net.orElseThrow().exitCode());
     assertEquals("RUNTIME_THREW", assertOneTerminal(a, run.runId(), "run.failed").get("reason"));
   }

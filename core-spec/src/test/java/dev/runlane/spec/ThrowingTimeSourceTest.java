@@ -2,6 +2,8 @@ package dev.runlane.spec;
 
 import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.runlane.InvariantCheck;
 import dev.runlane.RunHandle;
@@ -14,9 +16,11 @@ import dev.runlane.testkit.InMemoryConnection;
 import dev.runlane.testkit.InMemoryTransport;
 import dev.runlane.testkit.TextCodec;
 import dev.runlane.testkit.RunlaneAssertions;
+import dev.runlane.testsupport.CapturedLogs;
 import dev.runlane.transport.CloseReason;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
+import org.slf4j.event.Level;
 
 /** A host TimeSource that refuses tasks must not break publishing, ending or closing. */
 class ThrowingTimeSourceTest {
@@ -53,5 +57,10 @@ class ThrowingTimeSourceTest {
     assertDoesNotThrow(() -> rl.disconnect(a.id(), CloseReason.NORMAL)); // schedules the terminate
     assertEquals(0, rl.connectionCount());
     rl.close();
+    // each refused schedule is reported, with the time source's own exception
+    assertFalse(CapturedLogs.matching(Level.ERROR, "the TimeSource refused a task").isEmpty());
+    for (CapturedLogs.Entry e : CapturedLogs.matching(Level.ERROR, "the TimeSource refused a task")) {
+      assertTrue(e.error() instanceof IllegalStateException, e.render());
+    }
   }
 }
