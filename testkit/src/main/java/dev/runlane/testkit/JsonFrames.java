@@ -43,11 +43,10 @@ final class JsonFrames {
     }
     @SuppressWarnings("unchecked")
     Map<String, @Nullable Object> obj = (Map<String, @Nullable Object>) v;
-    Object kind = obj.get("kind");
-    if (!(kind instanceof String)) {
+    if (!(obj.get("kind") instanceof String kind)) {
       throw new IllegalArgumentException("a frame without a kind: " + json);
     }
-    String type = TYPES.getOrDefault((String) kind, (String) kind);
+    String type = TYPES.getOrDefault(kind, kind);
     Map<String, String> fields = new LinkedHashMap<>();
     for (Map.Entry<String, @Nullable Object> e : obj.entrySet()) {
       String name = e.getKey();
@@ -78,8 +77,8 @@ final class JsonFrames {
 
   /** Scalars as their text (numbers without a fraction as integers); objects and arrays as JSON. */
   private static String text(Object v) {
-    if (v instanceof Double && ((Double) v) == Math.rint((Double) v) && !Double.isInfinite((Double) v)) {
-      return Long.toString(((Double) v).longValue());
+    if (v instanceof Double d && d == Math.rint(d) && !Double.isInfinite(d)) {
+      return Long.toString(d.longValue());
     }
     if (v instanceof Map || v instanceof List) {
       StringBuilder sb = new StringBuilder();
@@ -108,8 +107,8 @@ final class JsonFrames {
         first = false;
       }
       sb.append(']');
-    } else if (v instanceof String) {
-      sb.append('"').append(((String) v).replace("\\", "\\\\").replace("\"", "\\\"")).append('"');
+    } else if (v instanceof String str) {
+      sb.append('"').append(str.replace("\\", "\\\\").replace("\"", "\\\"")).append('"');
     } else {
       sb.append(v == null ? "null" : text(v));
     }
@@ -138,23 +137,15 @@ final class JsonFrames {
         throw error("unexpected end");
       }
       char c = s.charAt(i);
-      switch (c) {
-        case '{':
-          return object();
-        case '[':
-          return array();
-        case '"':
-          return string();
-        case 't':
-          return literal("true", Boolean.TRUE);
-        case 'f':
-          return literal("false", Boolean.FALSE);
-        case 'n':
-          literal("null", Boolean.FALSE);
-          return null;
-        default:
-          return number();
-      }
+      return switch (c) {
+        case '{' -> object();
+        case '[' -> array();
+        case '"' -> string();
+        case 't' -> literal("true", true);
+        case 'f' -> literal("false", false);
+        case 'n' -> literal("null", null);
+        default -> number();
+      };
     }
 
     private Map<String, @Nullable Object> object() {
@@ -247,7 +238,7 @@ final class JsonFrames {
       return Double.parseDouble(n);
     }
 
-    private Object literal(String word, Object value) {
+    private @Nullable Object literal(String word, @Nullable Object value) {
       if (!s.startsWith(word, i)) {
         throw error("expected " + word);
       }
