@@ -13,6 +13,7 @@ import java.util.EnumSet;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
+import java.util.function.Consumer;
 import java.util.function.Predicate;
 import org.jspecify.annotations.Nullable;
 
@@ -57,6 +58,7 @@ public final class InMemoryConnection implements Connection {
   private int maxConcurrentSends;
   private int pings;
   private boolean answerPings = true;
+  private volatile Consumer<Frame> onFrame = f -> {};
 
   /** Creates an open connection; register it with {@code runlane.connect(...)} or {@link InMemoryTransport}. */
   public InMemoryConnection(String id, String principal, Set<Capability> capabilities) {
@@ -110,6 +112,7 @@ public final class InMemoryConnection implements Connection {
       if (!isOpen) {
         callback.failed(new IllegalStateException("connection " + id + " is closed"));
       } else if (m == Mode.AUTO) {
+        onFrame.accept(frame);
         callback.succeeded();
       } else if (m == Mode.FAIL) {
         callback.failed(new java.io.IOException("scripted send failure on " + id));
@@ -185,6 +188,17 @@ public final class InMemoryConnection implements Connection {
     return this;
   }
 
+  /**
+   * Calls {@code listener} with each frame as it is received (recorded by a successful send), on the
+   * thread that completes the send, outside this connection's lock and before the send's callback
+   * runs. One listener; a new one replaces the old. For harnesses that react to frames as they
+   * arrive instead of polling {@link #frames()}; it must not block.
+   */
+  public InMemoryConnection onFrame(Consumer<Frame> listener) {
+    this.onFrame = Objects.requireNonNull(listener, "listener");
+    return this;
+  }
+
   /** Completes the oldest held send successfully; returns false if none was held. */
   public boolean completeNext() {
     Pending p;
@@ -197,6 +211,7 @@ public final class InMemoryConnection implements Connection {
         received.add(p.frame);
       }
     }
+    onFrame.accept(p.frame);
     p.callback.succeeded();
     return true;
   }
@@ -311,11 +326,15 @@ public final class InMemoryConnection implements Connection {
     return List.copyOf(received);
   }
 
-  /** Received frames parsed with {@link TextCodec#parse}. */
+  /**
+   * Received frames parsed into messages: {@link TextCodec}'s frames with {@link TextCodec#parse},
+   * JSON frames (protocol-json's codec) with {@link WireMessage#fromJson}, so {@link
+   * RunlaneAssertions} work with either codec.
+   */
   public List<WireMessage> messages() {
     List<WireMessage> out = new ArrayList<>();
     for (Frame f : frames()) {
-      out.add(TextCodec.parse(f.payload()));
+      out.add(WireMessage.of(f.payload()));
     }
     return out;
   }

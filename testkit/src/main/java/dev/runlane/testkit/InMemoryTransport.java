@@ -28,7 +28,15 @@ public final class InMemoryTransport {
 
   /** Opens and registers a connection with the given id and capabilities. */
   public InMemoryConnection open(String principal, String id, Set<Capability> capabilities) {
-    InMemoryConnection c = new InMemoryConnection(id, principal, capabilities);
+    return connect(new InMemoryConnection(id, principal, capabilities));
+  }
+
+  /**
+   * Registers a connection the test set up first, so its {@link InMemoryConnection#mode mode}, its
+   * {@link InMemoryConnection#onFrame frame listener} or its close behaviour already apply to the
+   * welcome frame: {@code tx.connect(new InMemoryConnection("c1", "alice", Set.of()).mode(MANUAL))}.
+   */
+  public InMemoryConnection connect(InMemoryConnection c) {
     InboundHandler h = runlane.connect(c);
     c.bind(h);
     return c;

@@ -1,8 +1,12 @@
 package dev.runlane.testkit;
 
+import dev.runlane.ConnectionStats;
+import dev.runlane.Runlane;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -73,6 +77,34 @@ public final class RunlaneAssertions {
         if (prev != null && seq != prev + 1) {
           throw new AssertionError(c.id() + ": run " + run + " seq " + seq + " after " + prev);
         }
+      }
+    }
+  }
+
+  /**
+   * Waits until the outbox of connection {@code connectionId} is drained (nothing queued, nothing in
+   * flight) or the connection is gone, for a test whose frames are sent by another thread (a
+   * publisher thread, a send completing on a transport thread). Polls {@link
+   * Runlane#connectionStats}; gives up after {@code timeout} with an {@link AssertionError} that
+   * shows the last stats. A connection in {@link InMemoryConnection.Mode#MANUAL} drains only as the
+   * test completes its sends.
+   */
+  public static void awaitDrained(Runlane runlane, String connectionId, Duration timeout) {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (true) {
+      Optional<ConnectionStats> stats = runlane.connectionStats(connectionId);
+      if (stats.isEmpty() || (stats.get().queuedFrames() == 0 && stats.get().inFlight() == 0)) {
+        return;
+      }
+      if (System.nanoTime() - deadline > 0) {
+        throw new AssertionError(
+            connectionId + " was not drained within " + timeout.toMillis() + " ms: " + stats.get());
+      }
+      try {
+        Thread.sleep(1);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new AssertionError("interrupted while waiting for " + connectionId + " to drain", e);
       }
     }
   }

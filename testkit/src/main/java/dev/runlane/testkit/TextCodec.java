@@ -59,6 +59,9 @@ public final class TextCodec implements WireCodec {
         f.put("state", o.state());
         f.put("reason", o.failureReason());
         f.put("exit", o.exitCode());
+        f.put("message", o.message());
+        f.put("result", o.result());
+        f.put("abortedBy", o.abortedBy());
       } else {
         f.put("data", e.data());
       }

@@ -1,12 +1,15 @@
 package dev.runlane.testkit;
 
+import dev.runlane.transport.Payload;
+import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import java.util.Objects;
 import org.jspecify.annotations.Nullable;
 
 /**
  * One frame as written by {@link TextCodec}, parsed back: a type ({@code event}, {@code
- * subscribed}, {@code error}, …) and named fields.
+ * subscribed}, {@code error}, …) and named fields. A JSON frame of protocol-json's codec reads into
+ * the same vocabulary ({@link #fromJson}), so assertions work with either codec.
  *
  * <p><b>Thread safety:</b> immutable.
  *
@@ -17,6 +20,28 @@ public record WireMessage(String type, Map<String, String> fields) {
   public WireMessage {
     Objects.requireNonNull(type, "type");
     fields = Map.copyOf(fields);
+  }
+
+  /** A frame's payload read back: JSON (protocol-json's codec) if it is a JSON object, else {@link TextCodec}'s format. */
+  public static WireMessage of(Payload payload) {
+    String text =
+        payload instanceof Payload.Text
+            ? ((Payload.Text) payload).text()
+            : new String(((Payload.Binary) payload).toByteArray(), StandardCharsets.UTF_8);
+    return text.startsWith("{") ? fromJson(text) : TextCodec.parse(payload);
+  }
+
+  /**
+   * Reads a JSON frame of protocol-json's codec with TextCodec's names: {@code run_event} becomes
+   * {@code event}, {@code runId} {@code run}, the event's {@code type} its {@code kind}, a terminal
+   * event's outcome its {@code state}, {@code reason}, {@code exit}, {@code message}, {@code result}
+   * and {@code abortedBy}; other fields keep their names, null fields are left out, nested values
+   * stay JSON text.
+   *
+   * @throws IllegalArgumentException if {@code json} is not a JSON object with a {@code kind}
+   */
+  public static WireMessage fromJson(String json) {
+    return JsonFrames.parse(json);
   }
 
   /** A field, or null. */
