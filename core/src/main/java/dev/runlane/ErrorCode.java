@@ -39,6 +39,8 @@ public enum ErrorCode {
   RUN_ENDED,
   /** The codec could not encode the event; it was dropped and took no seq. */
   ENCODE_FAILED,
+  /** The encoded event is larger than the configured maximum; it was dropped and took no seq. */
+  EVENT_TOO_LARGE,
   /** The connection sent commands faster than its budget allows; the command was not executed. */
   RATE_LIMITED,
   /** Runlane is shutting down; reconnect (to another node) and resume. */

@@ -224,6 +224,11 @@ final class Run implements RunHandle, RunEdge.Owner, RunApprovals.Host {
         LOG.warn("dropped a {} event of run {} (session {}): the codec could not encode it", kind, runId, sessionId);
         return Result.refused(ErrorCode.ENCODE_FAILED, "the codec could not encode the event");
       }
+      if (f.bytes() > hooks.config.maxEventBytes) {
+        LOG.warn("dropped a {} event of run {} (session {}): {} bytes encoded, over {}", kind, runId, sessionId, f.bytes(), hooks.config.maxEventBytes);
+        return Result.refused(
+            ErrorCode.EVENT_TOO_LARGE, "the event encodes to " + f.bytes() + " bytes, over " + hooks.config.maxEventBytes);
+      }
       log.append(seq, f);
       targets = handOffLocked(f);
     }

@@ -55,7 +55,8 @@ public interface RunHandle {
    * @param kind the event's kind (e.g. {@code "delta"}, {@code "tool_call"})
    * @param data the host's payload, encoded by the codec
    * @return the event's seq, or a refusal: {@link ErrorCode#RUN_ENDED} (ended or being
-   *     cancelled), {@link ErrorCode#ENCODE_FAILED} (the codec threw; logged with the run id)
+   *     cancelled), {@link ErrorCode#ENCODE_FAILED} (the codec threw; logged with the run id),
+   *     {@link ErrorCode#EVENT_TOO_LARGE} (over {@code maxEventBytes})
    */
   Result<Long> publish(String kind, @Nullable Object data);
 

@@ -81,12 +81,25 @@ public final class RunlaneBuilder {
     return this;
   }
 
-  /** Payload bytes kept per run for resume (the newest event is always kept); default 0, no byte limit. */
+  /**
+   * Payload bytes kept per run for resume; the oldest events are evicted first (a resume below
+   * them is answered TRUNCATED) and the newest is always kept; default 4 MiB, 0 for no byte limit.
+   */
   public RunlaneBuilder replayByteBudget(long bytes) {
     if (bytes < 0) {
       throw new IllegalArgumentException("replayByteBudget < 0");
     }
     config.replayByteBudget = bytes;
+    return this;
+  }
+
+  /**
+   * The largest encoded event a run may publish; a larger one is refused with {@link
+   * ErrorCode#EVENT_TOO_LARGE} and takes no seq, so one oversized event cannot evict a run's
+   * history; default 1 MiB.
+   */
+  public RunlaneBuilder maxEventBytes(int bytes) {
+    config.maxEventBytes = positive(bytes, "maxEventBytes");
     return this;
   }
 

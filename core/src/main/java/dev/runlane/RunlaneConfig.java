@@ -5,7 +5,8 @@ import java.util.concurrent.TimeUnit;
 /** The immutable configuration of one Runlane, built by {@link RunlaneBuilder}. */
 final class RunlaneConfig {
   int replayCapacity = 1024;
-  long replayByteBudget = 0;
+  long replayByteBudget = 4L * 1024 * 1024;
+  int maxEventBytes = 1024 * 1024;
   long retentionNanos = TimeUnit.MINUTES.toNanos(5);
   boolean replayFinishedRuns = true;
   int maxQueuedFrames = 8192;
@@ -31,6 +32,7 @@ final class RunlaneConfig {
     RunlaneConfig c = new RunlaneConfig();
     c.replayCapacity = replayCapacity;
     c.replayByteBudget = replayByteBudget;
+    c.maxEventBytes = maxEventBytes;
     c.retentionNanos = retentionNanos;
     c.replayFinishedRuns = replayFinishedRuns;
     c.maxQueuedFrames = maxQueuedFrames;
