@@ -45,6 +45,9 @@ final class ConnectionState implements InboundHandler, Outbox.Owner {
 
     /** The connection closed: drop its edge. */
     void connectionClosed();
+
+    /** This connection's backlog shrank: the run re-checks its backlog waiters. */
+    void backlogShrank();
   }
 
   /** A session this connection follows. */
@@ -169,6 +172,18 @@ final class ConnectionState implements InboundHandler, Outbox.Owner {
         sendError(ErrorCode.INTERNAL_ERROR, "internal error", null, null);
       } catch (RuntimeException ignored) {
         // nothing more to do; the connection stays registered
+      }
+    }
+  }
+
+  @Override
+  public void drained() {
+    if (hooks.backlogWaiters.get() == 0) {
+      return; // nobody paces on a backlog: one volatile read per drain pass
+    }
+    for (RunLink l : runLinks) {
+      if (l.isRecipient()) {
+        l.backlogShrank();
       }
     }
   }

@@ -25,6 +25,8 @@ final class HostHooks {
   static final RunlaneMetrics NO_METRICS = new RunlaneMetrics() {};
 
   final RunlaneConfig config;
+  /** Backlog waiters pending on any run ({@link RunHandle#whenBacklogBelow}); 0 keeps drains free. */
+  final java.util.concurrent.atomic.AtomicInteger backlogWaiters = new java.util.concurrent.atomic.AtomicInteger();
   final TimeSource time;
   private final WireCodec codec;
   private final Authorizer authorizer;

@@ -33,6 +33,9 @@ final class Outbox {
   interface Owner {
     /** The outbox overflowed, a send failed or threw: close the connection with {@code reason}. */
     void deliveryFailed(dev.runlane.transport.CloseReason reason, @Nullable Throwable cause);
+
+    /** A drain pass moved frames from this outbox to the transport: its backlog shrank. */
+    default void drained() {}
   }
 
   /** One transport with its own in-flight accounting. */
@@ -133,6 +136,9 @@ final class Outbox {
           }
         }
         drainer = null;
+        if (sentAny) {
+          owner.drained();
+        }
         missed = (int) WIP.getAndAdd(this, -missed) - missed;
         if (missed == 0) {
           return;

@@ -65,6 +65,7 @@ final class Run implements RunHandle, RunEdge.Owner, RunApprovals.Host {
   private final RunRecipients edges = new RunRecipients(this); // guarded by this
   private volatile @Nullable RunOutcome outcome; // written under this
   private TimeSource.@Nullable Cancellable expiry; // guarded by this
+  private final RunBacklog backlog; // guarded by this
 
   Run(
       HostHooks hooks,
@@ -91,6 +92,7 @@ final class Run implements RunHandle, RunEdge.Owner, RunApprovals.Host {
     this.log = log;
     this.runtime = runtime;
     this.approvals = new RunApprovals(this, hooks, approvalIndex);
+    this.backlog = new RunBacklog(hooks.backlogWaiters);
   }
 
   /** Whether {@code c} is the connection that started this run (it needs no authorization). */
@@ -135,11 +137,32 @@ final class Run implements RunHandle, RunEdge.Owner, RunApprovals.Host {
 
   @Override
   public int recipientBacklog() {
-    int max = 0;
-    for (RunEdge e : recipientsSnapshot()) {
-      max = Math.max(max, e.connection.outbox.queuedFrames());
+    return RunRecipients.deepestQueue(recipientsSnapshot());
+  }
+
+  @Override
+  public java.util.concurrent.CompletionStage<Void> whenBacklogBelow(int frames) {
+    if (frames < 0) {
+      throw new IllegalArgumentException("frames < 0: " + frames);
     }
-    return max;
+    java.util.concurrent.CompletableFuture<Void> done = new java.util.concurrent.CompletableFuture<>();
+    synchronized (this) {
+      backlog.add(frames, done);
+    }
+    backlogShrank(); // it may be low already, or the run ended: checked after registering, no drain missed
+    return done;
+  }
+
+  @Override
+  public void backlogShrank() {
+    List<java.util.concurrent.CompletableFuture<Void>> ready;
+    synchronized (this) {
+      if (backlog.isEmpty()) {
+        return;
+      }
+      ready = backlog.takeReady(RunRecipients.deepestQueue(edges.array()), state.isTerminal());
+    }
+    ready.forEach(f -> f.complete(null)); // no lock held: dependent stages are host code
   }
 
   private synchronized RunEdge[] recipientsSnapshot() {
@@ -148,12 +171,7 @@ final class Run implements RunHandle, RunEdge.Owner, RunApprovals.Host {
 
   /** The connections that currently receive this run's events. */
   List<ConnectionState> recipients() {
-    RunEdge[] r = recipientsSnapshot();
-    ConnectionState[] out = new ConnectionState[r.length];
-    for (int i = 0; i < r.length; i++) {
-      out[i] = r[i].connection;
-    }
-    return List.of(out);
+    return RunRecipients.connections(recipientsSnapshot());
   }
 
   /** Edges held (recipients and cursor holders); for invariant checks. */
@@ -481,7 +499,7 @@ final class Run implements RunHandle, RunEdge.Owner, RunApprovals.Host {
       edges.endAll(log.head());
       dropped = approvals.drainLocked();
       for (RunApprovals.Pending p : dropped) {
-        handOffTo(targets, approvals.resolvedFrame(p, Approval.Resolution.RUN_ENDED, null, null));
+        RunEdge.enqueue(targets, approvals.resolvedFrame(p, Approval.Resolution.RUN_ENDED, null, null));
       }
       exp = expiry;
       expiry = null;
@@ -491,16 +509,9 @@ final class Run implements RunHandle, RunEdge.Owner, RunApprovals.Host {
       exp.cancel();
     }
     approvals.droppedAtEnd(dropped);
+    backlogShrank(); // a producer waiting on the backlog of an ended run waits no more
     owner.ended(this, o);
     return Result.ok(o);
-  }
-
-  private static void handOffTo(RunEdge[] targets, @Nullable EncodedFrame f) {
-    if (f != null) {
-      for (RunEdge t : targets) {
-        t.connection.enqueue(f);
-      }
-    }
   }
 
   synchronized void setExpiry(TimeSource.Cancellable c) {

@@ -1,5 +1,8 @@
 package dev.runlane;
 
+import dev.runlane.engine.EncodedFrame;
+import org.jspecify.annotations.Nullable;
+
 /**
  * The edge between one run and one connection: whether the connection receives the run's events,
  * and the pair's two resume cursors. It replaces separate recipient sets and cursor maps on both
@@ -26,6 +29,9 @@ final class RunEdge implements ConnectionState.RunLink {
 
     /** The edge's connection closed: drop the edge. */
     void connectionClosed(RunEdge edge);
+
+    /** A recipient's backlog shrank. */
+    void backlogShrank();
   }
 
   final Owner run;
@@ -37,6 +43,15 @@ final class RunEdge implements ConnectionState.RunLink {
   RunEdge(Owner run, ConnectionState connection) {
     this.run = run;
     this.connection = connection;
+  }
+
+  /** Queues {@code f} (if encoded) on the connections of {@code edges}; under the run lock. */
+  static void enqueue(RunEdge[] edges, @Nullable EncodedFrame f) {
+    if (f != null) {
+      for (RunEdge e : edges) {
+        e.connection.enqueue(f);
+      }
+    }
   }
 
   /** Flushes the connections of {@code edges} after a hand-off under a run lock; call under no lock. */
@@ -83,5 +98,10 @@ final class RunEdge implements ConnectionState.RunLink {
   @Override
   public void connectionClosed() {
     run.connectionClosed(this);
+  }
+
+  @Override
+  public void backlogShrank() {
+    run.backlogShrank();
   }
 }

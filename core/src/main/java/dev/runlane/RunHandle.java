@@ -49,6 +49,14 @@ public interface RunHandle {
   int recipientBacklog();
 
   /**
+   * Completes once {@link #recipientBacklog()} is at most {@code frames} — at once if it already
+   * is — or when the run ends: a producer paces itself to its slowest reader instead of letting it
+   * be closed as slow. Completed on the thread whose send progress (or end) made it true, often a
+   * transport thread: do not block in dependent stages (use the {@code *Async} variants).
+   */
+  java.util.concurrent.CompletionStage<Void> whenBacklogBelow(int frames);
+
+  /**
    * Records an event under the next seq and hands the same encoded bytes to every recipient. After
    * the run's end (or once an abort began) the event is dropped and takes no seq.
    *

@@ -25,6 +25,24 @@ final class RunRecipients {
     this.run = run;
   }
 
+  /** The deepest outbox among {@code recipients}, in frames. */
+  static int deepestQueue(RunEdge[] recipients) {
+    int max = 0;
+    for (RunEdge e : recipients) {
+      max = Math.max(max, e.connection.outbox.queuedFrames());
+    }
+    return max;
+  }
+
+  /** The connections of {@code recipients}. */
+  static List<ConnectionState> connections(RunEdge[] recipients) {
+    ConnectionState[] out = new ConnectionState[recipients.length];
+    for (int i = 0; i < recipients.length; i++) {
+      out[i] = recipients[i].connection;
+    }
+    return List.of(out);
+  }
+
   /** The current recipients; an immutable snapshot. */
   RunEdge[] array() {
     return recipients;

@@ -102,4 +102,29 @@ class EngineVisibilityTest {
       assertEquals(0, run.recipientBacklog());
     }
   }
+
+  @Test
+  void aProducerIsToldWhenTheBacklogDropsBelowItsMark() {
+    try (LifecycleFixture f = new LifecycleFixture()) {
+      InMemoryConnection slow = f.open("alice").mode(InMemoryConnection.Mode.MANUAL);
+      RunHandle run = f.start("s1", "alice", slow);
+      for (int i = 0; i < 100; i++) {
+        run.publish("delta", i);
+      }
+      assertTrue(run.whenBacklogBelow(1_000).toCompletableFuture().isDone(), "already below: done at once");
+      java.util.concurrent.CompletableFuture<Void> low = run.whenBacklogBelow(10).toCompletableFuture();
+      assertTrue(!low.isDone(), "backlog " + run.recipientBacklog() + " is above 10");
+      int rounds = 0;
+      while (!low.isDone() && rounds++ < 100) {
+        assertTrue(run.recipientBacklog() > 10, "below the mark but not told: " + run.recipientBacklog());
+        slow.completeNext(); // one send completes: the drain moves the next frame
+      }
+      assertTrue(low.isDone(), "never told");
+      assertTrue(run.recipientBacklog() <= 10, "told too early: " + run.recipientBacklog());
+      java.util.concurrent.CompletableFuture<Void> never = run.whenBacklogBelow(0).toCompletableFuture();
+      run.complete(null);
+      assertTrue(never.isDone(), "the run's end releases every waiter");
+      assertEquals(0, f.rl.snapshot().pendingApprovals());
+    }
+  }
 }

@@ -211,6 +211,11 @@ public final class ChatHistory implements RunListener, AutoCloseable {
     }
 
     @Override
+    public java.util.concurrent.CompletionStage<Void> whenBacklogBelow(int frames) {
+      return run.whenBacklogBelow(frames);
+    }
+
+    @Override
     public Result<Long> publish(String kind, @Nullable Object data) {
       Pending p = pending.get(run.runId());
       if (p == null || !"delta".equals(kind) || !(data instanceof DemoAgent.Delta)) {
