@@ -18,6 +18,9 @@ import java.util.Collection;
  * @param retainedBytes payload bytes held in run logs
  * @param queuedFrames frames waiting in outboxes
  * @param pendingApprovals approvals raised and not resolved
+ * @param budgetEvictedRuns ended runs evicted before their retention to keep within {@code
+ *     maxRetainedBytes}, since start
+ * @param budgetTrimmedRuns times a running run's oldest events were trimmed for it, since start
  */
 public record EngineSnapshot(
     int connections,
@@ -28,13 +31,16 @@ public record EngineSnapshot(
     long retainedEvents,
     long retainedBytes,
     long queuedFrames,
-    int pendingApprovals) {
+    int pendingApprovals,
+    long budgetEvictedRuns,
+    long budgetTrimmedRuns) {
 
   static EngineSnapshot of(
       Collection<ConnectionState> connections,
       Collection<SessionState> sessions,
       Collection<Run> runs,
-      int pendingApprovals) {
+      int pendingApprovals,
+      HostHooks hooks) {
     long queued = 0;
     for (ConnectionState c : connections) {
       queued += c.outbox.queuedFrames();
@@ -61,6 +67,7 @@ public record EngineSnapshot(
       }
     }
     return new EngineSnapshot(
-        connections.size(), sessions.size(), followers, running, retained, events, bytes, queued, pendingApprovals);
+        connections.size(), sessions.size(), followers, running, retained, events, bytes, queued, pendingApprovals,
+        hooks.budgetEvictedRuns.get(), hooks.budgetTrimmedRuns.get());
   }
 }

@@ -25,6 +25,11 @@ final class HostHooks {
   static final RunlaneMetrics NO_METRICS = new RunlaneMetrics() {};
 
   final RunlaneConfig config;
+  /** Payload bytes held by every run's log on this node (the retention budget's measure). */
+  final java.util.concurrent.atomic.AtomicLong retainedBytes = new java.util.concurrent.atomic.AtomicLong();
+  /** Ended runs evicted early, and running runs trimmed, to keep within the retention budget. */
+  final java.util.concurrent.atomic.AtomicLong budgetEvictedRuns = new java.util.concurrent.atomic.AtomicLong();
+  final java.util.concurrent.atomic.AtomicLong budgetTrimmedRuns = new java.util.concurrent.atomic.AtomicLong();
   /** Backlog waiters pending on any run ({@link RunHandle#whenBacklogBelow}); 0 keeps drains free. */
   final java.util.concurrent.atomic.AtomicInteger backlogWaiters = new java.util.concurrent.atomic.AtomicInteger();
   final TimeSource time;
@@ -84,6 +89,12 @@ final class HostHooks {
       LOG.warn("authorizer threw for {} {} on session {}; denied", principal, action, sessionId, e);
       return Authorizer.Decision.DENY;
     }
+  }
+
+  /** Whether the logs hold more than the process-wide retention budget. */
+  boolean overBudget() {
+    long max = config.maxRetainedBytes;
+    return max > 0 && retainedBytes.get() > max;
   }
 
   boolean hasMetrics() {

@@ -13,7 +13,14 @@ import dev.runlane.engine.RunLog;
 final class Invariants {
   private Invariants() {}
 
-  static void check(Connections connections, Sessions sessions, Runs runs, Engine engine) {
+  static void check(Connections connections, Sessions sessions, Runs runs, Engine engine, HostHooks hooks) {
+    long held = 0;
+    for (Run r : runs.all()) {
+      synchronized (r) {
+        held += r.log().retainedBytes();
+      }
+    }
+    require(held == hooks.retainedBytes.get(), "the retention budget counts " + hooks.retainedBytes.get() + " bytes, the logs hold " + held);
     for (ConnectionState c : connections.all()) {
       require(!c.isClosed(), "closed connection " + c.id + " is still registered");
       require(connections.get(c.id) == c, "connection " + c.id + " is registered under another instance");

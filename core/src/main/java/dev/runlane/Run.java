@@ -36,6 +36,9 @@ final class Run implements RunHandle, RunEdge.Owner, RunApprovals.Host {
   interface Owner {
     /** The run ended (called once, after its terminal event was handed out, under no lock). */
     void ended(Run run, RunOutcome outcome);
+
+    /** The logs hold more than the retention budget: evict and trim (called under no lock). */
+    void overBudget();
   }
 
   private final HostHooks hooks;
@@ -45,16 +48,9 @@ final class Run implements RunHandle, RunEdge.Owner, RunApprovals.Host {
   private final String sessionId;
   private final String epoch;
   private final String runOwner;
-  /**
-   * The owner of the session this run was started in (fixed for that session's life). A subscribe
-   * naming this run is authorized against it: by then the session id may name a retired and
-   * re-created session with another owner, or none.
-   */
+  /** The owner of the session this run was started in: a subscribe naming the run is authorized against it. */
   final String sessionOwner;
-  /**
-   * The {@link ConnectionState#generation} of the starting connection, 0 if none. Identity is the
-   * generation, not the connection id: ids are unique only among live connections (rule T1.1).
-   */
+  /** The starting connection's {@link ConnectionState#generation} (ids are reused, rule T1.1), 0 if none. */
   private final long starterGeneration;
   private final RunLog log;
   private final @Nullable RunRuntime runtime;
@@ -252,6 +248,9 @@ final class Run implements RunHandle, RunEdge.Owner, RunApprovals.Host {
     }
     if (flush) {
       handOff(targets);
+    }
+    if (hooks.overBudget()) {
+      owner.overBudget();
     }
     return Result.ok(seq);
   }
@@ -522,24 +521,22 @@ final class Run implements RunHandle, RunEdge.Owner, RunApprovals.Host {
     }
   }
 
+  /** Trims the log's oldest events to at most {@code maxBytes} (never the newest); returns what it holds now. */
+  synchronized long trim(long maxBytes) {
+    log.trim(maxBytes);
+    return log.retainedBytes();
+  }
+
   /** Releases the log and every edge on eviction. */
   synchronized void evict() {
     log.clear();
     edges.clear();
   }
 
-  // ---------------------------------------------------------------- approvals
-
   @Override
   public @Nullable Approval requestApproval(
       @Nullable Object payload, @Nullable Duration expiresIn, Approval.Callback callback) {
     return approvals.request(payload, expiresIn, callback);
-  }
-
-  /** Resolves a pending approval exactly once; false if unknown or already resolved. */
-  boolean resolveApproval(
-      String approvalId, Approval.Resolution resolution, @Nullable Object decision, @Nullable String by) {
-    return approvals.resolve(approvalId, resolution, decision, by);
   }
 
   @Override

@@ -40,6 +40,9 @@ final class RunLifecycle implements Run.Owner {
   private final String idPrefix;
   private final AtomicLong runCounter = new AtomicLong();
   private final Map<String, CommandRouter.Binding> bindings = new ConcurrentHashMap<>();
+  /** Ended runs in the order they ended: the retention budget evicts from the head. */
+  private final java.util.concurrent.ConcurrentLinkedQueue<Run> endedInOrder = new java.util.concurrent.ConcurrentLinkedQueue<>();
+  private final java.util.concurrent.locks.ReentrantLock enforcing = new java.util.concurrent.locks.ReentrantLock();
 
   RunLifecycle(
       HostHooks hooks,
@@ -230,7 +233,9 @@ final class RunLifecycle implements Run.Owner {
     Run run =
         new Run(
             hooks, this, engine.directory(), approvals, runId, sessionId, engine.newEpoch(), owner, sessionOwner,
-            starterGeneration, engine.newLog(runId, config.replayCapacity, config.replayByteBudget), runtime);
+            starterGeneration,
+            new CountedLog(engine.newLog(runId, config.replayCapacity, config.replayByteBudget), hooks.retainedBytes),
+            runtime);
     bindings.put(runId, engine.commands().bind(runId, cmd -> execute(run, cmd)));
     return run;
   }
@@ -243,7 +248,7 @@ final class RunLifecycle implements Run.Owner {
       return r.isOk() ? r : Result.refused(ErrorCode.NO_ACTIVE_RUN, "run " + run.runId() + " is not running");
     }
     RunCommand.ResolveApproval ra = (RunCommand.ResolveApproval) command;
-    return run.resolveApproval(ra.approvalId(), Approval.Resolution.ANSWERED, ra.decision(), ra.principal())
+    return run.approvals.resolve(ra.approvalId(), Approval.Resolution.ANSWERED, ra.decision(), ra.principal())
         ? Result.ok(ra.approvalId())
         : Result.refused(ErrorCode.UNKNOWN_APPROVAL, "approval " + ra.approvalId() + " is unknown or already resolved");
   }
@@ -385,15 +390,65 @@ final class RunLifecycle implements Run.Owner {
       b.close();
     }
     if (!closed.getAsBoolean()) {
+      endedInOrder.add(run);
       hooks.schedule(hooks.config.retentionNanos, () -> evict(run));
     } else {
       evict(run);
     }
     hooks.runEnded(outcome);
+    if (hooks.overBudget()) {
+      overBudget();
+    }
+  }
+
+  /**
+   * Keeps the logs within the process-wide retention budget: ended runs first, oldest end first
+   * (their late resumes get UNKNOWN_RUN, as after retention), then the oldest events of running
+   * runs, oldest run first (their resumes below the trim get TRUNCATED). One enforcer at a time;
+   * publishers that find the budget exceeded meanwhile return at once.
+   */
+  @Override
+  public void overBudget() {
+    if (!enforcing.tryLock()) {
+      return;
+    }
+    try {
+      long max = hooks.config.maxRetainedBytes;
+      Run ended;
+      while (hooks.overBudget() && (ended = endedInOrder.poll()) != null) {
+        if (runs.get(ended.runId()) == ended) {
+          evict(ended);
+          hooks.budgetEvictedRuns.incrementAndGet();
+        }
+      }
+      if (!hooks.overBudget()) {
+        return;
+      }
+      List<Run> running = new ArrayList<>();
+      for (Run r : runs.all()) {
+        if (!r.state().isTerminal()) {
+          running.add(r);
+        }
+      }
+      running.sort(java.util.Comparator.comparingLong(r -> Long.parseLong(r.runId().substring(idPrefix.length()), 36)));
+      for (Run r : running) {
+        long excess = hooks.retainedBytes.get() - max;
+        if (excess <= 0) {
+          break;
+        }
+        long held = r.log().retainedBytes();
+        if (r.trim(Math.max(0, held - excess)) < held) {
+          hooks.budgetTrimmedRuns.incrementAndGet();
+        }
+      }
+    } finally {
+      enforcing.unlock();
+    }
   }
 
   /** Evicts exactly this run instance: a newer run of the same session is never touched. */
   private void evict(Run run) {
+    endedInOrder.remove(run);
     runs.remove(run);
     sessions.runEvicted(run.sessionId(), run);
     run.evict();

@@ -188,7 +188,7 @@ public final class Runlane implements AutoCloseable {
 
   /** What the engine holds right now, for health endpoints and leak checks in tests. */
   public EngineSnapshot snapshot() {
-    return EngineSnapshot.of(connections.all(), sessions.all(), runs.all(), approvals.size());
+    return EngineSnapshot.of(connections.all(), sessions.all(), runs.all(), approvals.size(), hooks);
   }
 
   // ================================================================ runs
@@ -376,6 +376,6 @@ public final class Runlane implements AutoCloseable {
    * For tests: call it when the engine is quiescent (no call in progress).
    */
   void checkInvariants() {
-    Invariants.check(connections, sessions, runs, engine);
+    Invariants.check(connections, sessions, runs, engine, hooks);
   }
 }

@@ -94,6 +94,21 @@ public final class RunlaneBuilder {
   }
 
   /**
+   * The process-wide retention budget: payload bytes all runs' logs may hold together. Over it,
+   * ended runs are evicted early, oldest end first (a late resume gets {@code UNKNOWN_RUN}, as
+   * after retention), then the oldest events of running runs are trimmed, oldest run first (a
+   * resume below them gets {@code TRUNCATED}); the newest event of a run is always kept. Default
+   * a quarter of the heap, at most 256 MiB; 0 turns it off.
+   */
+  public RunlaneBuilder maxRetainedBytes(long bytes) {
+    if (bytes < 0) {
+      throw new IllegalArgumentException("maxRetainedBytes < 0");
+    }
+    config.maxRetainedBytes = bytes;
+    return this;
+  }
+
+  /**
    * The largest encoded event a run may publish; a larger one is refused with {@link
    * ErrorCode#EVENT_TOO_LARGE} and takes no seq, so one oversized event cannot evict a run's
    * history; default 1 MiB.

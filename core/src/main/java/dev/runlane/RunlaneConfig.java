@@ -7,6 +7,8 @@ final class RunlaneConfig {
   int replayCapacity = 1024;
   long replayByteBudget = 4L * 1024 * 1024;
   int maxEventBytes = 1024 * 1024;
+  /** A quarter of the heap, at most 256 MiB; 0 = no process-wide budget. */
+  long maxRetainedBytes = Math.min(256L * 1024 * 1024, Runtime.getRuntime().maxMemory() / 4);
   long retentionNanos = TimeUnit.MINUTES.toNanos(5);
   boolean replayFinishedRuns = true;
   int maxQueuedFrames = 8192;
@@ -33,6 +35,7 @@ final class RunlaneConfig {
     c.replayCapacity = replayCapacity;
     c.replayByteBudget = replayByteBudget;
     c.maxEventBytes = maxEventBytes;
+    c.maxRetainedBytes = maxRetainedBytes;
     c.retentionNanos = retentionNanos;
     c.replayFinishedRuns = replayFinishedRuns;
     c.maxQueuedFrames = maxQueuedFrames;

@@ -79,7 +79,7 @@ class EngineVisibilityTest {
       assertEquals(0, s.pendingApprovals());
       assertEquals(1, s.retainedRuns(), "retained for resume until its retention passes");
       f.time.advance(java.time.Duration.ofMinutes(6));
-      assertEquals(new EngineSnapshot(0, 0, 0, 0, 0, 0, 0, 0, 0), f.rl.snapshot(), "something leaked");
+      assertEquals(new EngineSnapshot(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0), f.rl.snapshot(), "something leaked");
     }
   }
 

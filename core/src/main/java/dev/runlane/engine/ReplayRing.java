@@ -102,6 +102,13 @@ final class ReplayRing implements RunLog {
   }
 
   @Override
+  public void trim(long maxBytes) {
+    while (bytes > maxBytes && oldest < head) {
+      evictOldest();
+    }
+  }
+
+  @Override
   public void read(long from, long to, Consumer<EncodedFrame> sink) {
     long start = Math.max(from, oldest);
     long end = Math.min(to, head);

@@ -40,6 +40,12 @@ public interface RunLog {
     return head() - oldest() + 1;
   }
 
+  /**
+   * Evicts the oldest frames until at most {@code maxBytes} payload bytes are held, never the
+   * newest frame (a process-wide retention budget trims running runs this way).
+   */
+  void trim(long maxBytes);
+
   /** Drops everything (on eviction) so the frames can be collected; head stays where it was. */
   void clear();
 }
