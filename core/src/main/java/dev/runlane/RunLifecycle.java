@@ -133,8 +133,15 @@ final class RunLifecycle implements Run.Owner {
             }
           }
           if (toVet.isEmpty()) {
+            // The session's current run must have ended here (its terminal state is set under its
+            // lock, after the directory released the claim: a start must not slip in between), and
+            // the directory must grant the claim (one winner across every node).
+            Run cur = s.current;
             String runId = idPrefix + Long.toString(runCounter.incrementAndGet(), 36);
-            String holder = engine.directory().claim(sessionId, runId).orElse(null);
+            String holder =
+                cur != null && !cur.state().isTerminal()
+                    ? cur.runId()
+                    : engine.directory().claim(sessionId, runId).orElse(null);
             if (holder != null) {
               sessions.retireIfIdleLocked(s);
               return Result.refused(
