@@ -41,6 +41,8 @@ import java.util.concurrent.atomic.AtomicLong;
  *   <tr><td>{@code runlane.connections}</td><td>gauge</td><td></td><td>live connections (after {@link #bindTo})</td></tr>
  *   <tr><td>{@code runlane.runs}</td><td>gauge</td><td></td><td>runs held: running, or ended and retained for resume</td></tr>
  *   <tr><td>{@code runlane.sessions}</td><td>gauge</td><td></td><td>sessions held</td></tr>
+ *   <tr><td>{@code runlane.retained.bytes}, {@code runlane.retained.events}</td><td>gauge</td><td></td><td>what every run's log holds (the retention budget's measure; after {@link #bindTo})</td></tr>
+ *   <tr><td>{@code runlane.retention.evictions}</td><td>counter</td><td>{@code cause}</td><td>{@code budget_ended_run}: ended runs evicted early; {@code budget_trimmed_run}: running runs trimmed (after {@link #bindTo})</td></tr>
  *   <tr><td>{@code runlane.connections.closed}</td><td>counter</td><td>{@code reason}</td><td>connections that left, by close reason: {@code slow_consumer}, {@code idle_timeout}, {@code going_away}, …</td></tr>
  *   <tr><td>{@code runlane.runs.ended}</td><td>counter</td><td>{@code state}, {@code failure}</td><td>runs by end state ({@code completed}, {@code aborted}, {@code failed}) and failure reason ({@code none} unless failed)</td></tr>
  *   <tr><td>{@code runlane.run.events}</td><td>summary</td><td></td><td>sequenced events of each ended run, terminal event included; its total is the events published by ended runs</td></tr>
@@ -169,6 +171,29 @@ public final class MicrometerRunlaneMetrics implements RunlaneMetrics {
         .description("Sessions held")
         .baseUnit("sessions")
         .tags(tags)
+        .register(registry);
+    // the retention budget (issue 17): read from the engine snapshot when the registry is scraped
+    Gauge.builder("runlane.retained.bytes", runlane, r -> r.snapshot().retainedBytes())
+        .description("Event payload held by every run's log, the measure of maxRetainedBytes")
+        .baseUnit("bytes")
+        .tags(tags)
+        .register(registry);
+    Gauge.builder("runlane.retained.events", runlane, r -> r.snapshot().retainedEvents())
+        .description("Events held by every run's log")
+        .baseUnit("events")
+        .tags(tags)
+        .register(registry);
+    io.micrometer.core.instrument.FunctionCounter.builder(
+            "runlane.retention.evictions", runlane, r -> r.snapshot().budgetEvictedRuns())
+        .description("Ended runs evicted before their retention to keep within maxRetainedBytes")
+        .tags(tags)
+        .tag("cause", "budget_ended_run")
+        .register(registry);
+    io.micrometer.core.instrument.FunctionCounter.builder(
+            "runlane.retention.evictions", runlane, r -> r.snapshot().budgetTrimmedRuns())
+        .description("Running runs whose oldest events were trimmed to keep within maxRetainedBytes")
+        .tags(tags)
+        .tag("cause", "budget_trimmed_run")
         .register(registry);
     return this;
   }

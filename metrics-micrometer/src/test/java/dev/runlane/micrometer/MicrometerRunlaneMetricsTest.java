@@ -122,6 +122,9 @@ class MicrometerRunlaneMetricsTest {
     assertEquals(3, registry.find("runlane.protocol.errors").counters().stream().mapToDouble(Counter::count).sum());
     assertEquals(1, counter("runlane.resumes", "status", "exact"), "the slow follower's subscribe");
     assertEquals(1, registry.find("runlane.resumes").counters().stream().mapToDouble(Counter::count).sum());
+    assertEquals(rl.snapshot().retainedBytes(), registry.get("runlane.retained.bytes").gauge().value());
+    assertEquals(12 + 3 + 2, registry.get("runlane.retained.events").gauge().value(), "every event of the 3 retained runs");
+    assertEquals(0, registry.get("runlane.retention.evictions").tag("cause", "budget_ended_run").functionCounter().count());
 
     rl.close();
     assertEquals(2, counter("runlane.connections.closed", "reason", "going_away"), "close() sends everyone away");
