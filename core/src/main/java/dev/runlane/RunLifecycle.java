@@ -43,6 +43,8 @@ final class RunLifecycle implements Run.Owner {
   /** Ended runs in the order they ended: the retention budget evicts from the head. */
   private final java.util.concurrent.ConcurrentLinkedQueue<Run> endedInOrder = new java.util.concurrent.ConcurrentLinkedQueue<>();
   private final java.util.concurrent.locks.ReentrantLock enforcing = new java.util.concurrent.locks.ReentrantLock();
+  /** The retention timer of each ended run, cancelled when the budget evicts the run first. */
+  private final Map<Run, TimeSource.Cancellable> retentionTimers = new ConcurrentHashMap<>();
 
   RunLifecycle(
       HostHooks hooks,
@@ -398,7 +400,7 @@ final class RunLifecycle implements Run.Owner {
     }
     if (!closed.getAsBoolean()) {
       endedInOrder.add(run);
-      hooks.schedule(hooks.config.retentionNanos, () -> evict(run));
+      retentionTimers.put(run, hooks.schedule(hooks.config.retentionNanos, () -> evict(run)));
     } else {
       evict(run);
     }
@@ -455,6 +457,10 @@ final class RunLifecycle implements Run.Owner {
 
   /** Evicts exactly this run instance: a newer run of the same session is never touched. */
   private void evict(Run run) {
+    TimeSource.Cancellable timer = retentionTimers.remove(run);
+    if (timer != null) {
+      timer.cancel(); // evicted early for the budget: the timer must not keep the run reachable
+    }
     endedInOrder.remove(run);
     runs.remove(run);
     sessions.runEvicted(run.sessionId(), run);
