@@ -76,6 +76,22 @@ public final class SseConnection implements Connection, WriteListener {
   /** The response was completed or failed: every later write fails. */
   private volatile boolean finished;
 
+  /**
+   * Why the container or Runlane ended the stream from outside the drainer ({@link #onError},
+   * {@link #containerEnded}, {@link #terminate}); the drainer acts on it, so the response is only
+   * ever touched by one thread at a time.
+   */
+  private volatile @Nullable CloseReason endRequested;
+
+  /**
+   * When the drainer started waiting for {@link #onWritePossible()} (nanoTime), 0 if it is not
+   * waiting; read by {@link #nudge}.
+   */
+  private volatile long waitingSince;
+
+  /** Whether {@link #nudge} has logged for this connection; touched by the servlet's timer only. */
+  private boolean nudged;
+
   /** Set once the connection can no longer send; never cleared (rule T3.1). */
   private final AtomicBoolean closed = new AtomicBoolean();
 
@@ -173,8 +189,7 @@ public final class SseConnection implements Connection, WriteListener {
     if (!terminateStarted.compareAndSet(false, true)) {
       return;
     }
-    closed.set(true);
-    finish(new CloseReason(1006, "connection terminated"));
+    requestEnd(new CloseReason(1006, "connection terminated"));
   }
 
   /** Queues the first event, naming the stream token commands must carry. */
@@ -209,12 +224,44 @@ public final class SseConnection implements Connection, WriteListener {
   @Override
   public void onError(Throwable t) {
     LOG.debug("Connection {}: write failed", id, t);
-    finish(new CloseReason(1006, "stream write failed: " + t.getClass().getSimpleName()));
+    requestEnd(new CloseReason(1006, "stream write failed: " + t.getClass().getSimpleName()));
   }
 
   /** The container completed or failed the response (the client left, a timeout, shutdown). */
   void containerEnded(String why) {
-    finish(new CloseReason(1006, why));
+    requestEnd(new CloseReason(1006, why));
+  }
+
+  /**
+   * A safety net for a lost {@link #onWritePossible()}: if the drainer has waited for the container
+   * longer than {@code after}, drain again ({@code isReady()} is asked anew and registers interest
+   * again if the container still cannot take more). Called from the servlet's timer.
+   *
+   * @return true if it drained
+   */
+  boolean nudge(long nowNanos, long afterNanos) {
+    long since = waitingSince;
+    if (since == 0 || nowNanos - since < afterNanos || finished) {
+      return false;
+    }
+    if (!nudged) {
+      nudged = true; // once per connection: a container that loses callbacks would flood the log
+      LOG.warn(
+          "Connection {}: the container has not called onWritePossible() for {} ms; draining again",
+          id,
+          (nowNanos - since) / 1_000_000);
+    }
+    drain();
+    return true;
+  }
+
+  /** Ends the stream from outside the drainer: recorded here, carried out by the drainer. */
+  private void requestEnd(CloseReason reason) {
+    closed.set(true);
+    if (endRequested == null) {
+      endRequested = reason;
+    }
+    drain();
   }
 
   @Override
@@ -238,7 +285,12 @@ public final class SseConnection implements Connection, WriteListener {
   /** Writes queued items while the container can take them; run by one thread at a time. */
   private void drainOnce() {
     for (; ; ) {
+      CloseReason end = endRequested;
+      if (end != null && !finished) {
+        finish(end);
+      }
       if (finished) {
+        waitingSince = 0;
         failQueued();
         return;
       }
@@ -260,8 +312,10 @@ public final class SseConnection implements Connection, WriteListener {
       }
       if (!ready) {
         current = item; // the container calls onWritePossible() when it can take more
+        startWaiting();
         return;
       }
+      waitingSince = 0;
       current = null;
       try {
         out.write(item.bytes);
@@ -294,11 +348,20 @@ public final class SseConnection implements Connection, WriteListener {
     }
     try {
       if (out.isReady()) {
+        waitingSince = 0;
         out.flush();
         unflushed = false;
+      } else {
+        startWaiting(); // onWritePossible() drains again, and this flush happens then
       }
     } catch (IOException | RuntimeException e) {
       finish(new CloseReason(1006, "stream flush failed: " + e.getClass().getSimpleName()));
+    }
+  }
+
+  private void startWaiting() {
+    if (waitingSince == 0) {
+      waitingSince = Math.max(1, System.nanoTime());
     }
   }
 
@@ -314,7 +377,10 @@ public final class SseConnection implements Connection, WriteListener {
     failQueued();
   }
 
-  /** Ends the stream without the close event (terminate, or a failed write) and reports it. */
+  /**
+   * Ends the stream without the close event (terminate, a failed write, the container's end) and
+   * reports it. Runs on the drainer only.
+   */
   private void finish(CloseReason reason) {
     closed.set(true);
     boolean first = !finished;

@@ -66,6 +66,9 @@ public final class SseRunlaneServlet extends HttpServlet {
   private static final SecureRandom RANDOM = new SecureRandom();
   private static final Base64.Encoder BASE64URL = Base64.getUrlEncoder().withoutPadding();
 
+  /** How long a drainer may wait for the container's onWritePossible() before it is nudged. */
+  private static final long NUDGE_MILLIS = 1000;
+
   private final transient SseConnectionAcceptor acceptor;
   private final transient Function<HttpServletRequest, @Nullable String> principals;
   private final transient SseEvents events;
@@ -89,6 +92,7 @@ public final class SseRunlaneServlet extends HttpServlet {
             });
     long millis = keepAliveInterval.toMillis();
     timer.scheduleWithFixedDelay(this::keepAlive, millis, millis, TimeUnit.MILLISECONDS);
+    timer.scheduleWithFixedDelay(this::nudge, NUDGE_MILLIS, NUDGE_MILLIS, TimeUnit.MILLISECONDS);
   }
 
   /** A builder; {@code acceptor} registers each stream, e.g. {@code runlane::connect}. */
@@ -206,6 +210,21 @@ public final class SseRunlaneServlet extends HttpServlet {
       timer.execute(() -> stream.inbound.execute(() -> stream.deliverClose(reason)));
     } catch (RejectedExecutionException e) {
       stream.inbound.execute(() -> stream.deliverClose(reason));
+    }
+  }
+
+  /**
+   * A stream whose drainer waits for {@code onWritePossible()} longer than {@link #NUDGE_MILLIS}
+   * drains again: a lost container callback delays a stream by a second instead of stalling it.
+   */
+  private void nudge() {
+    long now = System.nanoTime();
+    for (Stream s : streams.values()) {
+      try {
+        s.connection.nudge(now, TimeUnit.MILLISECONDS.toNanos(NUDGE_MILLIS));
+      } catch (RuntimeException e) {
+        LOG.debug("Nudge failed for {}", s.connection, e);
+      }
     }
   }
 

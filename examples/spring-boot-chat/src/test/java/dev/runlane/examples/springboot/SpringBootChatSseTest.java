@@ -36,6 +36,9 @@ class SpringBootChatSseTest {
 
   @LocalServerPort int port;
   final List<SseStream> streams = new ArrayList<>();
+  /** A user of its own for each attempt: a rerun never meets an earlier attempt's run or streams. */
+  static final java.util.concurrent.atomic.AtomicInteger USERS = new java.util.concurrent.atomic.AtomicInteger();
+  final String user = "alice" + USERS.incrementAndGet();
 
   @AfterEach
   void closeAll() throws Exception {
@@ -49,7 +52,7 @@ class SpringBootChatSseTest {
   }
 
   SseStream open(Map<String, String> headers) throws Exception {
-    SseStream s = SseStream.open(uri("?user=alice"), headers);
+    SseStream s = SseStream.open(uri("?user=" + user), headers);
     streams.add(s);
     return s;
   }
@@ -72,9 +75,24 @@ class SpringBootChatSseTest {
       if (got.size() >= count) {
         return got;
       }
-      assertTrue(System.nanoTime() < deadline, () -> "waited for " + count + " frames: " + p.events());
+      assertTrue(System.nanoTime() < deadline, () -> "waited for " + count + " frames: " + p.events() + threadDump());
       Thread.sleep(5);
     }
+  }
+
+  /** The server's threads, for a stalled stream's failure message. */
+  static String threadDump() {
+    StringBuilder sb = new StringBuilder("\nthreads:\n");
+    Thread.getAllStackTraces().forEach((t, stack) -> {
+      String name = t.getName();
+      if (name.startsWith("http") || name.startsWith("runlane") || name.contains("run_") || name.startsWith("Thread-")) {
+        sb.append(t.getName()).append(' ').append(t.getState()).append('\n');
+        for (StackTraceElement e : stack) {
+          sb.append("    at ").append(e).append('\n');
+        }
+      }
+    });
+    return sb.toString();
   }
 
   static boolean isEvent(JsonNode n) {
@@ -89,7 +107,7 @@ class SpringBootChatSseTest {
   void aDroppedStreamResumesExactlyThroughLastEventId() throws Exception {
     String prompt = "Explain resume, and please approve the tool"; // stops at an approval mid-answer
     SseStream first = open(Map.of());
-    first.send(M.writeValueAsString(Map.of("type", "chat.send", "sessionId", "alice/chat", "content", prompt)));
+    first.send(M.writeValueAsString(Map.of("type", "chat.send", "sessionId", user + "/chat", "content", prompt)));
     await(first, SpringBootChatSseTest::isDelta, 5);
     List<JsonNode> before = frames(first, SpringBootChatSseTest::isEvent);
     String lastId = first.lastEventId();
@@ -112,7 +130,9 @@ class SpringBootChatSseTest {
     List<JsonNode> after;
     do {
       after = frames(second, SpringBootChatSseTest::isEvent);
-      assertTrue(System.nanoTime() < deadline, "no end: " + second.events());
+      if (System.nanoTime() >= deadline) {
+        fail("no end: " + second.events() + threadDump());
+      }
       Thread.sleep(5);
     } while (after.isEmpty() || !after.get(after.size() - 1).get("type").asText().startsWith("run.c"));
 
