@@ -89,6 +89,9 @@ public final class SseConnection implements Connection, WriteListener {
    */
   private volatile long waitingSince;
 
+  /** How the stream ended, for diagnostics; null while it lives. */
+  private volatile @Nullable CloseReason endedWith;
+
   /** Whether {@link #nudge} has logged for this connection; touched by the servlet's timer only. */
   private boolean nudged;
 
@@ -264,9 +267,20 @@ public final class SseConnection implements Connection, WriteListener {
     drain();
   }
 
+  /** The id, the principal, and for diagnostics how the stream ended or what it waits for. */
   @Override
   public String toString() {
-    return "SseConnection[" + id + ", " + principal + "]";
+    CloseReason end = endedWith;
+    long since = waitingSince;
+    return "SseConnection["
+        + id
+        + ", "
+        + principal
+        + (end != null ? ", ended: " + end.code() + " " + end.reason() : closed.get() ? ", closing" : ", open")
+        + (since != 0 ? ", waiting for the container " + (System.nanoTime() - since) / 1_000_000 + " ms" : "")
+        + ", queued "
+        + queue.size()
+        + "]";
   }
 
   // ---- the single drainer ----
@@ -368,6 +382,7 @@ public final class SseConnection implements Connection, WriteListener {
   /** After the close event: complete the response once the container took it. */
   private void finishAfterClose(CloseReason sent) {
     finished = true;
+    endedWith = sent;
     try {
       async.complete();
     } catch (RuntimeException e) {
@@ -385,6 +400,9 @@ public final class SseConnection implements Connection, WriteListener {
     closed.set(true);
     boolean first = !finished;
     finished = true;
+    if (first) {
+      endedWith = reason;
+    }
     if (first) {
       try {
         async.complete();

@@ -57,18 +57,40 @@ class LastEventIdResumeTest {
     return out;
   }
 
-  static void awaitRunEvents(SseClientPeer p, int count) throws Exception {
+  /** The server side of every stream this test opened, for a failure message. */
+  final List<SseConnection> serverSide = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+  void awaitRunEvents(SseClientPeer p, int count) throws Exception {
     long deadline = System.nanoTime() + WAIT.toNanos();
     while (runEvents(p).size() < count) {
-      assertTrue(System.nanoTime() < deadline, () -> "waited for " + count + " run events: " + p.recording());
+      assertTrue(
+          System.nanoTime() < deadline,
+          () -> "waited for " + count + " run events: " + p.recording() + "; server side: " + serverSide + threads());
       Thread.sleep(5);
     }
+  }
+
+  static String threads() {
+    StringBuilder sb = new StringBuilder("\nthreads:\n");
+    Thread.getAllStackTraces().forEach((t, stack) -> {
+      if (t.getName().startsWith("http") || t.getName().startsWith("runlane")) {
+        sb.append(t.getName()).append(' ').append(t.getState()).append('\n');
+        for (StackTraceElement e : stack) {
+          sb.append("    at ").append(e).append('\n');
+        }
+      }
+    });
+    return sb.toString();
   }
 
   @Test
   void aBrowserStyleReconnectWithLastEventIdResumesExactly() throws Exception {
     fixture.start(
-        SseRunlaneServlet.builder(runlane::connect)
+        SseRunlaneServlet.builder(
+                c -> {
+                  serverSide.add(c);
+                  return runlane.connect(c);
+                })
             .principal(r -> r.getHeader(SseFixture.PRINCIPAL_HEADER))
             .events(new JsonSseEvents())
             .keepAliveInterval(Duration.ofMillis(100))
