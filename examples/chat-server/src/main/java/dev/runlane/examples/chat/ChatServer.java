@@ -82,6 +82,9 @@ public final class ChatServer implements AutoCloseable {
           "/runlane-client.js", new String[] {CLIENT_SCRIPT, "text/javascript; charset=utf-8"},
           "/style.css", new String[] {"style.css", "text/css; charset=utf-8"});
 
+  /** The listen backlog asked of the kernel (capped by {@code net.core.somaxconn}). */
+  static final int ACCEPT_QUEUE = 4096;
+
   private final String host;
   private final ObjectMapper json = new ObjectMapper();
   private final DemoAgent agent;
@@ -146,6 +149,10 @@ public final class ChatServer implements AutoCloseable {
     this.connector = new ServerConnector(server);
     connector.setHost(b.host);
     connector.setPort(b.port);
+    // Jetty's default (0) leaves the JDK's listen backlog of 50: in a reconnect storm of thousands
+    // of clients the kernel drops the SYNs beyond it and each client waits out TCP's 1 s, 3 s, 7 s
+    // retransmissions. The kernel caps it at net.core.somaxconn.
+    connector.setAcceptQueueSize(ACCEPT_QUEUE);
     server.addConnector(connector);
     server.setStopTimeout(2_000);
   }
