@@ -7,6 +7,7 @@ module dev.runlane.protocol.json {
   requires static transitive org.jspecify;
   requires com.fasterxml.jackson.core;
   requires com.fasterxml.jackson.databind;
+  requires static com.fasterxml.jackson.dataformat.cbor; // only for JsonWireCodec.Builder#cbor()
 
   exports dev.runlane.protocol.json;
 }
