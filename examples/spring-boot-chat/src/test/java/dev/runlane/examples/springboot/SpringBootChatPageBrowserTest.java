@@ -171,6 +171,32 @@ class SpringBootChatPageBrowserTest {
     assertFalse(alice.findElement(By.id("rooms")).isDisplayed(), "no room tools: the Spring example has no rooms");
   }
 
+  /**
+   * A network drop mid-answer (a proxy cuts every TCP connection; nothing is closed cleanly). Over
+   * SSE the browser re-opens the {@code EventSource} by itself with {@code Last-Event-ID}; over the
+   * WebSocket the client reconnects. Either way the answer continues exactly.
+   */
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {"websocket", "sse"})
+  void aNetworkDropMidAnswerResumesExactly(String transport) throws Exception {
+    try (DroppingProxy proxy = new DroppingProxy(port)) {
+      WebDriver alice = browser();
+      String url = "http://127.0.0.1:" + proxy.port() + ("sse".equals(transport) ? "/?transport=sse" : "/");
+      login(alice, url);
+      String prompt = "What happens when the network drops over " + transport + "?";
+      String full = DemoAgent.answer(prompt, true);
+      ask(alice, prompt);
+      new WebDriverWait(alice, WAIT).until(d -> answer(d).length() >= 60 && "running".equals(lastState(d)));
+      proxy.dropAll();
+      new WebDriverWait(alice, WAIT).until(d -> "completed".equals(lastState(d)));
+      assertEquals(full, answer(alice), "after a network drop: no doubled and no missing token");
+      assertEquals(1, turns(alice));
+      if ("sse".equals(transport)) {
+        assertTrue(proxy.sawLastEventId(), "the browser re-opened the stream itself, with Last-Event-ID");
+      }
+    }
+  }
+
   @ParameterizedTest(name = "{0}")
   @ValueSource(strings = {"websocket", "sse"})
   void anApprovalSurvivesAReloadAndIsAnsweredInThePage(String transport) throws Exception {
