@@ -23,9 +23,39 @@ export interface WebSocketLike {
 
 export type WebSocketConstructor = new (url: string) => WebSocketLike;
 
+/** The minimal EventSource the SSE flavour needs (the browser's, or a polyfill). */
+export interface EventSourceLike {
+  readonly readyState: number;
+  addEventListener(type: string, listener: (ev: { data: string }) => void): void;
+  close(): void;
+  onmessage: ((ev: { data: string }) => void) | null;
+  onerror: ((ev: unknown) => void) | null;
+}
+
+export type EventSourceConstructor = new (url: string, init?: { withCredentials?: boolean }) => EventSourceLike;
+
 export interface RunlaneClientOptions {
-  /** The WebSocket endpoint, e.g. `wss://example.com/ws`; the ticket goes in `?ticket=`. A function builds the whole URL. Default in a page: `/ws` on the page's host. */
+  /**
+   * How frames travel; default `'websocket'`. `'sse'` (runlane-transport-sse): an `EventSource`
+   * receives every frame, commands go up as `POST url?stream=<token>`, and a dropped stream is
+   * re-opened by the browser itself with `Last-Event-ID`. Same API, events and resume guarantees.
+   * The stream is authenticated by cookies or the URL (tickets are optional: a one-time ticket
+   * cannot survive the browser's own reconnect).
+   */
+  transport?: 'websocket' | 'sse';
+  /**
+   * The endpoint. WebSocket: e.g. `wss://example.com/ws`, the ticket goes in `?ticket=`; default in
+   * a page `/ws` on the page's host. SSE: e.g. `https://example.com/runlane/sse`; default in a page
+   * `/runlane/sse` on the page's origin. A function builds the whole URL (SSE: from `null` unless
+   * `getTicket` is given).
+   */
   url?: string | ((ticket: string) => string);
+  /** The EventSource constructor for `transport: 'sse'`; default `globalThis.EventSource`. */
+  EventSource?: EventSourceConstructor;
+  /** The fetch used for the SSE flavour's command POSTs; default `globalThis.fetch`. */
+  fetch?: typeof fetch;
+  /** SSE across origins: open the EventSource `withCredentials` and POST with `credentials: 'include'`; default false. */
+  withCredentials?: boolean;
   /** A one-time ticket for the first connection. Reconnecting needs `getTicket`. */
   ticket?: string;
   /** Called for every connection (and paired stream socket): returns a fresh one-time ticket. */
@@ -237,6 +267,8 @@ export declare class RunlaneClient {
   readonly serverEpoch: string | null;
   readonly connectionId: string | null;
   readonly stats: { connects: number; reconnects: number; duplicatesDropped: number; eventsApplied: number };
+  /** The transport in use: `'websocket'` or `'sse'`. */
+  readonly transport: 'websocket' | 'sse';
   readonly subscriptions: Map<string, Subscription>;
   on<K extends keyof ClientEvents>(event: K, fn: (e: ClientEvents[K]) => void): () => void;
   off<K extends keyof ClientEvents>(event: K, fn: (e: ClientEvents[K]) => void): void;

@@ -5,6 +5,10 @@
 // per-run resume position (runId, epoch, lastSeq) persisted across reloads, de-duplication by seq,
 // typed resume outcomes, exactly one end per run, approvals, keepalive and the paired stream socket.
 //
+// Two transports carry the same protocol behind the same API: a WebSocket (the default), or
+// Server-Sent Events (`transport: 'sse'`, runlane-transport-sse): an EventSource receives every
+// frame and commands go up as POSTs tied to the stream, so it runs where only plain HTTP gets through.
+//
 // The client conformance checklist (docs/reference/client-conformance.md) names the test of each rule.
 
 const TERMINAL = { 'run.completed': 'completed', 'run.aborted': 'aborted', 'run.failed': 'failed' };
@@ -82,12 +86,115 @@ function defaultStorage() {
   return memoryStorage();
 }
 
-function defaultUrl() {
+function defaultUrl(sse) {
   const loc = globalThis.location;
   if (!loc || !loc.host) {
     throw new TypeError('RunlaneClient needs options.url outside a browser page');
   }
+  if (sse) return loc.protocol + '//' + loc.host + '/runlane/sse';
   return (loc.protocol === 'https:' ? 'wss://' : 'ws://') + loc.host + '/ws';
+}
+
+/**
+ * One Server-Sent Events stream of runlane-transport-sse, shaped like the WebSocket the client
+ * drives (readyState, send, close, onmessage, onclose), plus `onreconnecting`.
+ *
+ * - Down: `GET url` as an EventSource. Its first event, `runlane.stream`, names the stream token;
+ *   every unnamed event is one frame. `runlane.close` (data `<code> <reason>`) is the server's close.
+ * - Up: each frame is `POST url?stream=<token>`, one at a time in order (concurrent requests could
+ *   overtake each other on separate HTTP connections, and the server applies commands in arrival order).
+ * - A dropped stream is re-opened by the browser itself with `Last-Event-ID`; the server resumes that
+ *   session from it on a new connection, which announces itself with a new token and a new welcome.
+ *   The adapter reports the drop through `onreconnecting` and stays the same object. When the browser
+ *   gives up (a non-200 answer), it reports a close (1006), and the client reconnects on its own.
+ */
+class SseSocket {
+  constructor(url, opts) {
+    this.url = url;
+    this.readyState = 0;
+    this.token = null;
+    this.onmessage = null;
+    this.onclose = null;
+    this.onerror = null;
+    this.onreconnecting = null;
+    this.onrefused = null;
+    this._fetch = opts.fetch;
+    this._credentials = opts.credentials;
+    this._chain = Promise.resolve();
+    const es = new opts.EventSource(url, { withCredentials: !!opts.withCredentials });
+    this._es = es;
+    es.addEventListener('runlane.stream', (ev) => {
+      // the first event of every stream, the browser's re-opened ones included: frames follow
+      if (this.readyState === 3) return;
+      this.token = String(ev.data);
+      this.readyState = 1;
+    });
+    es.addEventListener('runlane.close', (ev) => {
+      const text = String(ev.data || '');
+      const sp = text.indexOf(' ');
+      const code = parseInt(sp < 0 ? text : text.slice(0, sp), 10);
+      this._closed(Number.isFinite(code) ? code : 1006, sp < 0 ? '' : text.slice(sp + 1));
+    });
+    es.onmessage = (ev) => {
+      if (this.readyState === 1 && this.onmessage) this.onmessage({ data: ev.data });
+    };
+    es.onerror = () => {
+      if (this.readyState === 3) return;
+      if (es.readyState === 2) {
+        this._closed(1006, 'stream failed'); // the browser gave up (e.g. an HTTP error answer)
+      } else if (this.readyState === 1) {
+        // the browser reconnects by itself, with Last-Event-ID
+        this.readyState = 0;
+        this.token = null;
+        if (this.onreconnecting) this.onreconnecting();
+      }
+    };
+  }
+
+  send(data) {
+    if (this.readyState !== 1) throw new Error('the stream is not open');
+    const token = this.token;
+    const target = withQuery(this.url, { stream: token });
+    this._chain = this._chain.then(() => this._post(target, data).then((res) => {
+      if (res.ok || token !== this.token || this.readyState !== 1) return;
+      if (res.status === 404) {
+        // the server no longer knows the stream: it ended; the EventSource notices soon, or never
+        this._es.close();
+        this._closed(1006, 'stream gone');
+      } else if (this.onrefused) {
+        this.onrefused({ status: res.status, data });
+      }
+    }, () => {
+      if (token === this.token && this.readyState === 1 && this.onrefused) this.onrefused({ status: 0, data });
+    }));
+  }
+
+  close(code, reason) {
+    if (this.readyState === 3) return;
+    const token = this.token;
+    this.readyState = 3;
+    this._es.close();
+    if (token) {
+      // tell the server at once (best effort) instead of waiting for its next keep-alive to fail
+      this._post(withQuery(this.url, { stream: token, close: code || 1000 }), reason || '').catch(noop);
+    }
+  }
+
+  _post(url, body) {
+    return this._fetch(url, {
+      method: 'POST',
+      headers: { 'Content-Type': 'text/plain;charset=UTF-8' },
+      body,
+      credentials: this._credentials,
+    });
+  }
+
+  _closed(code, reason) {
+    if (this.readyState === 3) return;
+    this.readyState = 3;
+    this._es.close(); // no automatic reconnect after the server's close
+    if (this.onclose) this.onclose({ code, reason });
+  }
 }
 
 function withQuery(url, params) {
@@ -290,16 +397,37 @@ export class RunlaneClient extends Emitter {
     const report = (e, where) => this._onHandlerError(e, where);
     super(report);
     this._reportHandlerError = report;
-    if (!options.ticket && !options.getTicket) {
+    const transport = options.transport || 'websocket';
+    if (transport !== 'websocket' && transport !== 'sse') {
+      throw new TypeError("options.transport must be 'websocket' or 'sse'");
+    }
+    /** 'websocket' | 'sse' */
+    this.transport = transport;
+    this._sse = transport === 'sse';
+    if (!this._sse && !options.ticket && !options.getTicket) {
       throw new TypeError('RunlaneClient needs options.ticket or options.getTicket');
     }
     this._opts = options;
     this._url = options.url || null;
     this._firstTicket = options.ticket || null;
     this._getTicket = options.getTicket || null;
-    this._WS = options.WebSocket || globalThis.WebSocket;
-    if (typeof this._WS !== 'function') {
-      throw new TypeError('no WebSocket: pass options.WebSocket (Node 20 needs --experimental-websocket for the global one)');
+    if (this._sse) {
+      const ES = options.EventSource || globalThis.EventSource;
+      const doFetch = options.fetch || (globalThis.fetch && globalThis.fetch.bind(globalThis));
+      if (typeof ES !== 'function' || typeof doFetch !== 'function') {
+        throw new TypeError('no EventSource or fetch: pass options.EventSource and options.fetch');
+      }
+      const sseOpts = {
+        EventSource: ES, fetch: doFetch,
+        withCredentials: !!options.withCredentials,
+        credentials: options.withCredentials ? 'include' : 'same-origin',
+      };
+      this._WS = function SseTransport(url) { return new SseSocket(url, sseOpts); };
+    } else {
+      this._WS = options.WebSocket || globalThis.WebSocket;
+      if (typeof this._WS !== 'function') {
+        throw new TypeError('no WebSocket: pass options.WebSocket (Node 20 needs --experimental-websocket for the global one)');
+      }
     }
     this._storage = options.storage || defaultStorage();
     this._storageKey = options.storageKey || 'runlane';
@@ -318,7 +446,7 @@ export class RunlaneClient extends Emitter {
     this._serverTimeoutMs = options.serverTimeoutMs ?? 70000;
     this._pairTimeoutMs = options.pairTimeoutMs ?? 5000;
     this._connectTimeoutMs = options.connectTimeoutMs ?? 15000;
-    this._useStream = options.streamTransport !== false;
+    this._useStream = options.streamTransport !== false && !this._sse;
     this._streamUrl = options.streamUrl || null;
     this._takeover = !!options.takeover;
     this._onHandlerErrorOpt = options.onHandlerError || null;
@@ -437,6 +565,8 @@ export class RunlaneClient extends Emitter {
       return t;
     }
     if (!this._getTicket) {
+      // over SSE the stream is authenticated by cookies or the URL (the browser's reconnect reuses both)
+      if (this._sse) return null;
       throw new RunlaneError('NO_TICKET', 'the ticket was used; pass getTicket to reconnect');
     }
     const t = await this._getTicket();
@@ -446,7 +576,7 @@ export class RunlaneClient extends Emitter {
   }
 
   _baseUrl() {
-    if (!this._url) this._url = defaultUrl();
+    if (!this._url) this._url = defaultUrl(this._sse);
     return this._url;
   }
 
@@ -496,6 +626,52 @@ export class RunlaneClient extends Emitter {
     ws.onmessage = (ev) => this._onMessage(conn, ev.data, false);
     ws.onclose = (ev) => this._onSocketClose(conn, ev && ev.code, ev && ev.reason, false);
     ws.onerror = noop; // a close always follows
+    if (this._sse) {
+      ws.onreconnecting = () => this._onStreamInterrupted(conn);
+      ws.onrefused = (r) => this._onPostRefused(r);
+    }
+  }
+
+  /**
+   * SSE: the stream dropped and the browser re-opens it by itself with Last-Event-ID. The server's
+   * connection is gone: commands in flight are lost, and the new stream brings a new welcome, after
+   * which every session is subscribed again from its stored position (the Last-Event-ID resume and
+   * ours overlap; the overlap is dropped by seq). If the stream is not back within
+   * connectTimeoutMs, the client gives it up and reconnects on its own.
+   */
+  _onStreamInterrupted(conn) {
+    if (this._conn !== conn || conn.closed || !conn.welcomed) return;
+    conn.ready = false;
+    conn.welcomed = false;
+    conn.seenRuns = new Set();
+    this._clearTimeout(conn.pingTimer);
+    this._clearTimeout(conn.watchdog);
+    this._subRefs.clear();
+    this._rejectAll('DISCONNECTED', 'the stream dropped; the browser is re-opening it');
+    this.stats.reconnects++;
+    this._setState('connecting');
+    if (this._connectTimeoutMs) {
+      conn.watchdog = this._setTimeout(() => this._giveUp(conn, 'stream not back'), this._connectTimeoutMs);
+    }
+    this._emit('disconnected', { code: 1006, reason: 'stream interrupted', willReconnect: true, delayMs: null });
+  }
+
+  /** SSE: the server refused a command's POST (e.g. 413): its command fails with HTTP_<status>. */
+  _onPostRefused(r) {
+    let ref = null;
+    try {
+      ref = JSON.parse(r.data).ref || null;
+    } catch (e) {
+      ref = null;
+    }
+    const p = ref ? this._pending.get(ref) : null;
+    const err = new RunlaneError('HTTP_' + r.status, 'the server refused the command (HTTP ' + r.status + ')', { ref, sessionId: p ? p.sessionId : null });
+    if (p) {
+      this._pending.delete(ref);
+      p.reject(err);
+    } else {
+      this._emit('error', err);
+    }
   }
 
   _onMessage(conn, raw, fromStream) {
@@ -641,7 +817,7 @@ export class RunlaneClient extends Emitter {
 
   _scheduleReconnect(closeInfo) {
     if (this.state === 'closed') return;
-    const willReconnect = !NO_RECONNECT_CODES.has(closeInfo.code) && !!this._getTicket;
+    const willReconnect = !NO_RECONNECT_CODES.has(closeInfo.code) && (!!this._getTicket || this._sse);
     let delay = null;
     if (willReconnect) {
       const b = this._backoff;

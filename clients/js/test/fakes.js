@@ -130,3 +130,107 @@ export function ack(ref, extra = {}) {
     requestedLastSeq: 0, pendingApprovals: [], outcome: null, ...extra,
   };
 }
+
+/**
+ * An EventSource whose server side the test plays (the SSE flavour). Every instance is recorded in
+ * `FakeEventSource.all`. `interrupt()` is a dropped stream the browser re-opens by itself (the same
+ * object, readyState CONNECTING, `lastEventId` kept); `fail()` is the browser giving up.
+ */
+export class FakeEventSource {
+  static all = [];
+
+  static reset() {
+    FakeEventSource.all = [];
+  }
+
+  static last() {
+    return FakeEventSource.all[FakeEventSource.all.length - 1];
+  }
+
+  constructor(url, init) {
+    this.url = url;
+    this.init = init;
+    this.readyState = 0;
+    this.listeners = new Map();
+    this.onmessage = null;
+    this.onerror = null;
+    this.closed = false;
+    this.lastEventId = '';
+    this.opens = 1; // how many times the browser opened this stream
+    FakeEventSource.all.push(this);
+  }
+
+  addEventListener(name, fn) {
+    if (!this.listeners.has(name)) this.listeners.set(name, []);
+    this.listeners.get(name).push(fn);
+  }
+
+  close() {
+    this.closed = true;
+    this.readyState = 2;
+  }
+
+  // ---- the server's (and the browser's) side
+
+  /** The stream opened: its first event names the token. */
+  open(token) {
+    this.readyState = 1;
+    this.named('runlane.stream', token);
+  }
+
+  named(name, data) {
+    if (this.closed) return;
+    for (const fn of this.listeners.get(name) || []) fn({ data, lastEventId: this.lastEventId });
+  }
+
+  /** One frame as an unnamed event; run events carry an id as JsonSseEvents writes it. */
+  receive(frame, id) {
+    if (this.closed) return;
+    if (id) this.lastEventId = id;
+    const data = typeof frame === 'string' ? frame : JSON.stringify(frame);
+    if (this.onmessage) this.onmessage({ data, lastEventId: this.lastEventId });
+  }
+
+  /** A network drop: the browser reconnects by itself (then `open(newToken)` again). */
+  interrupt() {
+    this.readyState = 0;
+    this.opens++;
+    if (this.onerror) this.onerror({});
+  }
+
+  /** The browser gives up (e.g. the server answered 401): CLOSED, no more reconnects. */
+  fail() {
+    this.readyState = 2;
+    this.closed = true;
+    if (this.onerror) this.onerror({});
+  }
+}
+
+/**
+ * A fetch recording every POST as {url, body, query}; the test resolves each with `answer(status)`
+ * (or they resolve at once with 202 when `auto` is set).
+ */
+export function fakeFetch({ auto = true } = {}) {
+  const posts = [];
+  const f = (url, init) => new Promise((resolve, reject) => {
+    const post = {
+      url, body: init.body, method: init.method, query: new URL(url).searchParams,
+      answer: (status = 202) => resolve({ ok: status >= 200 && status < 300, status }),
+      fail: () => reject(new TypeError('network')),
+    };
+    posts.push(post);
+    if (auto) post.answer(202);
+  });
+  f.posts = posts;
+  /** The commands (parsed) POSTed to a stream token, in order. */
+  f.commands = (token, type) => posts
+    .filter((p) => p.query.get('stream') === token && !p.query.has('close'))
+    .map((p) => JSON.parse(p.body))
+    .filter((m) => !type || m.type === type);
+  return f;
+}
+
+/** The SSE id JsonSseEvents gives a run event. */
+export function sseId(m) {
+  return encodeURIComponent(m.sessionId) + ' ' + encodeURIComponent(m.epoch) + ' ' + m.seq;
+}

@@ -8,13 +8,20 @@
 // the same write as the resume positions: after a reload the page shows exactly the text that
 // matches the position the client resumes from, so an answer continues with nothing doubled or
 // missing. Ended turns the page never saw (a new tab) come from the server's history database.
+//
+// Two flavours of the same page: over a WebSocket (the default) or, with `?transport=sse`, over
+// Server-Sent Events where the server serves them at /runlane/sse (the Spring Boot example does;
+// the header then offers a switch). The demo authenticates the stream with `?user=<name>`, which
+// the browser's own reconnect repeats; a real application uses its session cookie.
 import { RunlaneClient, httpTicketProvider } from '/runlane-client.js';
 
 const NAME_KEY = 'runlane-chat-name';
 const SESSION_KEY = 'runlane-chat-session';
 const CURRENT_KEY = 'runlane-chat-current';
 const ROOMS_POLL_MS = 5000;
+const SSE_PATH = '/runlane/sse';
 const $ = (id) => document.getElementById(id);
+const transport = new URLSearchParams(location.search).get('transport') === 'sse' ? 'sse' : 'websocket';
 
 let name = sessionStorage.getItem(NAME_KEY);
 let client = null;
@@ -22,6 +29,7 @@ let own = null; // the user's own session id, e.g. alice/chat
 let current = null; // the session shown
 let rooms = []; // [{room, sessionId, owner, members, online}]
 let roomsTimer = null;
+let roomsOffered = true; // false when the server has no rooms (the Spring Boot example)
 let renderQueued = false;
 /** sessionId -> {sub, model: {turns}, approvals: Map, phase, presence} */
 const convs = new Map();
@@ -47,7 +55,12 @@ async function start() {
   // after a reload the stored transcripts show at once; the client fetches its own tickets
   const options = { getTicket, storageKey: 'runlane-chat:' + name };
   if (first) options.ticket = first.ticket;
-  client = new RunlaneClient(options);
+  if (transport === 'sse') {
+    // no tickets over SSE: the browser repeats the stream's URL when it reconnects by itself
+    client = new RunlaneClient({ transport: 'sse', url: SSE_PATH + '?user=' + encodeURIComponent(name), storageKey: options.storageKey });
+  } else {
+    client = new RunlaneClient(options);
+  }
   client.on('state', (s) => setConnection(s === 'open' ? 'online' : s === 'connecting' ? 'connecting' : 'offline'));
   client.on('disconnected', (d) => {
     if (d.code === 4401) showError('UNAUTHORIZED', 'the server refused this connection');
@@ -150,6 +163,7 @@ async function loadHistory(c) {
   let turns;
   try {
     const res = await fetch('/api/history?name=' + encodeURIComponent(name) + '&session=' + encodeURIComponent(c.sessionId));
+    if (res.status === 404) return; // this server keeps no history (the Spring Boot example)
     if (!res.ok) throw new Error('HTTP ' + res.status);
     turns = (await res.json()).turns || [];
   } catch (e) {
@@ -171,9 +185,14 @@ async function loadHistory(c) {
 /** The user's rooms (polled, so an invitation shows up by itself). */
 async function loadRooms() {
   clearTimeout(roomsTimer);
-  if (!name) return;
+  if (!name || !roomsOffered) return;
   try {
     const res = await fetch('/api/rooms?name=' + encodeURIComponent(name));
+    if (res.status === 404) {
+      roomsOffered = false; // this server has no rooms (the Spring Boot example): no room tools
+      queueRender();
+      return;
+    }
     const body = res.ok ? await res.json() : null;
     if (body && client && name) { // not after a logout that happened meanwhile
       rooms = body.rooms || [];
@@ -300,6 +319,7 @@ function render() {
 }
 
 function renderRooms(c) {
+  $('rooms').hidden = !roomsOffered;
   const list = $('room-list');
   const entries = [{ sessionId: own, label: 'My chat' }].concat(rooms.map((r) => ({ sessionId: r.sessionId, label: '# ' + r.room })));
   list.replaceChildren(...entries.map((e) => {
@@ -387,6 +407,31 @@ function renderApproval(a) {
   return el;
 }
 
+/** The transport pill, and a switch to the other flavour when this server also serves SSE. */
+async function renderTransport() {
+  $('transport').textContent = transport === 'sse' ? 'SSE' : 'WebSocket';
+  $('transport').dataset.transport = transport;
+  let sse = transport === 'sse';
+  if (!sse) {
+    try {
+      // the SSE endpoint refuses a stream without a user (401); a server without it answers 404
+      const res = await fetch(SSE_PATH);
+      sse = res.status === 401;
+      if (res.body) res.body.cancel().catch(() => {});
+    } catch (e) {
+      sse = false;
+    }
+  }
+  if (!sse) return;
+  const link = $('switch-transport');
+  const url = new URL(location.href);
+  if (transport === 'sse') url.searchParams.delete('transport');
+  else url.searchParams.set('transport', 'sse');
+  link.href = url.pathname + url.search;
+  link.textContent = transport === 'sse' ? 'use WebSocket' : 'use SSE';
+  link.hidden = false;
+}
+
 // ------------------------------------------------------------------ wiring
 
 $('login').addEventListener('submit', (e) => {
@@ -468,4 +513,5 @@ $('logout').addEventListener('click', () => {
 });
 
 render();
+renderTransport();
 if (name) start();
