@@ -13,7 +13,7 @@ import dev.runlane.engine.RunLog;
 final class Invariants {
   private Invariants() {}
 
-  static void check(Connections connections, Sessions sessions, Runs runs, Engine engine, HostHooks hooks) {
+  static void check(Connections connections, Sessions sessions, Runs runs, Engine engine, HostHooks hooks, RemoteRuns remote) {
     long held = 0;
     for (Run r : runs.all()) {
       synchronized (r) {
@@ -51,11 +51,16 @@ final class Invariants {
         require(cur == null || runs.get(cur.runId()) == cur, "session " + s.sessionId + " holds an evicted run");
       }
     }
+    int runningMirrors = 0;
     for (Run r : runs.all()) {
       SessionState s = sessions.get(r.sessionId());
       String running = engine.directory().running(r.sessionId()).orElse(null);
+      if (r.mirror && !r.state().isTerminal()) {
+        runningMirrors++;
+        require(r.recipientsSnapshot().length > 0, "running mirror " + r.runId() + " has no recipient: it should have been retired");
+      }
       if (!r.state().isTerminal()) {
-        require(s != null && s.current == r, "running run " + r.runId() + " is not its session's current run");
+        require(r.mirror || (s != null && s.current == r), "running run " + r.runId() + " is not its session's current run");
         require(r.runId().equals(running), "running run " + r.runId() + " does not hold its session in the directory");
       } else {
         require(!r.runId().equals(running), "ended run " + r.runId() + " still holds its session in the directory");
@@ -67,7 +72,9 @@ final class Invariants {
         long oldest = log.oldest();
         require(head >= 1, "run " + r.runId() + " has no run.started event");
         require(oldest >= 1 && oldest <= head + 1, "run " + r.runId() + " log oldest " + oldest + " vs head " + head);
-        r.outcome().ifPresent(o -> require(o.terminalSeq() == head, "run " + r.runId() + " logged past its terminal event"));
+        if (!r.endedElsewhere() || r.mirror) {
+          r.outcome().ifPresent(o -> require(o.terminalSeq() == head, "run " + r.runId() + " logged past its terminal event"));
+        }
         for (RunEdge e : r.edges()) {
           require(!e.isEmpty(), "run " + r.runId() + " keeps an empty edge to " + e.connection.id);
           require(!e.connection.isClosed(), "run " + r.runId() + " keeps an edge to closed connection " + e.connection.id);
@@ -76,6 +83,7 @@ final class Invariants {
         }
       }
     }
+    require(remote.openTails() == runningMirrors, remote.openTails() + " tails open for " + runningMirrors + " running mirrors");
   }
 
   private static void require(boolean ok, String what) {
