@@ -84,8 +84,9 @@ final class RemoteRuns {
 
   /**
    * The run of {@code rec} on this node: held already (a local run or a mirror), or a new mirror.
-   * A running mirror starts at the store's head minus one and tails from there, so a terminal
-   * stored meanwhile still reaches it through the tail; its pending approvals come from the store.
+   * A running mirror starts at the store's head and tails from there (a head that is the terminal
+   * makes an ended mirror); its pending approvals come from the store, read after the head (an
+   * approval frame the tail hands again is known by its id).
    * Under a session's lock or none.
    *
    * @throws EngineUnavailableException if the store cannot be read or tailed (nothing is kept)
@@ -98,7 +99,14 @@ final class RemoteRuns {
     Run.Owner o = java.util.Objects.requireNonNull(owner, "owner");
     var view = engine.view(rec.runId());
     RunOutcome ended = rec.outcome();
-    long head = ended != null ? ended.terminalSeq() : Math.max(0, view.head() - 1);
+    long head = ended != null ? ended.terminalSeq() : view.head();
+    if (ended == null && head > 0) {
+      // the run may have ended since its record was read: then the head is its terminal
+      List<EncodedFrame> last = new ArrayList<>(1);
+      view.read(head, head, last::add);
+      FrameMeta lastMeta = last.isEmpty() ? null : last.get(0).meta();
+      ended = lastMeta == null ? null : lastMeta.outcome();
+    }
     Run m =
         new Run(hooks, o, engine.directory(), approvals, rec.runId(), rec.sessionId(), rec.epoch(), rec.owner(),
             rec.sessionOwner(), 0, new MirrorLog(view, head), null, true);

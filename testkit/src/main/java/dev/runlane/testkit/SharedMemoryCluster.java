@@ -133,6 +133,36 @@ public final class SharedMemoryCluster implements AutoCloseable {
     }
   }
 
+  /**
+   * Waits until every frame and notice already written has been handed by every live node's feed
+   * thread (a barrier on each feed thread, twice, so work a feed task queued is done too).
+   *
+   * @return false if a feed thread did not get there within {@code timeout}
+   */
+  public boolean settle(Duration timeout) {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    for (int round = 0; round < 2; round++) {
+      for (Node n : nodes.values()) {
+        if (n.cut) {
+          continue;
+        }
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        n.onFeedThread(() -> done.complete(null));
+        try {
+          done.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+          if (!n.cut && !n.feed.isShutdown()) {
+            return false;
+          }
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          return false;
+        }
+      }
+    }
+    return true;
+  }
+
   /** The ids of the nodes declared lost so far. */
   public List<String> lostNodes() {
     List<String> out = new ArrayList<>();
