@@ -54,14 +54,21 @@ final class Invariants {
     int runningMirrors = 0;
     for (Run r : runs.all()) {
       SessionState s = sessions.get(r.sessionId());
-      String running = engine.directory().running(r.sessionId()).orElse(null);
+      String running;
+      boolean directoryKnown = true;
+      try {
+        running = engine.directory().running(r.sessionId()).orElse(null);
+      } catch (dev.runlane.engine.EngineUnavailableException e) {
+        running = null; // a closed (or cut-off) cluster engine: the store's side is not checked
+        directoryKnown = false;
+      }
       if (r.mirror && !r.state().isTerminal()) {
         runningMirrors++;
         require(r.recipientsSnapshot().length > 0, "running mirror " + r.runId() + " has no recipient: it should have been retired");
       }
       if (!r.state().isTerminal()) {
         require(r.mirror || (s != null && s.current == r), "running run " + r.runId() + " is not its session's current run");
-        require(r.runId().equals(running), "running run " + r.runId() + " does not hold its session in the directory");
+        require(!directoryKnown || r.runId().equals(running), "running run " + r.runId() + " does not hold its session in the directory");
       } else {
         require(!r.runId().equals(running), "ended run " + r.runId() + " still holds its session in the directory");
         require(r.outcome().isPresent(), "ended run " + r.runId() + " has no outcome");
@@ -69,7 +76,12 @@ final class Invariants {
       synchronized (r) {
         RunLog log = r.log();
         long head = log.head();
-        long oldest = log.oldest();
+        long oldest;
+        try {
+          oldest = log.oldest();
+        } catch (dev.runlane.engine.EngineUnavailableException e) {
+          oldest = head + 1; // a mirror's store is not reachable any more
+        }
         require(head >= 1, "run " + r.runId() + " has no run.started event");
         require(oldest >= 1 && oldest <= head + 1, "run " + r.runId() + " log oldest " + oldest + " vs head " + head);
         if (!r.endedElsewhere() || r.mirror) {

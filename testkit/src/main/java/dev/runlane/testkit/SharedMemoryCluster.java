@@ -98,6 +98,18 @@ public final class SharedMemoryCluster implements AutoCloseable {
     return t;
   }
 
+  /**
+   * A one-node cluster whose engine closes the cluster with itself: a store that outlives the
+   * node's own memory (ended runs kept for their retention, by the wall clock), for running a
+   * single-node suite against a durable engine.
+   */
+  public static Engine standalone() {
+    SharedMemoryCluster c = new SharedMemoryCluster();
+    Node n = (Node) c.node("solo");
+    n.closesCluster = true;
+    return n;
+  }
+
   /** A new node's engine, with this id (unique in the cluster); give it to one Runlane. */
   public Engine node(String nodeId) {
     Node n = new Node(nodeId);
@@ -286,6 +298,7 @@ public final class SharedMemoryCluster implements AutoCloseable {
     volatile boolean lost;
     volatile long leaseUntil;
     volatile @Nullable NodeLossListener listener;
+    volatile boolean closesCluster;
 
     Node(String id) {
       this.id = id;
@@ -424,6 +437,9 @@ public final class SharedMemoryCluster implements AutoCloseable {
       }
       watches.removeIf(w -> w.node == this);
       feed.shutdown();
+      if (closesCluster) {
+        SharedMemoryCluster.this.close();
+      }
     }
 
     // ------------------------------------------------------------ RunDirectory
