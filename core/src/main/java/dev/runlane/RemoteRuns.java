@@ -139,6 +139,13 @@ final class RemoteRuns {
     try {
       RunFeed.Tail t = java.util.Objects.requireNonNull(feed).tail(rec.runId(), head, sinkOf(m));
       tails.put(m, t);
+      boolean gone;
+      synchronized (m) {
+        gone = m.retired || m.state.isTerminal(); // ended by its tail, or retired, before the put
+      }
+      if (gone && tails.remove(m, t)) {
+        t.close();
+      }
     } catch (EngineUnavailableException e) {
       retire(m);
       throw e;
@@ -210,6 +217,28 @@ final class RemoteRuns {
     Run.handOff(targets);
     if (ended) {
       m.afterEndedElsewhere(dropped);
+    }
+  }
+
+  /**
+   * Brings a running mirror up to the store's head before a subscribe that holds a position the
+   * tail has not delivered yet (the client saw it on another node): the frames go through {@link
+   * #remoteFrame}, as the tail's would, so nothing is handed twice and the tail skips them later.
+   *
+   * @throws EngineUnavailableException if the store cannot be read
+   */
+  void catchUp(Run m) {
+    long from;
+    synchronized (m) {
+      if (m.retired || m.state.isTerminal()) {
+        return;
+      }
+      from = m.log.head() + 1;
+    }
+    List<EncodedFrame> frames = new ArrayList<>();
+    engine.view(m.runId).read(from, Long.MAX_VALUE, frames::add); // outside the lock: one range read
+    for (EncodedFrame f : frames) {
+      remoteFrame(m, f);
     }
   }
 

@@ -193,13 +193,20 @@ public final class SharedMemoryCluster implements AutoCloseable {
     }
   }
 
-  /** Open tails and session watches of every node, and bound command handlers: 0 when nothing leaks. */
+  /** Open tails and session watches of the live nodes: 0 when nothing leaks. */
   public int openTails() {
     int n = 0;
     for (Node node : nodes.values()) {
-      n += node.tails.size();
+      if (!node.cut) { // a killed node's tails died with it
+        n += node.tails.size();
+      }
     }
-    return n + watches.size();
+    for (Watch w : watches) {
+      if (!w.node.cut) {
+        n++;
+      }
+    }
+    return n;
   }
 
   /** Command handlers bound by live nodes. */
@@ -319,6 +326,7 @@ public final class SharedMemoryCluster implements AutoCloseable {
     private void renewIfAlive() {
       if (!cut && !storeDown) {
         renew();
+        lost = false; // declared lost while it was only slow: its runs were ended (and are fenced); it carries on
       }
     }
 
