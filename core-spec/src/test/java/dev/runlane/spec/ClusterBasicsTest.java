@@ -233,4 +233,34 @@ class ClusterBasicsTest {
     run.complete(null);
     fx.settle();
   }
+
+  @Test
+  void aSessionFollowerOnAnotherNodeGetsEveryLaterRunFromItsStart() {
+    InMemoryConnection f = fx.open(1, "alice");
+    f.sendText("sub s11 0");
+    assertEquals("NO_RUN_YET", f.last("subscribed").require("status"));
+    for (int round = 0; round < 3; round++) {
+      int owner = round == 1 ? 2 : 0;
+      RunHandle run = fx.node(owner).startRun(StartRequest.of("s11", "alice")).orElseThrow();
+      run.publish("token", "a" + round);
+      run.complete(null);
+      await("run " + round + " on the follower's node", () -> terminals(f, run.runId()).size() == 1);
+      assertEquals(range(1, 3), seqs(f, run.runId()), "run.started, the event, the terminal");
+    }
+    f.clientClose(dev.runlane.transport.CloseReason.NORMAL);
+    fx.settle();
+    assertEquals(0, fx.cluster.openTails(), "no tail or session watch left once the follower left");
+  }
+
+  @Test
+  void aFollowerOfAnotherPrincipalIsVettedBeforeARunStartedElsewhereReachesIt() {
+    InMemoryConnection m = fx.open(1, "mallory");
+    m.sendText("sub s12 0");
+    RunHandle run = fx.node(0).startRun(StartRequest.of("s12", "alice")).orElseThrow();
+    run.publish("token", "secret");
+    run.complete(null);
+    fx.settle();
+    assertEquals(List.of(), seqs(m, run.runId()), "mallory follows an unowned session: alice's run must not reach her");
+    m.clientClose(dev.runlane.transport.CloseReason.NORMAL);
+  }
 }

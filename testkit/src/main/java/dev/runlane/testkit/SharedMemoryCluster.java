@@ -234,6 +234,14 @@ public final class SharedMemoryCluster implements AutoCloseable {
     return logs.get(runId);
   }
 
+  /** Whether {@code runId} is claimed and running but its owner has not created its log yet. */
+  boolean awaitingLog(String runId) {
+    synchronized (directoryLock) {
+      RunRecord r = records.get(runId);
+      return r != null && !r.ended() && !logs.containsKey(runId);
+    }
+  }
+
   private void checkLeases() {
     if (storeDown || closed) {
       return;
@@ -372,6 +380,7 @@ public final class SharedMemoryCluster implements AutoCloseable {
     public RunLog newLog(String runId, int maxFrames, long maxBytes) {
       check("newLog");
       StoredLog log = logs.computeIfAbsent(runId, k -> new StoredLog(k, maxFrames, maxBytes));
+      kickTails(runId); // tails opened between the claim and now (a session watch's) start
       return new NodeLog(log);
     }
 
