@@ -209,6 +209,9 @@ class ClusterBasicsTest {
     assertEquals(ErrorCode.ENGINE_UNAVAILABLE, ((Result.Refused<Long>) p).code());
     Result<RunHandle> s = fx.node(1).startRun(StartRequest.of("s9b", "alice"));
     assertEquals(ErrorCode.ENGINE_UNAVAILABLE, ((Result.Refused<RunHandle>) s).code());
+    Result<RunOutcome> abort = fx.node(2).abort(run.runId(), "alice");
+    assertEquals(ErrorCode.ENGINE_UNAVAILABLE, ((Result.Refused<RunOutcome>) abort).code());
+    assertEquals(RunState.RUNNING, run.state(), "nothing happened to the run");
     InMemoryConnection b = fx.open(1, "alice");
     b.sendText("sub s9 0 - " + run.runId());
     assertEquals("ENGINE_UNAVAILABLE", b.last("error").require("code"));
