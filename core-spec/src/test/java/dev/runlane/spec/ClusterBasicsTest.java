@@ -266,4 +266,31 @@ class ClusterBasicsTest {
     assertEquals(List.of(), seqs(m, run.runId()), "mallory follows an unowned session: alice's run must not reach her");
     m.clientClose(dev.runlane.transport.CloseReason.NORMAL);
   }
+
+  @Test
+  void aFrozenOwnerTakenForLostIsFencedAndEndsItsOwnCopyOnce() {
+    List<RunOutcome> listened = new CopyOnWriteArrayList<>();
+    RunHandle run = fx.node(0).startRun(StartRequest.of("s13", "alice")).orElseThrow();
+    run.publish("token", "a");
+    InMemoryConnection local = fx.open(0, "alice");
+    local.sendText("sub s13 0 - " + run.runId());
+    InMemoryConnection remote = fx.open(1, "alice");
+    remote.sendText("sub s13 0 - " + run.runId());
+    fx.cluster.freeze("n0", true); // stops renewing its lease, keeps its store access
+    await("the survivors' terminal on node 1", () -> terminals(remote, run.runId()).size() == 1);
+    assertEquals(FailureReason.NODE_LOST.name(), terminals(remote, run.runId()).get(0).require("reason"));
+    fx.cluster.freeze("n0", false);
+    Result<Long> late = run.publish("token", "after the survivors' end");
+    assertEquals(ErrorCode.RUN_ENDED, ((Result.Refused<Long>) late).code(), "the woken owner's write is fenced");
+    assertEquals(RunState.FAILED, run.state());
+    assertEquals(FailureReason.NODE_LOST, run.outcome().orElseThrow().failureReason());
+    assertFalse(run.complete(null).isOk(), "one end per run");
+    fx.settle();
+    assertEquals(1, terminals(local, run.runId()).size(), "the owner's own client got one terminal");
+    assertEquals(range(1, 3), seqs(local, run.runId()));
+    assertEquals(range(1, 3), seqs(remote, run.runId()));
+    RunHandle next = fx.node(0).startRun(StartRequest.of("s13", "alice")).orElseThrow();
+    next.complete(null);
+    fx.settle();
+  }
 }

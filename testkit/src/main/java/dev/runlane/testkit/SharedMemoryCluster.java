@@ -131,6 +131,15 @@ public final class SharedMemoryCluster implements AutoCloseable {
   }
 
   /**
+   * Freezes ({@code true}) or thaws {@code nodeId}'s lease renewal, as a long GC pause or a stalled
+   * host would: the node keeps its store access, so once the survivors took it for lost and ended its
+   * runs, its next writes to those runs are fenced.
+   */
+  public void freeze(String nodeId, boolean frozen) {
+    Objects.requireNonNull(nodes.get(nodeId), "no node " + nodeId).frozen = frozen;
+  }
+
+  /**
    * Makes the store unreachable ({@code true}) or reachable again: while down every engine call of
    * every node throws {@link EngineUnavailableException}, tails pause (and resume where they were)
    * and leases are neither renewed nor expired.
@@ -314,6 +323,7 @@ public final class SharedMemoryCluster implements AutoCloseable {
     volatile long leaseUntil;
     volatile @Nullable NodeLossListener listener;
     volatile boolean closesCluster;
+    volatile boolean frozen;
 
     Node(String id) {
       this.id = id;
@@ -332,7 +342,7 @@ public final class SharedMemoryCluster implements AutoCloseable {
     }
 
     private void renewIfAlive() {
-      if (!cut && !storeDown) {
+      if (!cut && !storeDown && !frozen) {
         renew();
         lost = false; // declared lost while it was only slow: its runs were ended (and are fenced); it carries on
       }
