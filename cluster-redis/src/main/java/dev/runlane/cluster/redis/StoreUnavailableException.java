@@ -1,0 +1,19 @@
+package dev.runlane.cluster.redis;
+
+/**
+ * Redis could not be reached in time, refused a command, or a pipelined write failed: the engine
+ * call did not take effect (or, for a pipelined append, an earlier one did not).
+ *
+ * <p><b>Thread safety:</b> immutable.
+ */
+final class StoreUnavailableException extends RuntimeException {
+  private static final long serialVersionUID = 1L;
+
+  StoreUnavailableException(String message, Throwable cause) {
+    super(message, cause);
+  }
+
+  StoreUnavailableException(String message) {
+    super(message);
+  }
+}
