@@ -45,6 +45,11 @@ public enum ErrorCode {
   RATE_LIMITED,
   /** Runlane is shutting down; reconnect (to another node) and resume. */
   SHUTTING_DOWN,
+  /**
+   * The engine's store (a cluster engine's Redis) cannot be reached: the start or publish did
+   * nothing; retry later. The node recovers by itself when the store returns.
+   */
+  ENGINE_UNAVAILABLE,
   /** Something failed on the server; the connection stays usable. */
   INTERNAL_ERROR;
 

@@ -17,5 +17,10 @@ public enum FailureReason {
   /** The run passed its deadline (run timeout plus grace). */
   TIMEOUT,
   /** Runlane is shutting down. */
-  SHUTDOWN
+  SHUTDOWN,
+  /**
+   * The node running the run's runtime was lost (it stopped renewing its lease in a cluster
+   * engine): a surviving node ended the run.
+   */
+  NODE_LOST
 }

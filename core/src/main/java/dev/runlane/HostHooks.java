@@ -60,11 +60,27 @@ final class HostHooks {
   /** Encodes once; null (logged) if the codec threw. */
   @Nullable EncodedFrame encode(Outbound message, Lane lane, @Nullable String coalesceKey) {
     try {
-      return new EncodedFrame(new Frame(lane, codec.encode(message)), coalesceKey);
+      return new EncodedFrame(new Frame(lane, codec.encode(message)), coalesceKey, meta(message));
     } catch (RuntimeException e) {
       LOG.error("codec failed to encode {}", message.getClass().getSimpleName(), e);
       return null;
     }
+  }
+
+  /** The engine metadata of what a run writes to its log; null for everything else. */
+  static dev.runlane.engine.@Nullable FrameMeta meta(Outbound message) {
+    if (message instanceof Outbound.RunEvent e) {
+      return e.terminal() && e.data() instanceof RunOutcome o
+          ? dev.runlane.engine.FrameMeta.terminal(e.seq(), o)
+          : dev.runlane.engine.FrameMeta.event(e.seq());
+    }
+    if (message instanceof Outbound.ApprovalRequested a) {
+      return dev.runlane.engine.FrameMeta.approval(dev.runlane.engine.FrameMeta.Type.APPROVAL_REQUESTED, a.approval());
+    }
+    if (message instanceof Outbound.ApprovalResolved a) {
+      return dev.runlane.engine.FrameMeta.approval(dev.runlane.engine.FrameMeta.Type.APPROVAL_RESOLVED, a.approval());
+    }
+    return message instanceof Outbound.RunStatus ? dev.runlane.engine.FrameMeta.status() : null;
   }
 
   /**

@@ -471,12 +471,12 @@ final class Run implements RunHandle, RunEdge.Owner, RunApprovals.Host {
       if (state.isTerminal() || (state == RunState.CANCELLING && !fromCancel)) {
         return lost();
       }
-      if (!directory.end(sessionId, runId)) {
+      long seq = log.head() + 1;
+      o = new RunOutcome(runId, sessionId, epoch, runOwner, endAs, reason, exitCode, message, result, seq, abortedBy);
+      if (!directory.end(o, null)) {
         // another node ended it first: one end across every node
         return lost();
       }
-      long seq = log.head() + 1;
-      o = new RunOutcome(runId, sessionId, epoch, runOwner, endAs, reason, exitCode, message, result, seq, abortedBy);
       String kind =
           endAs == RunState.COMPLETED
               ? Outbound.KIND_COMPLETED

@@ -3,6 +3,7 @@ package dev.runlane;
 import dev.runlane.engine.CommandRouter;
 import dev.runlane.engine.Engine;
 import dev.runlane.engine.RunCommand;
+import dev.runlane.engine.RunRecord;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -140,10 +141,13 @@ final class RunLifecycle implements Run.Owner {
             // the directory must grant the claim (one winner across every node).
             Run cur = s.current;
             String runId = idPrefix + Long.toString(runCounter.incrementAndGet(), 36);
+            String epoch = engine.newEpoch();
+            String sessionOwner = ownerNow == null ? request.principal() : ownerNow;
             String holder =
                 cur != null && !cur.state().isTerminal()
                     ? cur.runId()
-                    : engine.directory().claim(sessionId, runId).orElse(null);
+                    : engine.directory().claim(new RunRecord(runId, sessionId, epoch, engine.nodeId(),
+                        request.principal(), sessionOwner, hooks.config.retentionNanos / 1_000_000, null)).orElse(null);
             if (holder != null) {
               sessions.retireIfIdleLocked(s);
               return Result.refused(
@@ -155,8 +159,7 @@ final class RunLifecycle implements Run.Owner {
             if (claim) {
               s.owner = request.principal();
             }
-            run = newRun(runId, sessionId, request.principal(), ownerNow == null ? request.principal() : ownerNow,
-                starter == null ? 0 : starter.generation);
+            run = newRun(runId, sessionId, epoch, request.principal(), sessionOwner, starter == null ? 0 : starter.generation);
             toFlush = new ArrayList<>(s.followers.size() + 1);
             if (starter != null) {
               run.attach(starter, AttachMode.ADDITIVE);
@@ -237,11 +240,11 @@ final class RunLifecycle implements Run.Owner {
         : new Result.Refused<>(ErrorCode.SESSION_NOT_FOUND, "session " + sessionId + " was not found");
   }
 
-  private Run newRun(String runId, String sessionId, String owner, String sessionOwner, long starterGeneration) {
+  private Run newRun(String runId, String sessionId, String epoch, String owner, String sessionOwner, long starterGeneration) {
     RunlaneConfig config = hooks.config;
     Run run =
         new Run(
-            hooks, this, engine.directory(), approvals, runId, sessionId, engine.newEpoch(), owner, sessionOwner,
+            hooks, this, engine.directory(), approvals, runId, sessionId, epoch, owner, sessionOwner,
             starterGeneration,
             new CountedLog(engine.newLog(runId, config.replayCapacity, config.replayByteBudget), hooks.retainedBytes),
             runtime);

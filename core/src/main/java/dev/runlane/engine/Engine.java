@@ -5,7 +5,7 @@ import java.util.Optional;
 /**
  * The engine seam: what Runlane needs from where runs live. {@link InMemoryEngine} is the embedded
  * default (one JVM, nothing survives a restart); a cluster engine (Redis Streams) implements the
- * same four parts so that a client can reconnect to any node and resume. See {@code
+ * same parts so that a client can reconnect to any node and resume. See {@code
  * docs/design/engine.md} for who calls what under which lock, and the resume linearization
  * argument every engine must preserve.
  *
@@ -32,6 +32,29 @@ public interface Engine extends AutoCloseable {
   default Optional<RunFeed> feed() {
     return Optional.empty();
   }
+
+  /**
+   * A read-only view of {@code runId}'s log as the store holds it, for a node that does not hold
+   * the run (it replays from here). Cheap to create: nothing is read until a method is called. An
+   * engine whose runs are all local returns an empty view (core never asks it).
+   */
+  RunLogView view(String runId);
+
+  /**
+   * This node's id, recorded as the {@link RunRecord#nodeId()} of the runs it starts. Unique among
+   * the nodes sharing the store, and new for each process (a restarted node is a new node); {@code
+   * "local"} for an engine whose runs are all in one JVM.
+   */
+  default String nodeId() {
+    return "local";
+  }
+
+  /**
+   * Sets the callback that tells core a node is gone (see {@link NodeLossListener}); called once,
+   * by {@code RunlaneBuilder.build()}, before any run starts. An engine whose runs are all local
+   * has no other node to lose and ignores it.
+   */
+  default void onNodeLost(NodeLossListener listener) {}
 
   /** Command routing to the node running a run's runtime. */
   CommandRouter commands();

@@ -2,12 +2,14 @@ package dev.runlane.engine;
 
 import dev.runlane.ErrorCode;
 import dev.runlane.Result;
+import dev.runlane.RunOutcome;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -38,6 +40,32 @@ public final class InMemoryEngine implements Engine {
   }
 
   @Override
+  public RunLogView view(String runId) {
+    return EMPTY_VIEW;
+  }
+
+  private static final RunLogView EMPTY_VIEW =
+      new RunLogView() {
+        @Override
+        public long head() {
+          return 0;
+        }
+
+        @Override
+        public long oldest() {
+          return 1;
+        }
+
+        @Override
+        public void read(long from, long to, java.util.function.Consumer<EncodedFrame> sink) {}
+
+        @Override
+        public java.util.List<EncodedFrame> pendingApprovals() {
+          return java.util.List.of();
+        }
+      };
+
+  @Override
   public CommandRouter commands() {
     return router;
   }
@@ -55,22 +83,44 @@ public final class InMemoryEngine implements Engine {
     return directory.running.size() + router.handlers.size();
   }
 
+  /**
+   * Only running runs are recorded: in one JVM core holds the ended ones itself (and evicts them
+   * after retention), so nothing here outlives a run's end.
+   */
   private static final class Directory implements RunDirectory {
-    final ConcurrentHashMap<String, String> running = new ConcurrentHashMap<>();
+    final ConcurrentHashMap<String, RunRecord> running = new ConcurrentHashMap<>();
 
     @Override
-    public Optional<String> claim(String sessionId, String runId) {
-      return Optional.ofNullable(running.putIfAbsent(sessionId, runId));
+    public Optional<String> claim(RunRecord run) {
+      RunRecord held = running.putIfAbsent(run.sessionId(), run);
+      return held == null ? Optional.empty() : Optional.of(held.runId());
     }
 
     @Override
-    public boolean end(String sessionId, String runId) {
-      return running.remove(sessionId, runId);
+    public boolean end(RunOutcome outcome, @Nullable EncodedFrame terminal) {
+      RunRecord held = running.get(outcome.sessionId());
+      return held != null && held.runId().equals(outcome.runId()) && running.remove(outcome.sessionId(), held);
+    }
+
+    @Override
+    public Optional<RunRecord> lookup(String runId) {
+      for (RunRecord r : running.values()) {
+        if (r.runId().equals(runId)) {
+          return Optional.of(r);
+        }
+      }
+      return Optional.empty();
+    }
+
+    @Override
+    public Optional<RunRecord> latest(String sessionId) {
+      return Optional.ofNullable(running.get(sessionId));
     }
 
     @Override
     public Optional<String> running(String sessionId) {
-      return Optional.ofNullable(running.get(sessionId));
+      RunRecord r = running.get(sessionId);
+      return r == null ? Optional.empty() : Optional.of(r.runId());
     }
   }
 
