@@ -1,11 +1,14 @@
 package dev.runlane.cluster.redis;
 
+import dev.runlane.Approval;
 import dev.runlane.ErrorCode;
 import dev.runlane.FailureReason;
 import dev.runlane.Result;
 import dev.runlane.RunOutcome;
 import dev.runlane.RunState;
+import dev.runlane.engine.FrameMeta;
 import dev.runlane.engine.RunCommand;
+import dev.runlane.engine.RunRecord;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
@@ -130,6 +133,118 @@ final class CommandCodec {
       return ErrorCode.valueOf(name);
     } catch (IllegalArgumentException e) {
       return ErrorCode.INTERNAL_ERROR; // a newer node's code this node does not know
+    }
+  }
+
+  /** A run's outcome; a {@code result} that cannot cross nodes is dropped (the terminal's bytes carry it). */
+  static byte[] outcome(RunOutcome o) {
+    try {
+      return write(out -> value(out, o, 0));
+    } catch (Unsupported e) {
+      return write(out -> value(out, withoutResult(o), 0));
+    }
+  }
+
+  static RunOutcome outcome(byte[] bytes) {
+    Object v = read(bytes);
+    if (!(v instanceof RunOutcome o)) {
+      throw new IllegalArgumentException("not an outcome");
+    }
+    return o;
+  }
+
+  static RunOutcome withoutResult(RunOutcome o) {
+    return new RunOutcome(
+        o.runId(), o.sessionId(), o.epoch(), o.owner(), o.state(), o.failureReason(), o.exitCode(),
+        o.message(), null, o.terminalSeq(), o.abortedBy());
+  }
+
+  /** A frame's metadata; host objects that cannot cross nodes (a result, an approval payload) are dropped. */
+  static byte[] meta(FrameMeta m) {
+    return write(
+        out -> {
+          out.writeByte(m.type().ordinal());
+          out.writeLong(m.seq());
+          RunOutcome o = m.outcome();
+          if (o != null) {
+            byte[] b = outcome(o);
+            out.writeInt(b.length);
+            out.write(b);
+          }
+          Approval a = m.approval();
+          if (a != null) {
+            out.writeUTF(a.approvalId());
+            out.writeUTF(a.runId());
+            out.writeUTF(a.sessionId());
+            out.writeLong(a.expiresAtEpochMillis());
+            byte[] p;
+            try {
+              p = write(x -> value(x, a.payload(), 0));
+            } catch (Unsupported e) {
+              p = write(x -> value(x, null, 0));
+            }
+            out.writeInt(p.length);
+            out.write(p);
+          }
+        });
+  }
+
+  static FrameMeta meta(byte[] bytes) {
+    try {
+      DataInputStream in = new DataInputStream(new ByteArrayInputStream(bytes));
+      FrameMeta.Type type = FrameMeta.Type.values()[in.readByte()];
+      long seq = in.readLong();
+      RunOutcome o = null;
+      if (type == FrameMeta.Type.TERMINAL) {
+        byte[] b = new byte[in.readInt()];
+        in.readFully(b);
+        o = outcome(b);
+      }
+      Approval a = null;
+      if (type == FrameMeta.Type.APPROVAL_REQUESTED || type == FrameMeta.Type.APPROVAL_RESOLVED) {
+        String approvalId = in.readUTF();
+        String runId = in.readUTF();
+        String sessionId = in.readUTF();
+        long expires = in.readLong();
+        byte[] p = new byte[in.readInt()];
+        in.readFully(p);
+        a = new Approval(approvalId, runId, sessionId, read(p), expires);
+      }
+      return new FrameMeta(type, seq, o, a);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** A run record (for the notice of a run's start). */
+  static byte[] record(RunRecord r) {
+    return write(
+        out -> {
+          out.writeUTF(r.runId());
+          out.writeUTF(r.sessionId());
+          out.writeUTF(r.epoch());
+          out.writeUTF(r.nodeId());
+          out.writeUTF(r.owner());
+          out.writeUTF(r.sessionOwner());
+          out.writeLong(r.retentionMillis());
+        });
+  }
+
+  static RunRecord record(byte[] bytes) {
+    try {
+      DataInputStream in = new DataInputStream(new ByteArrayInputStream(bytes));
+      return new RunRecord(
+          in.readUTF(), in.readUTF(), in.readUTF(), in.readUTF(), in.readUTF(), in.readUTF(), in.readLong(), null);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  private static @Nullable Object read(byte[] bytes) {
+    try {
+      return readValue(new DataInputStream(new ByteArrayInputStream(bytes)), 0);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
     }
   }
 

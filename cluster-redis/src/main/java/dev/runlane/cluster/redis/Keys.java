@@ -2,10 +2,12 @@ package dev.runlane.cluster.redis;
 
 /**
  * Every Redis key of one engine, under its prefix. Keys that one script touches share a Redis
- * Cluster hash slot through a {@code {...}} hash tag: a session's directory hash is alone in its
- * slot ({@code {s:<session>}}), a run's stream and metadata share one ({@code {r:<run>}}), a node's
- * lease, running-runs hash and sweep claim share one ({@code {n:<member>}}). No script spans two
- * slots.
+ * Cluster hash slot through a {@code {...}} hash tag: everything of a session and of its runs
+ * (the session's directory hash, each run's record hash, stream and pending approvals) lives in the
+ * session's slot ({@code {s:<session>}}), so claim, append, signal and end are each one script on
+ * one shard. A run id is mapped to its session by a small pointer key in the run's own slot
+ * ({@code {r:<run>}}), read once per run and cached. A node incarnation's lease, running-runs hash
+ * and sweep claim share {@code {n:<member>}}.
  *
  * <p><b>Thread safety:</b> immutable.
  */
@@ -19,19 +21,34 @@ final class Keys {
     this.prefix = prefix;
   }
 
-  /** A session's directory hash: running run, its owner, the latest run. */
+  /** A session's directory hash: its running run and its latest run. */
   String session(String sessionId) {
     return prefix + ":{s:" + sessionId + "}";
   }
 
-  /** A run's stream: one entry per sequenced frame, id {@code <seq>-0}. */
-  String log(String runId) {
-    return prefix + ":{r:" + runId + "}:log";
+  /** Where a session's run starts are announced (Pub/Sub). */
+  String started(String sessionId) {
+    return prefix + ":{s:" + sessionId + "}:started";
   }
 
-  /** A run's metadata hash: owner member, session, epoch, state. */
-  String run(String runId) {
-    return prefix + ":{r:" + runId + "}:meta";
+  /** A run's record hash: session, epoch, node, owners, retention, head, oldest, fence, outcome. */
+  String run(String sessionId, String runId) {
+    return prefix + ":{s:" + sessionId + "}:r:" + runId;
+  }
+
+  /** A run's stream: entry {@code <seq>-0} per sequenced frame, {@code <head>-<n>} per signal. */
+  String log(String sessionId, String runId) {
+    return prefix + ":{s:" + sessionId + "}:r:" + runId + ":log";
+  }
+
+  /** A run's pending approval requests: approval id -> frame. */
+  String approvals(String sessionId, String runId) {
+    return prefix + ":{s:" + sessionId + "}:r:" + runId + ":ap";
+  }
+
+  /** A run's session id, by run id. */
+  String pointer(String runId) {
+    return prefix + ":{r:" + runId + "}";
   }
 
   /** A node incarnation's lease ({@code SET ... PX ttl}). */

@@ -3,7 +3,9 @@ package dev.runlane.cluster.redis;
 import io.lettuce.core.SetArgs;
 import io.lettuce.core.api.async.RedisAsyncCommands;
 import java.time.Duration;
-import java.util.HashMap;
+import dev.runlane.engine.NodeLossListener;
+import dev.runlane.engine.RunRecord;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -19,7 +21,8 @@ import org.slf4j.LoggerFactory;
  * <member> PX ttl}, renewed every ttl/3 on the engine's scheduler thread; the member is registered
  * in the set of nodes. Every node sweeps every ttl/2: a registered member whose lease is gone is
  * dead; one node wins its cleanup ({@code SET {n:<member>}:sweep NX PX}), reads its running runs and
- * reports them to the {@link Listener} (core ends each once through the directory), then forgets
+ * reports the records of those not ended to the {@link NodeLossListener} (core ends each once
+ * through the directory), then forgets
  * the member. A sweep that dies half-way is taken over by another node when its claim expires; the
  * runs it already ended are not ended twice (the directory's end is once per run).
  *
@@ -28,23 +31,23 @@ import org.slf4j.LoggerFactory;
 final class NodeLease {
   private static final Logger LOG = LoggerFactory.getLogger(NodeLease.class);
 
-  /** Told about a dead node incarnation's running runs (run id -> session id). */
-  @FunctionalInterface
-  interface Listener {
-    void nodeLost(String member, Map<String, String> runs);
-  }
 
   private final RedisLink link;
   private final Keys keys;
   private final String member;
   private final Duration ttl;
   private final ScheduledExecutorService scheduler;
-  private volatile @Nullable Listener listener;
+  private volatile @Nullable NodeLossListener listener;
   private @Nullable ScheduledFuture<?> renewal;
   private @Nullable ScheduledFuture<?> sweeping;
   private volatile boolean stopped;
 
-  NodeLease(RedisLink link, Keys keys, String member, Duration ttl, ScheduledExecutorService scheduler) {
+  private final RedisDirectory directory;
+
+  NodeLease(
+      RedisLink link, Keys keys, RedisDirectory directory, String member, Duration ttl,
+      ScheduledExecutorService scheduler) {
+    this.directory = directory;
     this.link = link;
     this.keys = keys;
     this.member = member;
@@ -52,7 +55,7 @@ final class NodeLease {
     this.scheduler = scheduler;
   }
 
-  void listener(@Nullable Listener l) {
+  void listener(@Nullable NodeLossListener l) {
     this.listener = l;
   }
 
@@ -96,7 +99,7 @@ final class NodeLease {
   List<String> sweep() {
     RedisAsyncCommands<String, byte[]> c = link.async();
     Set<byte[]> members = link.await(c.smembers(keys.nodes()), "SMEMBERS nodes");
-    List<String> cleaned = new java.util.ArrayList<>();
+    List<String> cleaned = new ArrayList<>();
     for (byte[] mb : members) {
       String m = RedisLink.string(mb);
       if (m.equals(member)) {
@@ -114,12 +117,17 @@ final class NodeLease {
         continue; // another node is cleaning it up
       }
       Map<String, byte[]> held = link.await(c.hgetall(keys.nodeRuns(m)), "HGETALL runs");
-      Map<String, String> runs = new HashMap<>();
-      held.forEach((run, session) -> runs.put(run, RedisLink.string(session)));
+      List<RunRecord> runs = new ArrayList<>();
+      for (Map.Entry<String, byte[]> e : held.entrySet()) {
+        directory
+            .record(RedisLink.string(e.getValue()), e.getKey())
+            .filter(r -> !r.ended())
+            .ifPresent(runs::add);
+      }
       if (!runs.isEmpty()) {
         LOG.warn("node {} is gone (its lease expired); ending its {} running run(s)", m, runs.size());
       }
-      Listener l = listener;
+      NodeLossListener l = listener;
       if (!runs.isEmpty()) {
         if (l == null) {
           c.del(keys.sweep(m)); // nobody to end them yet: leave them to a node that can

@@ -5,6 +5,10 @@ import dev.runlane.Result;
 import dev.runlane.RunOutcome;
 import dev.runlane.engine.CommandRouter;
 import dev.runlane.engine.RunCommand;
+import dev.runlane.engine.RunFeed;
+import dev.runlane.engine.RunRecord;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
 import io.lettuce.core.pubsub.RedisPubSubAdapter;
 import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
 import java.time.Duration;
@@ -24,11 +28,11 @@ import org.slf4j.LoggerFactory;
 /**
  * Command routing over Redis Pub/Sub: every node incarnation subscribes to its own channel ({@code
  * {n:<member>}:cmd}). A command for a run bound here is handed to its handler directly; otherwise
- * the owner recorded in the run's metadata hash is looked up, the command is published to the
+ * the owner recorded in the run's record is looked up, the command is published to the
  * owner's channel with a correlation id and this node's channel as the reply address, and the
  * caller's stage completes with the owner's answer, or with a refusal when nobody subscribes to the
  * owner's channel (its node is gone: {@code NO_ACTIVE_RUN}), when Redis fails ({@code
- * INTERNAL_ERROR}), or when no answer came within the timeout.
+ * ENGINE_UNAVAILABLE}), or with {@code INTERNAL_ERROR} when no answer came within the timeout.
  *
  * <p>Exactly once on the owner: Pub/Sub delivers a message at most once per subscriber and never
  * redelivers; the owner also remembers the last correlation ids it handled and ignores a repeat.
@@ -59,7 +63,13 @@ final class PubSubCommandRouter implements CommandRouter, AutoCloseable {
       };
   private final StatefulRedisPubSubConnection<String, byte[]> sub;
 
-  PubSubCommandRouter(RedisLink link, Keys keys, String member, Duration timeout, ExecutorService executor) {
+  private final RedisDirectory directory;
+  private final ConcurrentHashMap<String, CopyOnWriteArrayList<Consumer<RunRecord>>> watches =
+      new ConcurrentHashMap<>();
+
+  PubSubCommandRouter(
+      RedisLink link, Keys keys, RedisDirectory directory, String member, Duration timeout, ExecutorService executor) {
+    this.directory = directory;
     this.link = link;
     this.keys = keys;
     this.member = member;
@@ -71,7 +81,11 @@ final class PubSubCommandRouter implements CommandRouter, AutoCloseable {
         new RedisPubSubAdapter<>() {
           @Override
           public void message(String ch, byte[] message) {
-            onMessage(message);
+            if (ch.equals(channel)) {
+              onMessage(message);
+            } else {
+              onStarted(ch, message);
+            }
           }
         });
     link.await(sub.async().subscribe(channel), "SUBSCRIBE " + channel);
@@ -112,24 +126,28 @@ final class PubSubCommandRouter implements CommandRouter, AutoCloseable {
         Result.refused(ErrorCode.INTERNAL_ERROR, "the run's node did not answer within " + timeout.toMillis() + " ms"),
         timeout.toMillis(),
         TimeUnit.MILLISECONDS);
+    RunRecord record;
+    try {
+      record = directory.lookup(runId).orElse(null);
+    } catch (RuntimeException e) {
+      answer.complete(Result.refused(ErrorCode.ENGINE_UNAVAILABLE, "cannot find the run's node: " + e.getMessage()));
+      return answer;
+    }
+    if (record == null || record.ended()) {
+      answer.complete(Result.refused(ErrorCode.NO_ACTIVE_RUN, "run " + runId + " is not running"));
+      return answer;
+    }
     link.async()
-        .hget(keys.run(runId), "owner")
+        .publish(keys.channel(record.nodeId()), message)
         .toCompletableFuture()
-        .thenCompose(
-            owner -> {
-              if (owner == null) {
-                return CompletableFuture.completedFuture(-1L);
-              }
-              return link.async().publish(keys.channel(RedisLink.string(owner)), message).toCompletableFuture();
-            })
         .whenComplete(
             (receivers, e) -> {
               if (e != null) {
                 answer.complete(
-                    Result.refused(ErrorCode.INTERNAL_ERROR, "cannot route to the run's node: Redis failed: " + e));
+                    Result.refused(ErrorCode.ENGINE_UNAVAILABLE, "cannot reach the run's node: Redis failed: " + e));
               } else if (receivers == null || receivers <= 0) {
                 answer.complete(
-                    Result.refused(ErrorCode.NO_ACTIVE_RUN, "run " + runId + " is not running on any node"));
+                    Result.refused(ErrorCode.NO_ACTIVE_RUN, "run " + runId + "'s node is gone"));
               }
             });
     return answer;
@@ -189,12 +207,68 @@ final class PubSubCommandRouter implements CommandRouter, AutoCloseable {
 
   private static Result<?> withoutResult(Result<?> r) {
     if (r instanceof Result.Ok<?> ok && ok.value() instanceof RunOutcome o) {
-      return Result.ok(
-          new RunOutcome(
-              o.runId(), o.sessionId(), o.epoch(), o.owner(), o.state(), o.failureReason(), o.exitCode(),
-              o.message(), null, o.terminalSeq(), o.abortedBy()));
+      return Result.ok(CommandCodec.withoutResult(o));
     }
     return Result.refused(ErrorCode.INTERNAL_ERROR, "the run's node answered with a value that cannot cross nodes");
+  }
+
+  /** Notices of runs started in {@code sessionId} on any node, from the claim script's PUBLISH. */
+  RunFeed.Tail watch(String sessionId, Consumer<RunRecord> started) {
+    String ch = keys.started(sessionId);
+    CopyOnWriteArrayList<Consumer<RunRecord>> list = new CopyOnWriteArrayList<>();
+    boolean[] subscribe = {false};
+    watches.compute(
+        ch,
+        (k, l) -> {
+          CopyOnWriteArrayList<Consumer<RunRecord>> out = l == null ? list : l;
+          subscribe[0] = l == null;
+          out.add(started);
+          return out;
+        });
+    if (subscribe[0]) {
+      link.await(sub.async().subscribe(ch), "SUBSCRIBE " + ch);
+    }
+    return () -> {
+      boolean[] unsubscribe = {false};
+      watches.computeIfPresent(
+          ch,
+          (k, l) -> {
+            l.remove(started);
+            unsubscribe[0] = l.isEmpty();
+            return l.isEmpty() ? null : l;
+          });
+      if (unsubscribe[0]) {
+        sub.async().unsubscribe(ch);
+      }
+    };
+  }
+
+  private void onStarted(String ch, byte[] message) {
+    CopyOnWriteArrayList<Consumer<RunRecord>> l = watches.get(ch);
+    if (l == null) {
+      return;
+    }
+    RunRecord r;
+    try {
+      r = CommandCodec.record(message);
+    } catch (RuntimeException e) {
+      LOG.warn("ignoring an undecodable start notice on {}: {}", ch, e.toString());
+      return;
+    }
+    try {
+      executor.execute(
+          () -> {
+            for (Consumer<RunRecord> c : l) {
+              try {
+                c.accept(r);
+              } catch (RuntimeException e) {
+                LOG.error("a session watch threw", e);
+              }
+            }
+          });
+    } catch (RuntimeException e) {
+      // engine closing
+    }
   }
 
   @Override

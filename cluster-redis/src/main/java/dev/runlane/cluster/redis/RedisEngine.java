@@ -1,6 +1,11 @@
 package dev.runlane.cluster.redis;
 
 import dev.runlane.engine.CommandRouter;
+import dev.runlane.engine.EncodedFrame;
+import dev.runlane.engine.NodeLossListener;
+import dev.runlane.engine.RunLogView;
+import dev.runlane.engine.RunRecord;
+import java.util.function.Consumer;
 import dev.runlane.engine.Engine;
 import dev.runlane.engine.RunDirectory;
 import dev.runlane.engine.RunFeed;
@@ -15,7 +20,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import org.jspecify.annotations.Nullable;
 
 /**
  * The Runlane engine on Redis Streams: N Runlane nodes, each with its own {@code RedisEngine} on one
@@ -59,27 +63,17 @@ public final class RedisEngine implements Engine {
     this.keys = new Keys(config.keyPrefix());
     this.link =
         new RedisLink(RedisURI.create(config.redisUri()), config.commandTimeout(), config.maxInFlight(), config.nodeId());
-    boolean ok = false;
-    ExecutorService cmd = null;
-    ScheduledExecutorService sched = null;
-    StreamFeed f = null;
+    this.directory = new RedisDirectory(link, keys, member, logs::get);
+    this.epochs = new Epochs(link, keys);
+    this.commandThread = Executors.newSingleThreadExecutor(daemon("runlane-redis-commands-" + config.nodeId()));
+    this.scheduler = Executors.newSingleThreadScheduledExecutor(daemon("runlane-redis-lease-" + config.nodeId()));
+    this.lease = new NodeLease(link, keys, directory, member, config.leaseTtl(), scheduler);
     PubSubCommandRouter r = null;
+    StreamFeed f = null;
+    boolean ok = false;
     try {
-      this.directory =
-          new RedisDirectory(
-              link, keys, member, config.retention().toMillis(),
-              runId -> {
-                StreamRunLog log = logs.get(runId);
-                if (log != null) {
-                  log.markEnded();
-                }
-              });
-      this.epochs = new Epochs(link, keys);
-      cmd = Executors.newSingleThreadExecutor(daemon("runlane-redis-commands-" + config.nodeId()));
-      sched = Executors.newSingleThreadScheduledExecutor(daemon("runlane-redis-lease-" + config.nodeId()));
-      r = new PubSubCommandRouter(link, keys, member, config.routeTimeout(), cmd);
-      f = new StreamFeed(link, keys, config.nodeId(), config.feedBlock());
-      this.lease = new NodeLease(link, keys, member, config.leaseTtl(), sched);
+      r = new PubSubCommandRouter(link, keys, directory, member, config.routeTimeout(), commandThread);
+      f = new StreamFeed(link, keys, directory, config.nodeId(), config.feedBlock());
       lease.start();
       ok = true;
     } finally {
@@ -90,19 +84,13 @@ public final class RedisEngine implements Engine {
         if (r != null) {
           r.close();
         }
-        if (cmd != null) {
-          cmd.shutdownNow();
-        }
-        if (sched != null) {
-          sched.shutdownNow();
-        }
+        commandThread.shutdownNow();
+        scheduler.shutdownNow();
         link.close();
       }
     }
-    this.commandThread = cmd;
-    this.scheduler = sched;
-    this.feed = f;
     this.router = r;
+    this.feed = f;
   }
 
   private static java.util.concurrent.ThreadFactory daemon(String name) {
@@ -118,15 +106,6 @@ public final class RedisEngine implements Engine {
     return new RedisEngineBuilder();
   }
 
-  /** This node's id, as configured. */
-  public String nodeId() {
-    return config.nodeId();
-  }
-
-  /** This node incarnation's id in Redis: the node id and a random suffix, new at every start. */
-  public String member() {
-    return member;
-  }
 
   /** The settings this engine was built with. */
   public RedisEngineConfig config() {
@@ -135,12 +114,21 @@ public final class RedisEngine implements Engine {
 
   @Override
   public RunLog newLog(String runId, int maxFrames, long maxBytes) {
-    StreamRunLog log = new StreamRunLog(link, keys.log(runId), maxFrames, maxBytes, config.retention().toMillis());
+    String sessionId = directory.sessionOf(runId);
+    if (sessionId == null) {
+      throw new IllegalStateException("run " + runId + " was not claimed through this engine's directory");
+    }
+    StreamRunLog log = new StreamRunLog(link, keys, sessionId, runId, maxFrames, maxBytes);
     logs.put(runId, log);
     return new RunLog() {
       @Override
-      public void append(long seq, dev.runlane.engine.EncodedFrame frame) {
+      public void append(long seq, EncodedFrame frame) {
         log.append(seq, frame);
+      }
+
+      @Override
+      public void signal(EncodedFrame frame) {
+        log.signal(frame);
       }
 
       @Override
@@ -154,7 +142,7 @@ public final class RedisEngine implements Engine {
       }
 
       @Override
-      public void read(long from, long to, java.util.function.Consumer<dev.runlane.engine.EncodedFrame> sink) {
+      public void read(long from, long to, Consumer<EncodedFrame> sink) {
         log.read(from, to, sink);
       }
 
@@ -177,13 +165,40 @@ public final class RedisEngine implements Engine {
   }
 
   @Override
+  public RunLogView view(String runId) {
+    return new RedisLogView(link, keys, directory, runId);
+  }
+
+  /** This node incarnation's id: the configured node id and a random suffix, new at every start. */
+  @Override
+  public String nodeId() {
+    return member;
+  }
+
+  @Override
+  public void onNodeLost(NodeLossListener listener) {
+    lease.listener(listener);
+  }
+
+  @Override
   public RunDirectory directory() {
     return directory;
   }
 
   @Override
   public Optional<RunFeed> feed() {
-    return Optional.of(feed);
+    return Optional.of(
+        new RunFeed() {
+          @Override
+          public Tail tail(String runId, long afterSeq, Sink sink) {
+            return feed.tail(runId, afterSeq, sink);
+          }
+
+          @Override
+          public Tail watchSession(String sessionId, Consumer<RunRecord> started) {
+            return router.watch(sessionId, started);
+          }
+        });
   }
 
   @Override
@@ -199,10 +214,6 @@ public final class RedisEngine implements Engine {
   /** Sweeps dead nodes now (the scheduler does it every lease TTL / 2); for tests. */
   java.util.List<String> sweepNow() {
     return lease.sweep();
-  }
-
-  void onNodeLost(NodeLease.@Nullable Listener l) {
-    lease.listener(l);
   }
 
   RedisLink link() {

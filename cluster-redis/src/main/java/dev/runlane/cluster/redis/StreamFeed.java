@@ -1,7 +1,9 @@
 package dev.runlane.cluster.redis;
 
 import dev.runlane.engine.EncodedFrame;
+import dev.runlane.engine.FrameMeta;
 import dev.runlane.engine.RunFeed;
+import io.lettuce.core.RedisFuture;
 import io.lettuce.core.StreamMessage;
 import io.lettuce.core.UnblockType;
 import io.lettuce.core.XReadArgs;
@@ -14,7 +16,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
-import java.util.function.Consumer;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -23,24 +24,28 @@ import org.slf4j.LoggerFactory;
  * Delivery across nodes: one poller thread and one connection of its own per node, multiplexing
  * every tail of the node in one {@code XREAD BLOCK ... STREAMS k1 k2 ... id1 id2 ...} over the
  * streams of the runs this node's connections follow (never every stream). Each tail has its own
- * cursor: it is handed every entry above it, in id (= seq) order, once, then its cursor moves; it
- * ends after the terminal entry. A new tail wakes the blocked read ({@code CLIENT UNBLOCK} from the
- * main connection) so its stream joins the next read at once.
+ * cursor, an entry id: it is handed every entry above it in id order, once, then its cursor moves;
+ * sequenced frames ({@code <seq>-0}) must follow each other without a gap, signals ({@code
+ * <head>-<n>}) come in between in write order; the tail ends after the terminal entry. A new tail
+ * wakes the blocked read ({@code CLIENT UNBLOCK} from the main connection) so its stream joins the
+ * next read at once.
  *
- * <p>If Redis is unreachable the poller retries with a short back-off; no frame is skipped, since
- * each tail resumes from its own cursor. If a stream was trimmed past a tail's cursor (the tail fell
- * more than the log's bound behind), the tail cannot continue exactly and is closed, with an error
- * logged.
+ * <p>If Redis is unreachable the poller retries with a short back-off: no frame is skipped, since
+ * each tail resumes from its own cursor. About once a second, and after every reconnect, it checks
+ * that each tailed run's record still exists: a run whose record is gone (expired, or Redis
+ * restarted empty) is {@link Sink#lost() lost}, as is a tail whose next seq was trimmed away.
  *
  * <p><b>Thread safety:</b> safe for concurrent use; every sink is called from the poller thread
- * only.
+ * only, under no lock.
  */
 final class StreamFeed implements RunFeed, AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(StreamFeed.class);
   private static final int BATCH = 512;
+  private static final long CHECK_EVERY_NANOS = TimeUnit.SECONDS.toNanos(1);
 
   private final RedisLink link;
   private final Keys keys;
+  private final RedisDirectory directory;
   private final long blockMillis;
   private final ConcurrentHashMap<String, CopyOnWriteArrayList<TailImpl>> byKey = new ConcurrentHashMap<>();
   private final Thread poller;
@@ -48,10 +53,13 @@ final class StreamFeed implements RunFeed, AutoCloseable {
   private volatile long pollerClientId = -1;
   private volatile boolean blocked;
   private @Nullable StatefulRedisConnection<String, byte[]> conn;
+  private long lastCheck = System.nanoTime();
+  private boolean checkNow;
 
-  StreamFeed(RedisLink link, Keys keys, String nodeId, Duration block) {
+  StreamFeed(RedisLink link, Keys keys, RedisDirectory directory, String nodeId, Duration block) {
     this.link = link;
     this.keys = keys;
+    this.directory = directory;
     this.blockMillis = Math.max(10, block.toMillis());
     this.poller = new Thread(this::loop, "runlane-redis-feed-" + nodeId);
     poller.setDaemon(true);
@@ -59,11 +67,19 @@ final class StreamFeed implements RunFeed, AutoCloseable {
   }
 
   @Override
-  public Tail tail(String runId, long afterSeq, Consumer<EncodedFrame> sink) {
+  public Tail tail(String runId, long afterSeq, Sink sink) {
     if (closed) {
       throw new IllegalStateException("the feed is closed");
     }
-    TailImpl t = new TailImpl(keys.log(runId), afterSeq, sink);
+    String sessionId = directory.sessionOf(runId);
+    if (sessionId == null) {
+      // Redis does not know the run: nothing will ever come
+      TailImpl t = new TailImpl("", keys.log("", runId), afterSeq, sink);
+      t.closed = true;
+      sink.lost();
+      return t;
+    }
+    TailImpl t = new TailImpl(keys.run(sessionId, runId), keys.log(sessionId, runId), afterSeq, sink);
     byKey.computeIfAbsent(t.key, k -> new CopyOnWriteArrayList<>()).add(t);
     wake();
     return t;
@@ -78,7 +94,11 @@ final class StreamFeed implements RunFeed, AutoCloseable {
     LockSupport.unpark(poller);
     long id = pollerClientId;
     if (blocked && id >= 0) {
-      link.async().clientUnblock(id, UnblockType.TIMEOUT);
+      try {
+        link.async().clientUnblock(id, UnblockType.TIMEOUT);
+      } catch (RuntimeException e) {
+        // Redis unreachable: the poller's read ends by itself
+      }
     }
   }
 
@@ -104,12 +124,16 @@ final class StreamFeed implements RunFeed, AutoCloseable {
           conn = c;
           pollerClientId = c.sync().clientId();
         }
+        if (checkNow || System.nanoTime() - lastCheck > CHECK_EVERY_NANOS) {
+          checkRecords();
+        }
         pollOnce(c);
         backoff = 0;
       } catch (RuntimeException e) {
         if (closed) {
           break;
         }
+        checkNow = true; // Redis may have restarted empty meanwhile
         backoff = backoff == 0 ? 50 : Math.min(1000, backoff * 2);
         LOG.debug("feed poll failed; retrying in {} ms: {}", backoff, e.toString());
       }
@@ -120,16 +144,54 @@ final class StreamFeed implements RunFeed, AutoCloseable {
     }
   }
 
+  /** Tails whose run record is gone are lost: the run expired, or Redis restarted empty. */
+  private void checkRecords() {
+    List<String> ks = new ArrayList<>(byKey.keySet());
+    List<RedisFuture<Long>> exists = new ArrayList<>(ks.size());
+    for (String k : ks) {
+      CopyOnWriteArrayList<TailImpl> l = byKey.get(k);
+      exists.add(link.async().exists(l == null || l.isEmpty() ? k : l.get(0).record));
+    }
+    for (int i = 0; i < ks.size(); i++) {
+      long n = link.await(exists.get(i), "EXISTS run record");
+      if (n == 0) {
+        CopyOnWriteArrayList<TailImpl> l = byKey.get(ks.get(i));
+        if (l != null) {
+          for (TailImpl t : l) {
+            lose(t, "its record is gone from Redis (expired, or Redis restarted empty)");
+          }
+        }
+      }
+    }
+    lastCheck = System.nanoTime();
+    checkNow = false;
+  }
+
+  private void lose(TailImpl t, String why) {
+    if (t.closed) {
+      return;
+    }
+    LOG.warn("the tail of {} cannot continue: {}", t.key, why);
+    t.close();
+    try {
+      t.sink.lost();
+    } catch (RuntimeException e) {
+      LOG.error("a tail's sink threw on lost()", e);
+    }
+  }
+
   @SuppressWarnings("unchecked")
   private void pollOnce(StatefulRedisConnection<String, byte[]> c) {
     List<XReadArgs.StreamOffset<String>> offsets = new ArrayList<>();
     for (Map.Entry<String, CopyOnWriteArrayList<TailImpl>> e : byKey.entrySet()) {
-      long min = Long.MAX_VALUE;
+      long[] min = null;
       for (TailImpl t : e.getValue()) {
-        min = Math.min(min, t.cursor);
+        if (min == null || t.seq < min[0] || (t.seq == min[0] && t.sub < min[1])) {
+          min = new long[] {t.seq, t.sub};
+        }
       }
-      if (min != Long.MAX_VALUE) {
-        offsets.add(XReadArgs.StreamOffset.from(e.getKey(), FrameFields.id(min)));
+      if (min != null) {
+        offsets.add(XReadArgs.StreamOffset.from(e.getKey(), min[0] + "-" + min[1]));
       }
     }
     if (offsets.isEmpty()) {
@@ -155,32 +217,32 @@ final class StreamFeed implements RunFeed, AutoCloseable {
       if (tails == null) {
         continue;
       }
-      long seq = FrameFields.seq(m.getId());
+      String id = m.getId();
+      long seq = FrameFields.seq(id);
+      long sub = FrameFields.sub(id);
       EncodedFrame frame = null;
-      boolean terminal = FrameFields.terminal(m.getBody());
       for (TailImpl t : tails) {
-        if (t.closed || seq <= t.cursor) {
-          continue;
+        if (t.closed || seq < t.seq || (seq == t.seq && sub <= t.sub)) {
+          continue; // handed already
         }
-        if (seq != t.cursor + 1) {
-          LOG.error(
-              "tail of {} cannot continue exactly: the stream was trimmed past it (wanted seq {}, oldest held {})",
-              t.key, t.cursor + 1, seq);
-          t.close();
+        if (sub == 0 && seq != t.seq + 1) {
+          lose(t, "the stream was trimmed past it (wanted seq " + (t.seq + 1) + ", oldest held " + seq + ")");
           continue;
         }
         if (frame == null) {
           frame = FrameFields.decode(m.getBody());
         }
-        t.cursor = seq;
+        t.seq = seq;
+        t.sub = sub;
         try {
-          t.sink.accept(frame);
+          t.sink.frame(frame);
         } catch (RuntimeException ex) {
           LOG.error("a tail's sink of {} threw; closing the tail", t.key, ex);
           t.close();
           continue;
         }
-        if (terminal) {
+        FrameMeta meta = frame.meta();
+        if (meta != null && meta.type() == FrameMeta.Type.TERMINAL) {
           t.close();
         }
       }
@@ -209,15 +271,19 @@ final class StreamFeed implements RunFeed, AutoCloseable {
   }
 
   private final class TailImpl implements Tail {
+    final String record;
     final String key;
-    final Consumer<EncodedFrame> sink;
-    /** The last seq handed; written by the poller thread only. */
-    volatile long cursor;
+    final Sink sink;
+    /** The id of the last entry handed; written by the poller thread only. */
+    volatile long seq;
+
+    volatile long sub;
     volatile boolean closed;
 
-    TailImpl(String key, long afterSeq, Consumer<EncodedFrame> sink) {
+    TailImpl(String record, String key, long afterSeq, Sink sink) {
+      this.record = record;
       this.key = key;
-      this.cursor = afterSeq;
+      this.seq = afterSeq;
       this.sink = sink;
     }
 

@@ -1,44 +1,56 @@
 package dev.runlane.cluster.redis;
 
+import static dev.runlane.cluster.redis.RedisLink.bytes;
+
 import dev.runlane.engine.EncodedFrame;
+import dev.runlane.engine.FrameMeta;
+import dev.runlane.engine.RunFencedException;
 import dev.runlane.engine.RunLog;
 import io.lettuce.core.Range;
+import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.StreamMessage;
-import io.lettuce.core.XAddArgs;
-import io.lettuce.core.XTrimArgs;
+import java.util.ArrayDeque;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import org.jspecify.annotations.Nullable;
 
 /**
- * A run's log as one Redis stream: entry id {@code <seq>-0}, so a resume is one {@code XRANGE key
- * <from>-0 <to>-0}. Appends are pipelined: {@code XADD} is sent on the engine's main connection and
- * not waited for, so a publisher under the run's lock pays no round trip; a failed append is
- * surfaced by the next call on this log (which then refuses everything: the stream has a hole).
+ * A run's log as one Redis stream, written by the run's owner node: entry id {@code <seq>-0}, so a
+ * resume is one {@code XRANGE key <from>-0 <to>-0}. Each append is one {@link Scripts#APPEND} call:
+ * the {@code XADD} happens only if the stored head is {@code seq - 1} and the run's end is not
+ * recorded (or this is its terminal), so Redis never holds a hole, a duplicate, or a frame after
+ * another node's terminal.
+ *
+ * <p><b>Pipelined.</b> An append sends its script on the engine's main connection and does not wait:
+ * a publisher under the run's lock pays no round trip. Frames not yet confirmed stay in a small
+ * queue. If one fails (Redis unreachable, a timeout), the later ones fail too (a hole before them),
+ * so nothing out of order is stored; the next append (or read, or end) first resends the whole
+ * queue, in order, and waits for it: if that fails it throws {@link StoreUnavailableException} with
+ * nothing appended and the head unchanged, as the seam asks, and the queue waits for the next try.
  * Reads go on the same connection, which executes commands in order, so a read sees every earlier
- * append.
+ * append. At most {@value #MAX_UNCONFIRMED} frames are in flight per run; past that an append waits
+ * for the oldest, at most the command timeout.
  *
- * <p>Bounded like the ring: {@code XADD ... MAXLEN maxFrames} (exact, so the oldest seq held is known
- * here without asking), plus a byte budget tracked here from the frame sizes, enforced with {@code
- * XTRIM MINID}. The newest frame is always kept. Redis refuses an {@code XADD} whose id is not above
- * the stream's last id: a frozen-then-woken writer cannot overwrite or reorder what another node
- * appended.
+ * <p>Bounded like the ring: the oldest seq kept follows {@code maxFrames} and the byte budget
+ * (tracked here from the frame sizes); each {@code XADD} trims with {@code MINID <oldest>-0}. The
+ * newest frame is always kept. Signals (approvals, status) go into the same stream as {@code
+ * <head>-<n>}.
  *
- * <p><b>Thread safety:</b> single writer (the owning run, under its lock), as the seam says; the
- * failure of a pipelined append is published through a volatile field.
+ * <p><b>Thread safety:</b> single writer (the owning run, under its lock), as the seam says;
+ * confirmations arrive on a Redis I/O thread through volatile and atomic fields.
  */
 final class StreamRunLog implements RunLog {
-  /** Seals a stream after its terminal: its last id becomes the largest, so every later XADD fails. */
-  static final RedisLink.Script SEAL =
-      new RedisLink.Script(
-          """
-          redis.call('XSETID', KEYS[1], '18446744073709551615-18446744073709551615')
-          redis.call('PEXPIRE', KEYS[1], ARGV[1])
-          return 'OK'
-          """);
+  static final int MAX_UNCONFIRMED = 4096;
+  private static final int OK = 0;
+  private static final int UNAVAILABLE = 1;
+  private static final int FENCED = 2;
+  private static final int LOST = 3;
 
   private final RedisLink link;
-  private final String key;
+  private final String runId;
+  private final String[] keys;
   private final int maxFrames;
   private final long maxBytes;
   private long head;
@@ -47,27 +59,127 @@ final class StreamRunLog implements RunLog {
   /** Payload sizes of the held frames, a ring indexed by seq. */
   private int[] sizes = new int[8];
 
-  private volatile @Nullable Throwable failure;
-  /** The directory recorded this run's end: the next append is the terminal. */
-  private boolean ended;
-  private final long retentionMillis;
+  private final ArrayDeque<Pending> unconfirmed = new ArrayDeque<>();
+  private final AtomicLong confirmed = new AtomicLong();
+  private volatile int trouble = OK;
+  private volatile @Nullable Throwable cause;
+  /** This node won the run's end: the next append is the terminal, signals are dropped. */
+  private boolean endedHere;
 
-  StreamRunLog(RedisLink link, String key, int maxFrames, long maxBytes, long retentionMillis) {
-    this.retentionMillis = retentionMillis;
+  private record Pending(long seq, long oldest, boolean terminal, EncodedFrame frame) {}
+
+  StreamRunLog(RedisLink link, Keys k, String sessionId, String runId, int maxFrames, long maxBytes) {
     if (maxFrames < 1) {
       throw new IllegalArgumentException("maxFrames < 1: " + maxFrames);
     }
     this.link = link;
-    this.key = key;
+    this.runId = runId;
+    this.keys =
+        new String[] {k.run(sessionId, runId), k.log(sessionId, runId), k.approvals(sessionId, runId)};
     this.maxFrames = maxFrames;
     this.maxBytes = maxBytes;
   }
 
-  private void checkHealthy() {
-    Throwable f = failure;
-    if (f != null) {
-      throw RedisLink.unavailable("an earlier append to " + key + " failed", f);
+  String runId() {
+    return runId;
+  }
+
+  /** Called under the run's lock when this node won the run's end: the next append is the terminal. */
+  void markEnded() {
+    endedHere = true;
+  }
+
+  private CompletableFuture<Long> send(Pending p) {
+    EncodedFrame f = p.frame();
+    CompletableFuture<Long> r =
+        Scripts.APPEND.call(
+            link.async(),
+            ScriptOutputType.INTEGER,
+            keys,
+            bytes(Long.toString(p.seq())),
+            bytes(Long.toString(p.oldest())),
+            p.terminal() ? new byte[] {'1'} : new byte[] {'0'},
+            FrameFields.payload(f),
+            FrameFields.kind(f),
+            FrameFields.meta(f),
+            FrameFields.coalesce(f));
+    r.whenComplete((code, error) -> onResult(p.seq(), code, error));
+    return r;
+  }
+
+  private void onResult(long seq, @Nullable Long code, @Nullable Throwable error) {
+    if (error != null) {
+      troubled(UNAVAILABLE, error);
+      return;
     }
+    long c = code == null ? 0 : code;
+    if (c == 1 || c == 2) {
+      confirmed.accumulateAndGet(seq, Math::max);
+    } else if (c == -1) {
+      troubled(FENCED, null);
+    } else if (c == -2) {
+      troubled(LOST, null);
+    } else {
+      troubled(UNAVAILABLE, null); // a hole before it: an earlier append failed
+    }
+  }
+
+  private synchronized void troubled(int t, @Nullable Throwable e) {
+    if (trouble == OK || t > trouble) {
+      trouble = t;
+      cause = e;
+    }
+  }
+
+  private void settle() {
+    long c = confirmed.get();
+    while (!unconfirmed.isEmpty() && unconfirmed.peekFirst().seq() <= c) {
+      unconfirmed.pollFirst();
+    }
+  }
+
+  /** Throws for the current trouble, or resends the unconfirmed frames and waits for them. */
+  private void recover() {
+    int t = trouble;
+    if (t == FENCED) {
+      throw new RunFencedException(runId);
+    }
+    if (t == LOST) {
+      throw new StoreUnavailableException(
+          "Redis has no record of run " + runId + " (expired, or Redis restarted empty)");
+    }
+    synchronized (this) {
+      trouble = OK;
+      cause = null;
+    }
+    CompletableFuture<Long> last = null;
+    for (Pending p : unconfirmed) {
+      last = send(p);
+    }
+    if (last != null) {
+      try {
+        link.await(last, "resending run " + runId + "'s unconfirmed frames");
+      } catch (StoreUnavailableException e) {
+        troubled(UNAVAILABLE, e);
+      }
+    }
+    settle();
+    if (trouble != OK) {
+      throwTrouble();
+    }
+  }
+
+  private void throwTrouble() {
+    int t = trouble;
+    if (t == FENCED) {
+      throw new RunFencedException(runId);
+    }
+    Throwable c = cause;
+    String what =
+        t == LOST
+            ? "Redis has no record of run " + runId + " (expired, or Redis restarted empty)"
+            : "run " + runId + "'s log could not be written to Redis";
+    throw c == null ? new StoreUnavailableException(what) : new StoreUnavailableException(what + ": " + c, c);
   }
 
   @Override
@@ -75,7 +187,31 @@ final class StreamRunLog implements RunLog {
     if (seq != head + 1) {
       throw new IllegalStateException("append out of order: " + seq + " after " + head);
     }
-    checkHealthy();
+    FrameMeta meta = frame.meta();
+    boolean terminal = meta != null && meta.type() == FrameMeta.Type.TERMINAL;
+    settle();
+    boolean lostTerminal = terminal && trouble == LOST;
+    if (trouble != OK && !lostTerminal) {
+      recover();
+    }
+    if (unconfirmed.size() >= MAX_UNCONFIRMED) {
+      Pending oldestPending = unconfirmed.peekFirst();
+      long deadline = System.nanoTime() + link.timeout.toNanos();
+      while (confirmed.get() < oldestPending.seq() && trouble == OK && System.nanoTime() < deadline) {
+        Thread.onSpinWait();
+        java.util.concurrent.locks.LockSupport.parkNanos(50_000);
+      }
+      settle();
+      if (unconfirmed.size() >= MAX_UNCONFIRMED) {
+        if (trouble != OK) {
+          recover();
+        } else {
+          throw new StoreUnavailableException(
+              "Redis did not confirm run " + runId + "'s appends within " + link.timeout.toMillis() + " ms");
+        }
+      }
+    }
+    // accepted: from here on the frame is this run's seq, and will reach Redis in order
     if (head - oldest + 1 == sizes.length && sizes.length < maxFrames) {
       grow();
     }
@@ -85,38 +221,84 @@ final class StreamRunLog implements RunLog {
     sizes[index(seq)] = frame.bytes();
     bytes += frame.bytes();
     head = seq;
-    long before = oldest;
     if (maxBytes > 0) {
       while (bytes > maxBytes && oldest < head) {
         evictOldest();
       }
     }
-    XAddArgs args = new XAddArgs().id(FrameFields.id(seq)).maxlen(maxFrames).exactTrimming();
-    link.async().xadd(key, args, FrameFields.encode(frame, ended)).whenComplete(this::onWrite);
-    if (ended) {
-      // the terminal: seal the stream (no XADD can land after it, whoever sends it) and let it expire
-      SEAL.call(link.async(), io.lettuce.core.ScriptOutputType.STATUS, new String[] {key},
-              RedisLink.bytes(Long.toString(retentionMillis)))
-          .whenComplete(this::onWrite);
+    if (lostTerminal) {
+      return; // the store lost the run: the terminal reaches this node's recipients only
     }
-    if (oldest > before && oldest > head - maxFrames + 1) {
-      trimInRedis();
+    Pending p = new Pending(seq, oldest, terminal, frame);
+    unconfirmed.addLast(p);
+    send(p);
+  }
+
+  /** Waits until every accepted append is stored (before the run's end is recorded). */
+  void flush() {
+    settle();
+    if (trouble != OK) {
+      recover();
+      return;
+    }
+    Pending last = unconfirmed.peekLast();
+    if (last == null) {
+      return;
+    }
+    // a no-op on the same connection completes after every earlier append
+    link.await(link.async().ping(), "flushing run " + runId + "'s appends");
+    settle();
+    if (trouble != OK) {
+      recover();
     }
   }
 
-  /** Called under the run's lock when this node won the run's end: the next append is the terminal. */
-  void markEnded() {
-    ended = true;
-  }
-
-  private void onWrite(@Nullable Object ignored, @Nullable Throwable error) {
-    if (error != null && failure == null) {
-      failure = error;
+  @Override
+  public void signal(EncodedFrame frame) {
+    if (endedHere) {
+      return; // the terminal drops every pending approval; nothing is written after the end
     }
-  }
-
-  private void trimInRedis() {
-    link.async().xtrim(key, XTrimArgs.Builder.minId(FrameFields.id(oldest))).whenComplete(this::onWrite);
+    FrameMeta meta = frame.meta();
+    FrameMeta.Type type = meta == null ? FrameMeta.Type.STATUS : meta.type();
+    String approvalId = "";
+    byte t;
+    if (type == FrameMeta.Type.APPROVAL_REQUESTED || type == FrameMeta.Type.APPROVAL_RESOLVED) {
+      t = (byte) (type == FrameMeta.Type.APPROVAL_REQUESTED ? 'R' : 'S');
+      approvalId = java.util.Objects.requireNonNull(java.util.Objects.requireNonNull(meta).approval()).approvalId();
+    } else if (type == FrameMeta.Type.STATUS) {
+      t = 'T';
+    } else {
+      throw new IllegalArgumentException("not a signal: " + type);
+    }
+    settle();
+    if (trouble != OK) {
+      if (t == 'T') {
+        return; // best effort
+      }
+      recover();
+    }
+    CompletableFuture<Long> r =
+        Scripts.SIGNAL.call(
+            link.async(),
+            ScriptOutputType.INTEGER,
+            keys,
+            new byte[] {t},
+            bytes(approvalId),
+            FrameFields.payload(frame),
+            FrameFields.kind(frame),
+            FrameFields.meta(frame),
+            FrameFields.coalesce(frame),
+            t == 'R' ? FrameFields.blob(frame) : new byte[0]);
+    if (t == 'T') {
+      return; // pipelined, best effort
+    }
+    long code = link.await(r, "approval signal of run " + runId);
+    if (code == -1) {
+      throw new RunFencedException(runId);
+    }
+    if (code == -2) {
+      throw new StoreUnavailableException("Redis has no record of run " + runId);
+    }
   }
 
   private int index(long seq) {
@@ -153,15 +335,33 @@ final class StreamRunLog implements RunLog {
     if (start > end) {
       return;
     }
-    checkHealthy();
+    settle();
+    if (trouble != OK) {
+      recover();
+    }
+    readRange(link, keys[1], start, end, sink, true);
+  }
+
+  /**
+   * One {@code XRANGE} of the sequenced frames {@code start..end}; with {@code exact}, a missing
+   * frame anywhere is a {@link StoreUnavailableException}, else only a gap after the first is.
+   */
+  static void readRange(
+      RedisLink link, String key, long start, long end, Consumer<EncodedFrame> sink, boolean exact) {
     List<StreamMessage<String, byte[]>> entries =
-        link.await(
-            link.async().xrange(key, Range.create(FrameFields.id(start), FrameFields.id(end))),
-            "XRANGE " + key);
-    checkHealthy();
-    long expect = start;
+        link.await(link.async().xrange(key, Range.create(FrameFields.id(start), FrameFields.id(end))), "XRANGE " + key);
+    long expect = -1;
     for (StreamMessage<String, byte[]> m : entries) {
-      long seq = FrameFields.seq(m.getId());
+      String id = m.getId();
+      if (FrameFields.sub(id) != 0) {
+        continue; // a signal: never replayed
+      }
+      long seq = FrameFields.seq(id);
+      if (expect < 0 && !exact) {
+        expect = seq;
+      } else if (expect < 0) {
+        expect = start;
+      }
       if (seq != expect) {
         throw new StoreUnavailableException(
             "stream " + key + " lost entries: expected seq " + expect + ", Redis has " + seq);
@@ -169,32 +369,27 @@ final class StreamRunLog implements RunLog {
       sink.accept(FrameFields.decode(m.getBody()));
       expect++;
     }
-    if (expect != end + 1) {
+    if (exact && expect != end + 1) {
       throw new StoreUnavailableException(
-          "stream " + key + " lost entries: expected up to seq " + end + ", Redis has up to " + (expect - 1));
+          "stream " + key + " lost entries: expected up to seq " + end + ", Redis has " + entries.size() + " entries");
     }
   }
 
+  /** Frames are kept in Redis, not in this process. */
   @Override
   public long retainedBytes() {
-    return bytes;
+    return 0;
   }
 
   @Override
   public void trim(long maxBytes) {
-    long before = oldest;
-    while (bytes > maxBytes && oldest < head) {
-      evictOldest();
-    }
-    if (oldest > before) {
-      trimInRedis();
-    }
+    // nothing held in this process's memory; the stream is bounded by MINID on each append
   }
 
   @Override
   public void clear() {
-    // Local bookkeeping only: the stream itself expires by its retention TTL, set when the run ended,
-    // so other nodes (and this one after a restart) can still serve resumes until then.
+    // Local bookkeeping only: the stream expires by the run record's retention, so other nodes
+    // (and this one after a restart) can still serve resumes until then.
     bytes = 0;
     oldest = head + 1;
     sizes = new int[8];
