@@ -41,6 +41,8 @@ final class NodeLease {
   private @Nullable ScheduledFuture<?> renewal;
   private @Nullable ScheduledFuture<?> sweeping;
   private volatile boolean stopped;
+  /** When the lease was last taken or renewed (System.nanoTime). */
+  private volatile long renewedAt;
 
   private final RedisDirectory directory;
 
@@ -62,7 +64,9 @@ final class NodeLease {
   /** Takes the lease (waiting for Redis) and starts renewing it and sweeping. */
   void start() {
     RedisAsyncCommands<String, byte[]> c = link.async();
+    long t = System.nanoTime();
     link.await(c.set(keys.lease(member), RedisLink.bytes(member), SetArgs.Builder.px(ttl.toMillis())), "node lease");
+    renewedAt = t;
     link.await(c.sadd(keys.nodes(), RedisLink.bytes(member)), "node registration");
     long renewEvery = Math.max(1, ttl.toMillis() / 3);
     renewal = scheduler.scheduleWithFixedDelay(this::renew, renewEvery, renewEvery, TimeUnit.MILLISECONDS);
@@ -76,12 +80,29 @@ final class NodeLease {
     }
     try {
       RedisAsyncCommands<String, byte[]> c = link.async();
+      long t = System.nanoTime();
       link.await(c.set(keys.lease(member), RedisLink.bytes(member), SetArgs.Builder.px(ttl.toMillis())), "lease renewal");
+      renewedAt = t;
       // after a Redis restarted empty the registration is gone too: register again, idempotently
       c.sadd(keys.nodes(), RedisLink.bytes(member));
     } catch (RuntimeException e) {
       LOG.warn("node {} could not renew its lease: {}", member, e.toString());
     }
+  }
+
+  /**
+   * True while the lease certainly still holds in Redis: it was renewed less than half a TTL ago
+   * (measured from before the renewal was sent). A node whose lease may have expired (it froze, or
+   * could not reach Redis) cannot know whether a survivor ended its runs, so its appends wait for
+   * Redis's answer and a fenced one fails at once.
+   */
+  boolean fresh() {
+    return !stopped && System.nanoTime() - renewedAt < ttl.toNanos() / 2;
+  }
+
+  /** Pretends the last renewal is old (tests of a frozen owner). */
+  void ageForTests() {
+    renewedAt = System.nanoTime() - ttl.toNanos();
   }
 
   private void sweepSafely() {

@@ -118,7 +118,7 @@ public final class RedisEngine implements Engine {
     if (sessionId == null) {
       throw new IllegalStateException("run " + runId + " was not claimed through this engine's directory");
     }
-    StreamRunLog log = new StreamRunLog(link, keys, sessionId, runId, maxFrames, maxBytes);
+    StreamRunLog log = new StreamRunLog(link, keys, sessionId, runId, maxFrames, maxBytes, lease::fresh);
     logs.put(runId, log);
     return new RunLog() {
       @Override
@@ -214,6 +214,10 @@ public final class RedisEngine implements Engine {
   /** Sweeps dead nodes now (the scheduler does it every lease TTL / 2); for tests. */
   java.util.List<String> sweepNow() {
     return lease.sweep();
+  }
+
+  NodeLease lease() {
+    return lease;
   }
 
   RedisLink link() {

@@ -65,10 +65,16 @@ final class StreamRunLog implements RunLog {
   private volatile @Nullable Throwable cause;
   /** This node won the run's end: the next append is the terminal, signals are dropped. */
   private boolean endedHere;
+  /** The terminal was appended: nothing more is. */
+  private boolean sealed;
+  private final java.util.function.BooleanSupplier leaseFresh;
 
   private record Pending(long seq, long oldest, boolean terminal, EncodedFrame frame) {}
 
-  StreamRunLog(RedisLink link, Keys k, String sessionId, String runId, int maxFrames, long maxBytes) {
+  StreamRunLog(
+      RedisLink link, Keys k, String sessionId, String runId, int maxFrames, long maxBytes,
+      java.util.function.BooleanSupplier leaseFresh) {
+    this.leaseFresh = leaseFresh;
     if (maxFrames < 1) {
       throw new IllegalArgumentException("maxFrames < 1: " + maxFrames);
     }
@@ -187,6 +193,9 @@ final class StreamRunLog implements RunLog {
     if (seq != head + 1) {
       throw new IllegalStateException("append out of order: " + seq + " after " + head);
     }
+    if (sealed) {
+      throw new RunFencedException(runId);
+    }
     FrameMeta meta = frame.meta();
     boolean terminal = meta != null && meta.type() == FrameMeta.Type.TERMINAL;
     settle();
@@ -211,13 +220,20 @@ final class StreamRunLog implements RunLog {
         }
       }
     }
+    boolean fresh = leaseFresh.getAsBoolean();
+    if (!fresh && !lostTerminal && !unconfirmed.isEmpty()) {
+      flush();
+    }
     // accepted: from here on the frame is this run's seq, and will reach Redis in order
+    long undoOldest = oldest;
+    long undoBytes = bytes;
     if (head - oldest + 1 == sizes.length && sizes.length < maxFrames) {
       grow();
     }
     if (head - oldest + 1 == maxFrames) {
       evictOldest();
     }
+    int undoSize = sizes[index(seq)];
     sizes[index(seq)] = frame.bytes();
     bytes += frame.bytes();
     head = seq;
@@ -226,12 +242,40 @@ final class StreamRunLog implements RunLog {
         evictOldest();
       }
     }
+    if (terminal) {
+      sealed = true;
+    }
     if (lostTerminal) {
       return; // the store lost the run: the terminal reaches this node's recipients only
     }
     Pending p = new Pending(seq, oldest, terminal, frame);
-    unconfirmed.addLast(p);
-    send(p);
+    if (fresh) {
+      unconfirmed.addLast(p);
+      send(p);
+      return;
+    }
+    // The lease may have expired: a survivor may have ended the run. Wait for Redis's answer.
+    try {
+      link.await(send(p), "append to run " + runId);
+    } catch (StoreUnavailableException e) {
+      troubled(UNAVAILABLE, e);
+    }
+    if (trouble != OK) {
+      head = seq - 1;
+      oldest = undoOldest;
+      bytes = undoBytes;
+      sizes[index(seq)] = undoSize;
+      sealed = false;
+      if (trouble == UNAVAILABLE) {
+        synchronized (this) {
+          trouble = OK; // nothing is unconfirmed: the next append starts clean
+          Throwable c = cause;
+          cause = null;
+          throw new StoreUnavailableException("append to run " + runId + " failed", c == null ? new IllegalStateException("refused") : c);
+        }
+      }
+      throwTrouble();
+    }
   }
 
   /** Waits until every accepted append is stored (before the run's end is recorded). */

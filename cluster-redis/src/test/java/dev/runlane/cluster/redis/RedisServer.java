@@ -198,6 +198,27 @@ final class RedisServer implements AutoCloseable {
     process = null;
   }
 
+  /** Freezes the server ({@code kill -STOP}): connections stay open, nothing is answered. */
+  void pause() {
+    signal("-STOP");
+  }
+
+  /** Thaws a frozen server ({@code kill -CONT}); its data is intact. */
+  void resume() {
+    signal("-CONT");
+  }
+
+  private void signal(String sig) {
+    try {
+      Process k = new ProcessBuilder("kill", sig, Long.toString(pid())).start();
+      k.waitFor(5, TimeUnit.SECONDS);
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
   /** Starts a stopped server again on the same port: empty (persistence is off). */
   void restart() {
     stop();
