@@ -62,7 +62,7 @@ public final class RedisEngine implements Engine {
     this.member = config.nodeId() + "." + HexFormat.of().formatHex(inc);
     this.keys = new Keys(config.keyPrefix());
     this.link =
-        new RedisLink(RedisURI.create(config.redisUri()), config.commandTimeout(), config.maxInFlight(), config.nodeId());
+        new RedisLink(RedisURI.create(config.redisUri()), config.commandTimeout(), config.maxInFlight(), config.maxPipelined());
     this.directory = new RedisDirectory(link, keys, member, logs::get);
     this.epochs = new Epochs(link, keys);
     this.commandThread = Executors.newSingleThreadExecutor(daemon("runlane-redis-commands-" + config.nodeId()));

@@ -30,6 +30,7 @@ public final class RedisEngineBuilder {
   private Duration retention = Duration.ofMinutes(10);
   private Duration feedBlock = Duration.ofMillis(250);
   private int maxInFlight = 100_000;
+  private int maxPipelined = 2_048;
 
   RedisEngineBuilder() {}
 
@@ -94,6 +95,18 @@ public final class RedisEngineBuilder {
     return this;
   }
 
+  /**
+   * The most appends in flight (sent, not yet answered by Redis); default 2,048. A publisher
+   * faster than Redis waits, at most the command timeout, instead of queueing without bound.
+   */
+  public RedisEngineBuilder maxPipelined(int max) {
+    if (max < 1) {
+      throw new IllegalArgumentException("maxPipelined < 1: " + max);
+    }
+    this.maxPipelined = max;
+    return this;
+  }
+
   private static Duration positive(Duration d, String name) {
     Objects.requireNonNull(d, name);
     if (d.isNegative() || d.isZero()) {
@@ -115,7 +128,8 @@ public final class RedisEngineBuilder {
       id = "node-" + HexFormat.of().formatHex(b);
     }
     return new RedisEngineConfig(
-        uri, id, keyPrefix, leaseTtl, commandTimeout, routeTimeout, retention, feedBlock, maxInFlight);
+        uri, id, keyPrefix, leaseTtl, commandTimeout, routeTimeout, retention, feedBlock, maxInFlight,
+        maxPipelined);
   }
 
   /**

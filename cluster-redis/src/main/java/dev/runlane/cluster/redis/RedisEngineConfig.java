@@ -17,6 +17,8 @@ import java.time.Duration;
  * @param retention how long an ended run's keys live in Redis (its resume window across nodes)
  * @param feedBlock how long one blocking read of the feed waits for new entries
  * @param maxInFlight the most commands queued on the connection; past it, calls fail at once
+ * @param maxPipelined the most appends in flight on the connection; past it a publisher waits
+ *     (at most the command timeout) for Redis to catch up
  */
 public record RedisEngineConfig(
     String redisUri,
@@ -27,4 +29,5 @@ public record RedisEngineConfig(
     Duration routeTimeout,
     Duration retention,
     Duration feedBlock,
-    int maxInFlight) {}
+    int maxInFlight,
+    int maxPipelined) {}

@@ -40,12 +40,17 @@ final class RedisLink implements AutoCloseable {
   static final RedisCodec<String, byte[]> CODEC = RedisCodec.of(StringCodec.UTF8, ByteArrayCodec.INSTANCE);
 
   final Duration timeout;
+  /** Pipelined appends sent and not yet answered, on the main connection. */
+  final java.util.concurrent.atomic.AtomicInteger inFlight = new java.util.concurrent.atomic.AtomicInteger();
+  /** The most pipelined appends in flight before a publisher waits (backpressure). */
+  final int maxPipelined;
   private final ClientResources resources;
   private final RedisClient client;
   final StatefulRedisConnection<String, byte[]> main;
 
-  RedisLink(RedisURI uri, Duration timeout, int maxInFlight, String threadName) {
+  RedisLink(RedisURI uri, Duration timeout, int maxInFlight, int maxPipelined) {
     this.timeout = timeout;
+    this.maxPipelined = maxPipelined;
     this.resources =
         DefaultClientResources.builder().ioThreadPoolSize(2).computationThreadPoolSize(1).build();
     RedisClient c = RedisClient.create(resources, uri);
@@ -69,6 +74,27 @@ final class RedisLink implements AutoCloseable {
 
   RedisAsyncCommands<String, byte[]> async() {
     return main.async();
+  }
+
+  /**
+   * Waits until fewer than {@link #maxPipelined} appends are in flight, at most the command
+   * timeout: a publisher faster than Redis is slowed to Redis's pace instead of queueing without
+   * bound (which would only turn into timeouts).
+   *
+   * @return false if the pipeline did not drain in time
+   */
+  boolean awaitPipelineRoom() {
+    if (inFlight.get() < maxPipelined) {
+      return true;
+    }
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (inFlight.get() >= maxPipelined) {
+      if (System.nanoTime() > deadline) {
+        return false;
+      }
+      java.util.concurrent.locks.LockSupport.parkNanos(20_000);
+    }
+    return true;
   }
 
   /** A new connection of its own (the feed's blocking reads); its command timeout is {@code timeout}. */

@@ -97,6 +97,7 @@ final class StreamRunLog implements RunLog {
 
   private CompletableFuture<Long> send(Pending p) {
     EncodedFrame f = p.frame();
+    link.inFlight.incrementAndGet();
     CompletableFuture<Long> r =
         Scripts.APPEND.call(
             link.async(),
@@ -109,7 +110,11 @@ final class StreamRunLog implements RunLog {
             FrameFields.kind(f),
             FrameFields.meta(f),
             FrameFields.coalesce(f));
-    r.whenComplete((code, error) -> onResult(p.seq(), code, error));
+    r.whenComplete(
+        (code, error) -> {
+          link.inFlight.decrementAndGet();
+          onResult(p.seq(), code, error);
+        });
     return r;
   }
 
@@ -219,6 +224,10 @@ final class StreamRunLog implements RunLog {
               "Redis did not confirm run " + runId + "'s appends within " + link.timeout.toMillis() + " ms");
         }
       }
+    }
+    if (!lostTerminal && !link.awaitPipelineRoom()) {
+      throw new StoreUnavailableException(
+          "Redis did not keep up: " + link.inFlight.get() + " appends in flight after " + link.timeout.toMillis() + " ms");
     }
     boolean fresh = leaseFresh.getAsBoolean();
     if (!fresh && !lostTerminal && !unconfirmed.isEmpty()) {

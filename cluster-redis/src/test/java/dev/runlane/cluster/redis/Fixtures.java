@@ -31,7 +31,7 @@ final class Fixtures implements AutoCloseable {
         .redis(redis.uri())
         .keyPrefix(prefix)
         .nodeId(nodeId)
-        .commandTimeout(Duration.ofMillis(500))
+        .commandTimeout(Duration.ofSeconds(2))
         .routeTimeout(Duration.ofSeconds(2))
         .leaseTtl(Duration.ofSeconds(2))
         .feedBlock(Duration.ofMillis(100));

@@ -61,8 +61,8 @@ class RedisTroubleTest {
 
   @Test
   void aFrozenRedisRefusesWithinTheTimeoutAndTheLogIsRepairedInOrderWhenItReturns() throws Exception {
-    RedisEngine a = fx.engine("a");
-    RedisEngine b = fx.engine("b");
+    RedisEngine a = fx.add(fx.builder("a").commandTimeout(Duration.ofMillis(500)).build());
+    RedisEngine b = fx.add(fx.builder("b").commandTimeout(Duration.ofMillis(500)).build());
     RunRecord r = Fixtures.record(a, "s1", "r1");
     a.directory().claim(r);
     RunLog log = a.newLog("r1", 1_000_000, 0);
@@ -126,8 +126,8 @@ class RedisTroubleTest {
 
   @Test
   void aStoppedRedisIsRefusedAtOnceAndARedisRestartedEmptyChangesEveryEpoch() throws Exception {
-    RedisEngine a = fx.engine("a");
-    RedisEngine b = fx.engine("b");
+    RedisEngine a = fx.add(fx.builder("a").commandTimeout(Duration.ofMillis(500)).build());
+    RedisEngine b = fx.add(fx.builder("b").commandTimeout(Duration.ofMillis(500)).build());
     String before = a.newEpoch();
     String base = before.substring(0, before.indexOf('.'));
     RunRecord r = Fixtures.record(a, "s1", "r1");
