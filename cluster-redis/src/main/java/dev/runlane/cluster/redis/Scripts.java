@@ -40,31 +40,49 @@ final class Scripts {
           """);
 
   /**
-   * KEYS: run record, stream, approvals. ARGV: seq, oldest seq kept, terminal ('1'/'0'), payload,
-   * kind, meta, coalesce key.
+   * A batch of appends of one run, in seq order. KEYS: run record, stream, approvals. ARGV: the
+   * number of frames, then 7 per frame: seq, oldest seq kept, terminal ('1'/'0'), payload, kind,
+   * meta, coalesce key. Each frame is stored only if it is the head's next and the run's end is not
+   * recorded (or it is that end's terminal); a frame already stored (a resend) is skipped. Stops at
+   * the first refused frame. Returns {code, the highest seq now known stored of this batch, or 0}.
    */
   static final RedisLink.Script APPEND =
       new RedisLink.Script(
           FIELDS
               + """
-              if redis.call('EXISTS', KEYS[1]) == 0 then return -2 end
-              local seq = tonumber(ARGV[1])
-              local tseq = redis.call('HGET', KEYS[1], 'tseq')
-              if tseq then
-                tseq = tonumber(tseq)
-                if seq > tseq or (seq == tseq and ARGV[3] ~= '1') then return -1 end
-              end
+              if redis.call('EXISTS', KEYS[1]) == 0 then return {-2, 0} end
               local head = tonumber(redis.call('HGET', KEYS[1], 'head'))
-              if seq <= head then return 2 end
-              if seq ~= head + 1 then return 0 end
-              redis.call('XADD', KEYS[2], 'MINID', ARGV[2] .. '-0', seq .. '-0',
-                unpack(fields(ARGV[4], ARGV[5], ARGV[6], ARGV[7])))
-              redis.call('HSET', KEYS[1], 'head', seq, 'oldest', ARGV[2], 'sn', 0)
-              if ARGV[3] == '1' then
-                redis.call('DEL', KEYS[3])
-                redis.call('PEXPIRE', KEYS[2], redis.call('HGET', KEYS[1], 'ret'))
+              local tseq = redis.call('HGET', KEYS[1], 'tseq')
+              if tseq then tseq = tonumber(tseq) end
+              local n = tonumber(ARGV[1])
+              local last = 0
+              local oldest = nil
+              local function done(code)
+                if oldest then redis.call('HSET', KEYS[1], 'head', head, 'oldest', oldest, 'sn', 0) end
+                return {code, last}
               end
-              return 1
+              for i = 0, n - 1 do
+                local b = 2 + i * 7
+                local seq = tonumber(ARGV[b])
+                local term = ARGV[b + 2] == '1'
+                if tseq and (seq > tseq or (seq == tseq and not term)) then return done(-1) end
+                if seq <= head then
+                  last = seq
+                elseif seq ~= head + 1 then
+                  return done(0)
+                else
+                  redis.call('XADD', KEYS[2], 'MINID', ARGV[b + 1] .. '-0', seq .. '-0',
+                    unpack(fields(ARGV[b + 3], ARGV[b + 4], ARGV[b + 5], ARGV[b + 6])))
+                  head = seq
+                  last = seq
+                  oldest = ARGV[b + 1]
+                  if term then
+                    redis.call('DEL', KEYS[3])
+                    redis.call('PEXPIRE', KEYS[2], redis.call('HGET', KEYS[1], 'ret'))
+                  end
+                end
+              end
+              return done(1)
               """);
 
   /**

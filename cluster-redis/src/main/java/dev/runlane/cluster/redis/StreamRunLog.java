@@ -4,90 +4,102 @@ import static dev.runlane.cluster.redis.RedisLink.bytes;
 
 import dev.runlane.engine.EncodedFrame;
 import dev.runlane.engine.FrameMeta;
+import dev.runlane.engine.InMemoryEngine;
 import dev.runlane.engine.RunFencedException;
 import dev.runlane.engine.RunLog;
 import io.lettuce.core.Range;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.StreamMessage;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 import org.jspecify.annotations.Nullable;
 
 /**
  * A run's log as one Redis stream, written by the run's owner node: entry id {@code <seq>-0}, so a
- * resume is one {@code XRANGE key <from>-0 <to>-0}. Each append is one {@link Scripts#APPEND} call:
- * the {@code XADD} happens only if the stored head is {@code seq - 1} and the run's end is not
- * recorded (or this is its terminal), so Redis never holds a hole, a duplicate, or a frame after
- * another node's terminal.
+ * resume is one {@code XRANGE key <from>-0 <to>-0}. Appends go through {@link Scripts#APPEND}: a
+ * frame is stored only if the stored head is {@code seq - 1} and the run's end is not recorded (or
+ * it is that end's terminal), so Redis never holds a hole, a duplicate, or a frame after another
+ * node's terminal.
  *
- * <p><b>Pipelined.</b> An append sends its script on the engine's main connection and does not wait:
- * a publisher under the run's lock pays no round trip. Frames not yet confirmed stay in a small
- * queue. If one fails (Redis unreachable, a timeout), the later ones fail too (a hole before them),
- * so nothing out of order is stored; the next append (or read, or end) first resends the whole
- * queue, in order, and waits for it: if that fails it throws {@link StoreUnavailableException} with
- * nothing appended and the head unchanged, as the seam asks, and the queue waits for the next try.
- * Reads go on the same connection, which executes commands in order, so a read sees every earlier
- * append. At most {@value #MAX_UNCONFIRMED} frames are in flight per run; past that an append waits
- * for the oldest, at most the command timeout.
+ * <p><b>Pipelined and batched.</b> An append does not wait for Redis: a publisher under the run's
+ * lock pays no round trip. Each run has at most one batch in flight; frames appended meanwhile
+ * queue and leave together, in one script call, when it is answered (so a busy run costs Redis one
+ * call per round trip, not one per frame). If a batch fails (Redis unreachable, a timeout), the
+ * queue stops and nothing later is stored out of order; the next append (or read, or end) resends
+ * the queue, in order, and waits for it: if that fails it throws {@link StoreUnavailableException}
+ * with nothing appended and the head unchanged, as the seam asks, and the queue waits for the next
+ * try. At most {@value #MAX_UNCONFIRMED} frames wait per run, and at most the engine's {@code
+ * maxPipelined} are in flight; past either, an append waits, at most the command timeout.
  *
- * <p>Bounded like the ring: the oldest seq kept follows {@code maxFrames} and the byte budget
- * (tracked here from the frame sizes); each {@code XADD} trims with {@code MINID <oldest>-0}. The
- * newest frame is always kept. Signals (approvals, status) go into the same stream as {@code
- * <head>-<n>}.
+ * <p>A node whose lease may have expired (it froze, or lost Redis for a while) appends
+ * synchronously: a survivor may have ended the run, and a fenced append then fails at once.
  *
- * <p><b>Thread safety:</b> single writer (the owning run, under its lock), as the seam says;
- * confirmations arrive on a Redis I/O thread through volatile and atomic fields.
+ * <p>The owner keeps the newest frames in memory too (an in-memory ring, bounded the same way), so
+ * this node's own resumes never wait for Redis; a read older than that window (trimmed by the
+ * process's retention budget) is one {@code XRANGE}. Redis's copy is bounded like the ring: the
+ * oldest seq kept follows {@code maxFrames} and the byte budget (tracked here from the frame
+ * sizes), and each {@code XADD} trims with {@code MINID <oldest>-0}; the newest frame is always
+ * kept. Signals (approvals, status) go into the same stream as {@code <head>-<n>}.
+ *
+ * <p><b>Thread safety:</b> single writer (the owning run, under its lock), as the seam says; the
+ * queue of unconfirmed frames is shared with Redis's answers under this object's monitor.
  */
 final class StreamRunLog implements RunLog {
   static final int MAX_UNCONFIRMED = 4096;
+  private static final int MAX_BATCH = 256;
   private static final int OK = 0;
   private static final int UNAVAILABLE = 1;
   private static final int FENCED = 2;
   private static final int LOST = 3;
+  /** Makes bounded in-memory rings (the in-memory engine's logs) for the owner's window. */
+  private static final InMemoryEngine WINDOWS = new InMemoryEngine();
 
   private final RedisLink link;
   private final String runId;
   private final String[] keys;
   private final int maxFrames;
   private final long maxBytes;
+  private final BooleanSupplier leaseFresh;
+  private final RunLog window;
+
+  // ---- the owner's (under the run's lock)
   private long head;
   private long oldest = 1;
   private long bytes;
-  /** Payload sizes of the held frames, a ring indexed by seq. */
+  /** Payload sizes of the frames Redis keeps, a ring indexed by seq. */
   private int[] sizes = new int[8];
-
-  private final ArrayDeque<Pending> unconfirmed = new ArrayDeque<>();
-  private final AtomicLong confirmed = new AtomicLong();
-  private volatile int trouble = OK;
-  private volatile @Nullable Throwable cause;
   /** This node won the run's end: the next append is the terminal, signals are dropped. */
   private boolean endedHere;
   /** The terminal was appended: nothing more is. */
   private boolean sealed;
-  private final java.util.function.BooleanSupplier leaseFresh;
+
+  // ---- shared with Redis's answers (under this object's monitor)
+  private final ArrayDeque<Pending> unconfirmed = new ArrayDeque<>();
+  private long sentThrough;
+  private boolean batchInFlight;
+  private int trouble = OK;
+  private @Nullable Throwable cause;
 
   private record Pending(long seq, long oldest, boolean terminal, EncodedFrame frame) {}
 
   StreamRunLog(
-      RedisLink link, Keys k, String sessionId, String runId, int maxFrames, long maxBytes,
-      java.util.function.BooleanSupplier leaseFresh) {
-    this.leaseFresh = leaseFresh;
+      RedisLink link, Keys k, String sessionId, String runId, int maxFrames, long maxBytes, BooleanSupplier leaseFresh) {
     if (maxFrames < 1) {
       throw new IllegalArgumentException("maxFrames < 1: " + maxFrames);
     }
     this.link = link;
     this.runId = runId;
-    this.keys =
-        new String[] {k.run(sessionId, runId), k.log(sessionId, runId), k.approvals(sessionId, runId)};
+    this.keys = new String[] {k.run(sessionId, runId), k.log(sessionId, runId), k.approvals(sessionId, runId)};
     this.maxFrames = maxFrames;
     this.maxBytes = maxBytes;
-  }
-
-  String runId() {
-    return runId;
+    this.leaseFresh = leaseFresh;
+    this.window = WINDOWS.newLog(runId, maxFrames, maxBytes);
   }
 
   /** Called under the run's lock when this node won the run's end: the next append is the terminal. */
@@ -95,103 +107,144 @@ final class StreamRunLog implements RunLog {
     endedHere = true;
   }
 
-  private CompletableFuture<Long> send(Pending p) {
-    EncodedFrame f = p.frame();
-    link.inFlight.incrementAndGet();
-    CompletableFuture<Long> r =
-        Scripts.APPEND.call(
-            link.async(),
-            ScriptOutputType.INTEGER,
-            keys,
-            bytes(Long.toString(p.seq())),
-            bytes(Long.toString(p.oldest())),
-            p.terminal() ? new byte[] {'1'} : new byte[] {'0'},
-            FrameFields.payload(f),
-            FrameFields.kind(f),
-            FrameFields.meta(f),
-            FrameFields.coalesce(f));
-    r.whenComplete(
-        (code, error) -> {
-          link.inFlight.decrementAndGet();
-          onResult(p.seq(), code, error);
-        });
-    return r;
-  }
+  // ------------------------------------------------------------------ batches (monitor held)
 
-  private void onResult(long seq, @Nullable Long code, @Nullable Throwable error) {
-    if (error != null) {
-      troubled(UNAVAILABLE, error);
+  /** Sends the next batch if none is in flight and nothing is wrong. Caller holds the monitor. */
+  private void sendNextBatch() {
+    if (batchInFlight || trouble != OK) {
       return;
     }
-    long c = code == null ? 0 : code;
-    if (c == 1 || c == 2) {
-      confirmed.accumulateAndGet(seq, Math::max);
-    } else if (c == -1) {
-      troubled(FENCED, null);
-    } else if (c == -2) {
-      troubled(LOST, null);
-    } else {
-      troubled(UNAVAILABLE, null); // a hole before it: an earlier append failed
+    List<Pending> batch = new ArrayList<>();
+    for (Pending p : unconfirmed) {
+      if (p.seq() > sentThrough) {
+        batch.add(p);
+        if (batch.size() == MAX_BATCH) {
+          break;
+        }
+      }
     }
+    if (batch.isEmpty()) {
+      return;
+    }
+    batchInFlight = true;
+    sentThrough = batch.get(batch.size() - 1).seq();
+    byte[][] args = new byte[1 + 7 * batch.size()][];
+    args[0] = bytes(Integer.toString(batch.size()));
+    int i = 1;
+    for (Pending p : batch) {
+      EncodedFrame f = p.frame();
+      args[i++] = bytes(Long.toString(p.seq()));
+      args[i++] = bytes(Long.toString(p.oldest()));
+      args[i++] = p.terminal() ? new byte[] {'1'} : new byte[] {'0'};
+      args[i++] = FrameFields.payload(f);
+      args[i++] = FrameFields.kind(f);
+      args[i++] = FrameFields.meta(f);
+      args[i++] = FrameFields.coalesce(f);
+    }
+    int n = batch.size();
+    link.inFlight.addAndGet(n);
+    CompletableFuture<List<Object>> r;
+    try {
+      r = Scripts.APPEND.call(link.async(), ScriptOutputType.MULTI, keys, args);
+    } catch (RuntimeException e) {
+      r = CompletableFuture.failedFuture(e);
+    }
+    r.whenComplete(
+        (result, error) -> {
+          link.inFlight.addAndGet(-n);
+          answered(result, error);
+        });
   }
 
-  private synchronized void troubled(int t, @Nullable Throwable e) {
+  private synchronized void answered(@Nullable List<Object> result, @Nullable Throwable error) {
+    batchInFlight = false;
+    if (error != null || result == null || result.size() < 2) {
+      troubled(UNAVAILABLE, error);
+    } else {
+      long code = (Long) result.get(0);
+      long last = (Long) result.get(1);
+      while (!unconfirmed.isEmpty() && unconfirmed.peekFirst().seq() <= last) {
+        unconfirmed.pollFirst();
+      }
+      if (code == -1) {
+        troubled(FENCED, null);
+      } else if (code == -2) {
+        troubled(LOST, null);
+      } else if (code != 1) {
+        troubled(UNAVAILABLE, null); // a hole before it: an earlier batch failed
+      }
+    }
+    if (trouble != OK) {
+      sentThrough = unconfirmed.isEmpty() ? sentThrough : unconfirmed.peekFirst().seq() - 1;
+    }
+    sendNextBatch();
+    notifyAll();
+  }
+
+  private void troubled(int t, @Nullable Throwable e) {
     if (trouble == OK || t > trouble) {
       trouble = t;
       cause = e;
     }
   }
 
-  private void settle() {
-    long c = confirmed.get();
-    while (!unconfirmed.isEmpty() && unconfirmed.peekFirst().seq() <= c) {
-      unconfirmed.pollFirst();
-    }
-  }
-
-  /** Throws for the current trouble, or resends the unconfirmed frames and waits for them. */
-  private void recover() {
-    int t = trouble;
-    if (t == FENCED) {
-      throw new RunFencedException(runId);
-    }
-    if (t == LOST) {
-      throw new StoreUnavailableException(
-          "Redis has no record of run " + runId + " (expired, or Redis restarted empty)");
-    }
-    synchronized (this) {
-      trouble = OK;
-      cause = null;
-    }
-    CompletableFuture<Long> last = null;
-    for (Pending p : unconfirmed) {
-      last = send(p);
-    }
-    if (last != null) {
+  /** Waits (monitor held) until {@code done} holds, at most the command timeout. */
+  private boolean waitFor(BooleanSupplier done) {
+    long deadline = System.nanoTime() + link.timeout.toNanos();
+    while (!done.getAsBoolean()) {
+      long left = deadline - System.nanoTime();
+      if (left <= 0) {
+        return false;
+      }
       try {
-        link.await(last, "resending run " + runId + "'s unconfirmed frames");
-      } catch (StoreUnavailableException e) {
-        troubled(UNAVAILABLE, e);
+        TimeUnit.NANOSECONDS.timedWait(this, left);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return false;
       }
     }
-    settle();
+    return true;
+  }
+
+  /**
+   * Makes every accepted frame stored, or throws: resends the queue after a failure, and waits
+   * (at most the command timeout) for Redis's answers. Caller holds the monitor.
+   */
+  private void settleAll(String what) {
+    if (trouble == FENCED || trouble == LOST) {
+      throwTrouble();
+    }
+    if (trouble != OK) {
+      if (!waitFor(() -> !batchInFlight)) {
+        throw new StoreUnavailableException(what + ": Redis did not answer within " + link.timeout.toMillis() + " ms");
+      }
+      trouble = OK;
+      cause = null;
+      sentThrough = unconfirmed.isEmpty() ? sentThrough : unconfirmed.peekFirst().seq() - 1;
+      sendNextBatch();
+    }
+    if (!waitFor(() -> unconfirmed.isEmpty() || trouble != OK)) {
+      troubled(UNAVAILABLE, null);
+      throw new StoreUnavailableException(what + ": Redis did not answer within " + link.timeout.toMillis() + " ms");
+    }
     if (trouble != OK) {
       throwTrouble();
     }
   }
 
   private void throwTrouble() {
-    int t = trouble;
-    if (t == FENCED) {
+    if (trouble == FENCED) {
       throw new RunFencedException(runId);
     }
     Throwable c = cause;
     String what =
-        t == LOST
+        trouble == LOST
             ? "Redis has no record of run " + runId + " (expired, or Redis restarted empty)"
             : "run " + runId + "'s log could not be written to Redis";
     throw c == null ? new StoreUnavailableException(what) : new StoreUnavailableException(what + ": " + c, c);
   }
+
+  // ------------------------------------------------------------------ RunLog (the run's lock held)
 
   @Override
   public void append(long seq, EncodedFrame frame) {
@@ -203,25 +256,20 @@ final class StreamRunLog implements RunLog {
     }
     FrameMeta meta = frame.meta();
     boolean terminal = meta != null && meta.type() == FrameMeta.Type.TERMINAL;
-    settle();
-    boolean lostTerminal = terminal && trouble == LOST;
-    if (trouble != OK && !lostTerminal) {
-      recover();
-    }
-    if (unconfirmed.size() >= MAX_UNCONFIRMED) {
-      Pending oldestPending = unconfirmed.peekFirst();
-      long deadline = System.nanoTime() + link.timeout.toNanos();
-      while (confirmed.get() < oldestPending.seq() && trouble == OK && System.nanoTime() < deadline) {
-        Thread.onSpinWait();
-        java.util.concurrent.locks.LockSupport.parkNanos(50_000);
-      }
-      settle();
-      if (unconfirmed.size() >= MAX_UNCONFIRMED) {
-        if (trouble != OK) {
-          recover();
-        } else {
+    boolean fresh = leaseFresh.getAsBoolean();
+    boolean lostTerminal;
+    synchronized (this) {
+      lostTerminal = terminal && trouble == LOST;
+      if (!lostTerminal) {
+        if (trouble != OK || !fresh) {
+          settleAll("append to run " + runId);
+        } else if (unconfirmed.size() >= MAX_UNCONFIRMED
+            && !waitFor(() -> unconfirmed.size() < MAX_UNCONFIRMED || trouble != OK)) {
           throw new StoreUnavailableException(
               "Redis did not confirm run " + runId + "'s appends within " + link.timeout.toMillis() + " ms");
+        }
+        if (trouble != OK) {
+          settleAll("append to run " + runId);
         }
       }
     }
@@ -229,11 +277,7 @@ final class StreamRunLog implements RunLog {
       throw new StoreUnavailableException(
           "Redis did not keep up: " + link.inFlight.get() + " appends in flight after " + link.timeout.toMillis() + " ms");
     }
-    boolean fresh = leaseFresh.getAsBoolean();
-    if (!fresh && !lostTerminal && !unconfirmed.isEmpty()) {
-      flush();
-    }
-    // accepted: from here on the frame is this run's seq, and will reach Redis in order
+    // accepted: from here on the frame is this run's seq, and reaches Redis in order
     long undoOldest = oldest;
     long undoBytes = bytes;
     if (head - oldest + 1 == sizes.length && sizes.length < maxFrames) {
@@ -251,64 +295,49 @@ final class StreamRunLog implements RunLog {
         evictOldest();
       }
     }
-    if (terminal) {
-      sealed = true;
-    }
     if (lostTerminal) {
+      sealed = true;
+      window.append(seq, frame);
       return; // the store lost the run: the terminal reaches this node's recipients only
     }
     Pending p = new Pending(seq, oldest, terminal, frame);
-    if (fresh) {
+    synchronized (this) {
       unconfirmed.addLast(p);
-      send(p);
-      return;
-    }
-    // The lease may have expired: a survivor may have ended the run. Wait for Redis's answer.
-    try {
-      link.await(send(p), "append to run " + runId);
-    } catch (StoreUnavailableException e) {
-      troubled(UNAVAILABLE, e);
-    }
-    if (trouble != OK) {
-      head = seq - 1;
-      oldest = undoOldest;
-      bytes = undoBytes;
-      sizes[index(seq)] = undoSize;
-      sealed = false;
-      if (trouble == UNAVAILABLE) {
-        synchronized (this) {
-          trouble = OK; // nothing is unconfirmed: the next append starts clean
-          Throwable c = cause;
-          cause = null;
-          throw new StoreUnavailableException("append to run " + runId + " failed", c == null ? new IllegalStateException("refused") : c);
+      sendNextBatch();
+      if (!fresh) {
+        // the lease may have expired, so a survivor may have ended the run: wait for Redis's answer
+        try {
+          settleAll("append to run " + runId);
+        } catch (RuntimeException e) {
+          if (trouble == FENCED || trouble == LOST) {
+            // a definite refusal: the frame is not stored, and the head goes back
+            unconfirmed.remove(p);
+            sentThrough = seq - 1;
+            head = seq - 1;
+            oldest = undoOldest;
+            bytes = undoBytes;
+            sizes[index(seq)] = undoSize;
+            throw e;
+          }
+          // no answer in time: the frame may be stored; it stays queued and is resent (a resend of
+          // a stored frame is skipped), like a pipelined one
         }
       }
-      throwTrouble();
     }
+    sealed = terminal;
+    window.append(seq, frame);
   }
 
   /** Waits until every accepted append is stored (before the run's end is recorded). */
   void flush() {
-    settle();
-    if (trouble != OK) {
-      recover();
-      return;
-    }
-    Pending last = unconfirmed.peekLast();
-    if (last == null) {
-      return;
-    }
-    // a no-op on the same connection completes after every earlier append
-    link.await(link.async().ping(), "flushing run " + runId + "'s appends");
-    settle();
-    if (trouble != OK) {
-      recover();
+    synchronized (this) {
+      settleAll("flushing run " + runId + "'s appends");
     }
   }
 
   @Override
   public void signal(EncodedFrame frame) {
-    if (endedHere) {
+    if (endedHere || sealed) {
       return; // the terminal drops every pending approval; nothing is written after the end
     }
     FrameMeta meta = frame.meta();
@@ -317,18 +346,18 @@ final class StreamRunLog implements RunLog {
     byte t;
     if (type == FrameMeta.Type.APPROVAL_REQUESTED || type == FrameMeta.Type.APPROVAL_RESOLVED) {
       t = (byte) (type == FrameMeta.Type.APPROVAL_REQUESTED ? 'R' : 'S');
-      approvalId = java.util.Objects.requireNonNull(java.util.Objects.requireNonNull(meta).approval()).approvalId();
+      approvalId = Objects.requireNonNull(Objects.requireNonNull(meta).approval()).approvalId();
     } else if (type == FrameMeta.Type.STATUS) {
       t = 'T';
     } else {
       throw new IllegalArgumentException("not a signal: " + type);
     }
-    settle();
-    if (trouble != OK) {
-      if (t == 'T') {
+    synchronized (this) {
+      if (t == 'T' && trouble != OK) {
         return; // best effort
       }
-      recover();
+      // after every accepted append, so it lands after them in the stream
+      settleAll("signal of run " + runId);
     }
     CompletableFuture<Long> r =
         Scripts.SIGNAL.call(
@@ -388,11 +417,15 @@ final class StreamRunLog implements RunLog {
     if (start > end) {
       return;
     }
-    settle();
-    if (trouble != OK) {
-      recover();
+    long local = window.oldest();
+    if (start < local) {
+      // older than this node's window (trimmed by the process's retention budget): from Redis
+      flush();
+      readRange(link, keys[1], start, Math.min(end, local - 1), sink, true);
     }
-    readRange(link, keys[1], start, end, sink, true);
+    if (end >= local) {
+      window.read(Math.max(start, local), end, sink);
+    }
   }
 
   /**
@@ -403,17 +436,15 @@ final class StreamRunLog implements RunLog {
       RedisLink link, String key, long start, long end, Consumer<EncodedFrame> sink, boolean exact) {
     List<StreamMessage<String, byte[]>> entries =
         link.await(link.async().xrange(key, Range.create(FrameFields.id(start), FrameFields.id(end))), "XRANGE " + key);
-    long expect = -1;
+    long expect = exact ? start : -1;
     for (StreamMessage<String, byte[]> m : entries) {
       String id = m.getId();
       if (FrameFields.sub(id) != 0) {
         continue; // a signal: never replayed
       }
       long seq = FrameFields.seq(id);
-      if (expect < 0 && !exact) {
+      if (expect < 0) {
         expect = seq;
-      } else if (expect < 0) {
-        expect = start;
       }
       if (seq != expect) {
         throw new StoreUnavailableException(
@@ -424,25 +455,27 @@ final class StreamRunLog implements RunLog {
     }
     if (exact && expect != end + 1) {
       throw new StoreUnavailableException(
-          "stream " + key + " lost entries: expected up to seq " + end + ", Redis has " + entries.size() + " entries");
+          "stream " + key + " lost entries: expected up to seq " + end + ", Redis has " + (expect - 1));
     }
   }
 
-  /** Frames are kept in Redis, not in this process. */
+  /** The owner's window in this process's memory (Redis holds its own copy). */
   @Override
   public long retainedBytes() {
-    return 0;
+    return window.retainedBytes();
   }
 
+  /** Trims this node's window only; older reads then come from Redis, bounded by its own bounds. */
   @Override
   public void trim(long maxBytes) {
-    // nothing held in this process's memory; the stream is bounded by MINID on each append
+    window.trim(maxBytes);
   }
 
   @Override
   public void clear() {
-    // Local bookkeeping only: the stream expires by the run record's retention, so other nodes
-    // (and this one after a restart) can still serve resumes until then.
+    // This process's memory only: the stream expires by the run record's retention, so other
+    // nodes (and this one after a restart) can still serve resumes until then.
+    window.clear();
     bytes = 0;
     oldest = head + 1;
     sizes = new int[8];
