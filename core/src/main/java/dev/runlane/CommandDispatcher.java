@@ -22,12 +22,15 @@ final class CommandDispatcher {
 
   private final HostHooks hooks;
   private final RunLifecycle lifecycle;
+  private final RunAborts aborts;
   private final Subscriptions subscriptions;
   private final ApprovalRegistry approvals;
 
-  CommandDispatcher(HostHooks hooks, RunLifecycle lifecycle, Subscriptions subscriptions, ApprovalRegistry approvals) {
+  CommandDispatcher(
+      HostHooks hooks, RunLifecycle lifecycle, RunAborts aborts, Subscriptions subscriptions, ApprovalRegistry approvals) {
     this.hooks = hooks;
     this.lifecycle = lifecycle;
+    this.aborts = aborts;
     this.subscriptions = subscriptions;
     this.approvals = approvals;
   }
@@ -106,22 +109,9 @@ final class CommandDispatcher {
   private Result<RunOutcome> abort(ConnectionState c, Inbound.AbortRun a) {
     String runId = a.runId();
     if (runId == null) {
-      return lifecycle.abortSession(a.sessionId(), c.principal);
+      return aborts.abortSession(a.sessionId(), c.principal);
     }
-    Result.Refused<RunOutcome> bad = Ids.checkSession(a.sessionId(), hooks.config.maxIdLength);
-    if (bad != null) {
-      return bad;
-    }
-    // authorized on the session first: a stranger must not tell "no such run" from "not yours"
-    Result.Refused<RunOutcome> no = lifecycle.mayAbortInSession(a.sessionId(), c.principal);
-    if (no != null) {
-      return no;
-    }
-    RunHandle named = lifecycle.held(runId);
-    if (named == null || !named.sessionId().equals(a.sessionId())) {
-      return Result.refused(ErrorCode.NO_ACTIVE_RUN, "session " + a.sessionId() + " has no active run " + runId);
-    }
-    return lifecycle.abort(runId, c.principal);
+    return aborts.abortNamed(a.sessionId(), runId, c.principal);
   }
 
   private static void refuse(ConnectionState c, Result<?> r, @Nullable String sessionId, @Nullable String ref) {

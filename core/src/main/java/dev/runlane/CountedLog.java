@@ -30,6 +30,11 @@ final class CountedLog implements RunLog {
   }
 
   @Override
+  public void signal(EncodedFrame frame) {
+    log.signal(frame);
+  }
+
+  @Override
   public void trim(long maxBytes) {
     long before = log.retainedBytes();
     log.trim(maxBytes);

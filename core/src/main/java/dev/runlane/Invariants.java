@@ -13,7 +13,7 @@ import dev.runlane.engine.RunLog;
 final class Invariants {
   private Invariants() {}
 
-  static void check(Connections connections, Sessions sessions, Runs runs, Engine engine, HostHooks hooks) {
+  static void check(Connections connections, Sessions sessions, Runs runs, Engine engine, HostHooks hooks, RemoteRuns remote) {
     long held = 0;
     for (Run r : runs.all()) {
       synchronized (r) {
@@ -51,12 +51,24 @@ final class Invariants {
         require(cur == null || runs.get(cur.runId()) == cur, "session " + s.sessionId + " holds an evicted run");
       }
     }
+    int runningMirrors = 0;
     for (Run r : runs.all()) {
       SessionState s = sessions.get(r.sessionId());
-      String running = engine.directory().running(r.sessionId()).orElse(null);
+      String running;
+      boolean directoryKnown = true;
+      try {
+        running = engine.directory().running(r.sessionId()).orElse(null);
+      } catch (dev.runlane.engine.EngineUnavailableException e) {
+        running = null; // a closed (or cut-off) cluster engine: the store's side is not checked
+        directoryKnown = false;
+      }
+      if (r.mirror && !r.state().isTerminal()) {
+        runningMirrors++;
+        require(r.recipientsSnapshot().length > 0, "running mirror " + r.runId() + " has no recipient: it should have been retired");
+      }
       if (!r.state().isTerminal()) {
-        require(s != null && s.current == r, "running run " + r.runId() + " is not its session's current run");
-        require(r.runId().equals(running), "running run " + r.runId() + " does not hold its session in the directory");
+        require(r.mirror || (s != null && s.current == r), "running run " + r.runId() + " is not its session's current run");
+        require(!directoryKnown || r.runId().equals(running), "running run " + r.runId() + " does not hold its session in the directory");
       } else {
         require(!r.runId().equals(running), "ended run " + r.runId() + " still holds its session in the directory");
         require(r.outcome().isPresent(), "ended run " + r.runId() + " has no outcome");
@@ -64,10 +76,17 @@ final class Invariants {
       synchronized (r) {
         RunLog log = r.log();
         long head = log.head();
-        long oldest = log.oldest();
+        long oldest;
+        try {
+          oldest = log.oldest();
+        } catch (dev.runlane.engine.EngineUnavailableException e) {
+          oldest = head + 1; // a mirror's store is not reachable any more
+        }
         require(head >= 1, "run " + r.runId() + " has no run.started event");
         require(oldest >= 1 && oldest <= head + 1, "run " + r.runId() + " log oldest " + oldest + " vs head " + head);
-        r.outcome().ifPresent(o -> require(o.terminalSeq() == head, "run " + r.runId() + " logged past its terminal event"));
+        if (!r.endedElsewhere() || r.mirror) {
+          r.outcome().ifPresent(o -> require(o.terminalSeq() == head, "run " + r.runId() + " logged past its terminal event"));
+        }
         for (RunEdge e : r.edges()) {
           require(!e.isEmpty(), "run " + r.runId() + " keeps an empty edge to " + e.connection.id);
           require(!e.connection.isClosed(), "run " + r.runId() + " keeps an edge to closed connection " + e.connection.id);
@@ -76,6 +95,7 @@ final class Invariants {
         }
       }
     }
+    require(remote.openTails() == runningMirrors, remote.openTails() + " tails open for " + runningMirrors + " running mirrors");
   }
 
   private static void require(boolean ok, String what) {

@@ -3,10 +3,14 @@ package dev.runlane;
 import dev.runlane.codec.Outbound;
 import dev.runlane.codec.SubscribeAck;
 import dev.runlane.engine.EncodedFrame;
+import dev.runlane.engine.EngineUnavailableException;
+import dev.runlane.engine.FrameMeta;
 import dev.runlane.engine.RunDirectory;
+import dev.runlane.engine.RunFencedException;
 import dev.runlane.engine.RunLog;
 import dev.runlane.transport.Lane;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
@@ -26,10 +30,14 @@ import org.slf4j.LoggerFactory;
  * transport is called only after the lock is released ({@link Outbox#flush()}); see {@link
  * #handOff}.
  *
+ * <p>A <em>mirror</em> is the local copy of a run whose runtime is on another node of a cluster
+ * engine: it has no runtime, its log is the store's ({@link MirrorLog}), and the engine's tail is
+ * its only writer ({@link #remoteFrame}); its lock plays the same linearization role.
+ *
  * <p>Lock order: session → run → outbox. Host code (runtime cancel, callbacks, listeners,
  * authorizer) is never called under the lock; the codec is (see {@code WireCodec}).
  */
-final class Run implements RunHandle, RunEdge.Owner, RunApprovals.Host {
+final class Run extends RunBase {
   private static final Logger LOG = LoggerFactory.getLogger(Run.class);
 
   /** What a run needs from the engine around it. */
@@ -39,29 +47,14 @@ final class Run implements RunHandle, RunEdge.Owner, RunApprovals.Host {
 
     /** The logs hold more than the retention budget: evict and trim (called under no lock). */
     void overBudget();
+
+    /** A running mirror lost its last recipient: it may be retired (called under no lock). */
+    void mirrorIdle(Run mirror);
   }
 
-  private final HostHooks hooks;
   private final Owner owner;
   private final RunDirectory directory;
-  private final String runId;
-  private final String sessionId;
-  private final String epoch;
-  private final String runOwner;
-  /** The owner of the session this run was started in: a subscribe naming the run is authorized against it. */
-  final String sessionOwner;
-  /** The starting connection's {@link ConnectionState#generation} (ids are reused, rule T1.1), 0 if none. */
-  private final long starterGeneration;
-  private final RunLog log;
-  private final @Nullable RunRuntime runtime;
   private final AtomicBoolean cancelCalled = new AtomicBoolean();
-  final RunApprovals approvals;
-
-  private volatile RunState state = RunState.RUNNING; // written under this
-  private final RunRecipients edges = new RunRecipients(this); // guarded by this
-  private volatile @Nullable RunOutcome outcome; // written under this
-  private TimeSource.@Nullable Cancellable expiry; // guarded by this
-  private final RunBacklog backlog; // guarded by this
 
   Run(
       HostHooks hooks,
@@ -75,144 +68,42 @@ final class Run implements RunHandle, RunEdge.Owner, RunApprovals.Host {
       String sessionOwner,
       long starterGeneration,
       RunLog log,
-      @Nullable RunRuntime runtime) {
-    this.hooks = hooks;
+      @Nullable RunRuntime runtime,
+      boolean mirror) {
+    super(hooks, approvalIndex, runId, sessionId, epoch, runOwner, sessionOwner, starterGeneration, log, runtime, mirror);
     this.owner = owner;
     this.directory = directory;
-    this.runId = runId;
-    this.sessionId = sessionId;
-    this.epoch = epoch;
-    this.runOwner = runOwner;
-    this.sessionOwner = sessionOwner;
-    this.starterGeneration = starterGeneration;
-    this.log = log;
-    this.runtime = runtime;
-    this.approvals = new RunApprovals(this, hooks, approvalIndex);
-    this.backlog = new RunBacklog(hooks.backlogWaiters);
-  }
-
-  /** Whether {@code c} is the connection that started this run (it needs no authorization). */
-  boolean startedBy(ConnectionState c) {
-    return starterGeneration != 0 && c.generation == starterGeneration;
   }
 
   @Override
-  public String runId() {
-    return runId;
-  }
-
-  @Override
-  public String sessionId() {
-    return sessionId;
-  }
-
-  @Override
-  public String epoch() {
-    return epoch;
-  }
-
-  @Override
-  public String owner() {
-    return runOwner;
-  }
-
-  @Override
-  public RunState state() {
-    return state;
-  }
-
-  @Override
-  public Optional<RunOutcome> outcome() {
-    return Optional.ofNullable(outcome);
-  }
-
-  @Override
-  public synchronized long headSeq() {
-    return log.head();
-  }
-
-  @Override
-  public int recipientBacklog() {
-    return RunRecipients.deepestQueue(recipientsSnapshot());
-  }
-
-  @Override
-  public java.util.concurrent.CompletionStage<Void> whenBacklogBelow(int frames) {
-    if (frames < 0) {
-      throw new IllegalArgumentException("frames < 0: " + frames);
+  void recipientLeft() {
+    if (mirror && !state.isTerminal() && recipientsSnapshot().length == 0) {
+      owner.mirrorIdle(this);
     }
-    java.util.concurrent.CompletableFuture<Void> done = new java.util.concurrent.CompletableFuture<>();
-    synchronized (this) {
-      backlog.add(frames, done);
+  }
+
+  /** Drops this mirror from the node whatever its recipients (their edges go too). */
+  synchronized void markRetired() {
+    retired = true;
+    edges.clear();
+  }
+
+  /** Retires this running mirror if it still has no recipient; under no lock. */
+  synchronized boolean retireIfIdle() {
+    if (mirror && !retired && !state.isTerminal() && edges.array().length == 0) {
+      retired = true;
+      edges.clear();
+      return true;
     }
-    backlogShrank(); // it may be low already, or the run ended: checked after registering, no drain missed
-    return done;
-  }
-
-  @Override
-  public void backlogShrank() {
-    List<java.util.concurrent.CompletableFuture<Void>> ready;
-    synchronized (this) {
-      if (backlog.isEmpty()) {
-        return;
-      }
-      ready = backlog.takeReady(RunRecipients.deepestQueue(edges.array()), state.isTerminal());
-    }
-    ready.forEach(f -> f.complete(null)); // no lock held: dependent stages are host code
-  }
-
-  private synchronized RunEdge[] recipientsSnapshot() {
-    return edges.array();
-  }
-
-  /** The connections that currently receive this run's events. */
-  List<ConnectionState> recipients() {
-    return RunRecipients.connections(recipientsSnapshot());
-  }
-
-  /** Edges held (recipients and cursor holders); for invariant checks. */
-  synchronized List<RunEdge> edges() {
-    return edges.all();
-  }
-
-  RunLog log() {
-    return log;
-  }
-
-  // ---------------------------------------------------------------- events
-
-  @Override
-  public Object lock() {
-    return this;
-  }
-
-  /**
-   * Hands {@code f} to every current recipient's outbox under the run lock; returns them so the
-   * caller flushes after releasing it (no transport call under a lock). The one place where
-   * frames reach recipients.
-   */
-  @Override
-  public RunEdge[] handOffLocked(@Nullable EncodedFrame f) {
-    RunEdge[] targets = edges.array();
-    if (f != null) {
-      for (RunEdge t : targets) {
-        t.connection.enqueue(f);
-      }
-    }
-    return targets;
-  }
-
-  /** Flushes recipients handed a frame under the lock; call under no lock. */
-  static void handOff(RunEdge[] targets) {
-    RunEdge.flush(targets);
+    return false;
   }
 
   /**
    * Records the "run.started" event (seq 1). Called once, under the session lock, at start. It
    * only queues: the caller flushes the recipients after releasing the session lock.
    */
-  void recordStarted(@Nullable Object input) {
-    record(Outbound.KIND_STARTED, input, false);
+  Result<Long> recordStarted(@Nullable Object input) {
+    return record(Outbound.KIND_STARTED, input, false);
   }
 
   @Override
@@ -227,7 +118,11 @@ final class Run implements RunHandle, RunEdge.Owner, RunApprovals.Host {
   private Result<Long> record(String kind, @Nullable Object data, boolean flush) {
     RunEdge[] targets;
     long seq;
+    List<RunApprovals.Pending> fenced = new ArrayList<>(0);
     synchronized (this) {
+      if (mirror) {
+        return elsewhere();
+      }
       if (state != RunState.RUNNING) {
         return Result.refused(ErrorCode.RUN_ENDED, "run " + runId + " has ended");
       }
@@ -243,8 +138,24 @@ final class Run implements RunHandle, RunEdge.Owner, RunApprovals.Host {
         return Result.refused(
             ErrorCode.EVENT_TOO_LARGE, "the event encodes to " + f.bytes() + " bytes, over " + hooks.config.maxEventBytes);
       }
-      log.append(seq, f);
-      targets = handOffLocked(f);
+      boolean fencedOff = false;
+      try {
+        log.append(seq, f);
+      } catch (EngineUnavailableException e) {
+        LOG.debug("dropped a {} event of run {}: the engine is unavailable ({})", kind, runId, e.getMessage());
+        return Result.refused(ErrorCode.ENGINE_UNAVAILABLE, "the engine's store is unavailable; the event took no seq");
+      } catch (RunFencedException e) {
+        fencedOff = true;
+      }
+      targets = fencedOff ? endFencedLocked(fenced) : handOffLocked(f);
+      if (fencedOff) {
+        seq = 0;
+      }
+    }
+    if (seq == 0) {
+      handOff(targets);
+      afterEndedElsewhere(fenced);
+      return Result.refused(ErrorCode.RUN_ENDED, "run " + runId + " was ended by another node");
     }
     if (flush) {
       handOff(targets);
@@ -268,6 +179,7 @@ final class Run implements RunHandle, RunEdge.Owner, RunApprovals.Host {
       if (f == null) {
         return false;
       }
+      signalLocked(f);
       targets = handOffLocked(f);
     }
     handOff(targets);
@@ -281,131 +193,6 @@ final class Run implements RunHandle, RunEdge.Owner, RunApprovals.Host {
       targets = handOffLocked(hooks.encode(message, Lane.CONTROL, null));
     }
     handOff(targets);
-  }
-
-  // ---------------------------------------------------------------- edges
-
-  /**
-   * Adds {@code c} as a recipient (no replay). Under the session lock when called at start.
-   *
-   * @return whether it is a recipient now (false if the run ended or the connection closed)
-   */
-  synchronized boolean attach(ConnectionState c, AttachMode mode) {
-    if (state.isTerminal()) {
-      return false;
-    }
-    RunEdge before = edges.get(c);
-    boolean wasRecipient = before != null && before.recipient;
-    RunEdge e = edges.add(c, mode, log.head());
-    if (!wasRecipient && e != null && log.head() > 0) {
-      // No replay: unless it was handed everything before, a later subscribe below this point
-      // must be told of the gap (it cannot be replayed ahead of the live frames already queued).
-      long handed = e.takeHandedUpTo();
-      long covered = e.takeCoveredFrom();
-      if (handed == 0 || handed < log.head()) {
-        e.coveredFrom = log.head() + 1;
-      } else if (covered != 0) {
-        e.coveredFrom = covered;
-      }
-    }
-    return e != null;
-  }
-
-  /** Removes {@code c} as a recipient; returns whether it was one. */
-  @Override
-  public synchronized boolean detach(ConnectionState c) {
-    RunEdge e = edges.get(c);
-    if (e == null || !e.recipient) {
-      return false;
-    }
-    edges.remove(e);
-    RunRecipients.rememberHanded(e, log.head());
-    edges.prune(e);
-    return true;
-  }
-
-  @Override
-  public synchronized void connectionClosed(RunEdge e) {
-    edges.remove(e);
-    e.coveredFrom = 0;
-    e.handedUpTo = 0;
-    edges.prune(e);
-  }
-
-  /**
-   * The resume algorithm: under the run lock, acknowledge, replay exactly what {@code target} asks
-   * for (never behind what this connection was already handed), then attach for the live stream.
-   * The caller flushes {@code c} afterwards.
-   */
-  SubscribeAck subscribe(
-      ConnectionState c, SubscribeTarget target, AttachMode mode, boolean following, @Nullable String ref) {
-    SubscribeAck ack;
-    synchronized (this) {
-      long head = log.head();
-      long oldest = log.oldest();
-      long n = target.lastSeq();
-      ResumeStatus status = null;
-      if (target.epoch() != null && !epoch.equals(target.epoch())) {
-        status = ResumeStatus.EPOCH_CHANGED;
-        n = 0;
-      } else if (n > head) {
-        status = ResumeStatus.AHEAD_OF_HEAD;
-        n = 0;
-      }
-      RunEdge e = edges.get(c);
-      boolean attached = e != null && e.recipient;
-      // The connection's cursor never moves backwards, so nothing is replayed twice: a recipient has
-      // been handed everything up to head; a connection that was one before, up to what it was
-      // handed then (those frames are queued or delivered, in order, ahead of this replay).
-      long from;
-      boolean truncated;
-      long covered = e == null ? 0 : e.takeCoveredFrom();
-      if (attached) {
-        from = head + 1;
-        truncated = false;
-      } else {
-        long handed = e == null ? 0 : e.takeHandedUpTo();
-        from = Math.max(n, handed) + 1;
-        truncated = from < oldest && from <= head;
-      }
-      if (e != null) {
-        edges.prune(e);
-      }
-      // It was attached without a replay: what lies below its first handed seq is a gap. It cannot
-      // be replayed ahead of the later frames already handed, so it is announced.
-      if (covered != 0 && n + 1 < covered) {
-        truncated = true;
-      }
-      long replayFrom = Math.max(from, oldest);
-      long replayTo = head;
-      boolean finished = state.isTerminal();
-      if (finished) {
-        status = ResumeStatus.FINISHED;
-        if (!hooks.config.replayFinishedRuns) {
-          replayFrom = head + 1;
-        }
-      } else if (status == null) {
-        status = truncated ? ResumeStatus.TRUNCATED : ResumeStatus.EXACT;
-      }
-      ack =
-          new SubscribeAck(
-              sessionId, runId, epoch, status, !finished, head, oldest, replayFrom, replayTo,
-              truncated, following, approvals.pendingLocked(), outcome, target.lastSeq());
-      EncodedFrame ackFrame = hooks.encode(new Outbound.Subscribed(ack, ref), Lane.CONTROL, null);
-      if (ackFrame != null) {
-        c.enqueue(ackFrame);
-      }
-      log.read(replayFrom, replayTo, c::enqueueReplay); // one range read: the engine seam's shape
-      if (!finished) {
-        edges.add(c, mode, head);
-      } else {
-        // it now has, or was told how to get, everything up to the end
-        RunEdge after = edges.edge(c);
-        RunRecipients.rememberHanded(after, head);
-        edges.prune(after);
-      }
-    }
-    return ack;
   }
 
   // ---------------------------------------------------------------- lifecycle
@@ -428,6 +215,9 @@ final class Run implements RunHandle, RunEdge.Owner, RunApprovals.Host {
   Result<RunOutcome> cancel(
       RunState endAs, @Nullable FailureReason reason, int exitCode, String message, @Nullable String by) {
     synchronized (this) {
+      if (mirror) {
+        return elsewhere();
+      }
       if (state != RunState.RUNNING) {
         return lost();
       }
@@ -442,6 +232,10 @@ final class Run implements RunHandle, RunEdge.Owner, RunApprovals.Host {
     return Result.refused(
         ErrorCode.RUN_ENDED,
         o == null ? "run " + runId + " is being cancelled" : "run " + runId + " already ended as " + o.state());
+  }
+
+  private <T> Result<T> elsewhere() {
+    return Result.refused(ErrorCode.UNSUPPORTED, "run " + runId + " runs on another node; only that node writes it");
   }
 
   private void callCancelHook() {
@@ -465,40 +259,43 @@ final class Run implements RunHandle, RunEdge.Owner, RunApprovals.Host {
       @Nullable String abortedBy) {
     RunEdge[] targets;
     RunOutcome o;
-    List<RunApprovals.Pending> dropped;
+    List<RunApprovals.Pending> dropped = new ArrayList<>();
     TimeSource.Cancellable exp;
     synchronized (this) {
+      if (mirror) {
+        return elsewhere();
+      }
       if (state.isTerminal() || (state == RunState.CANCELLING && !fromCancel)) {
         return lost();
       }
       long seq = log.head() + 1;
       o = new RunOutcome(runId, sessionId, epoch, runOwner, endAs, reason, exitCode, message, result, seq, abortedBy);
-      if (!directory.end(o, null)) {
-        // another node ended it first: one end across every node
-        return lost();
+      boolean won;
+      try {
+        won = directory.end(o, null); // one end across every node
+      } catch (EngineUnavailableException e) {
+        LOG.warn("run {} could not record its end: the engine is unavailable; retrying", runId);
+        hooks.schedule(END_RETRY_NANOS, () -> end(endAs, reason, exitCode, message, result, true, abortedBy));
+        return Result.refused(ErrorCode.ENGINE_UNAVAILABLE, "the engine's store is unavailable; the end is retried");
       }
-      String kind =
-          endAs == RunState.COMPLETED
-              ? Outbound.KIND_COMPLETED
-              : endAs == RunState.ABORTED ? Outbound.KIND_ABORTED : Outbound.KIND_FAILED;
-      EncodedFrame f = hooks.encode(new Outbound.RunEvent(runId, sessionId, epoch, seq, kind, o), Lane.STREAM, null);
-      if (f == null) {
-        // The host's result object could not be encoded: the end still happens, without it.
-        o = new RunOutcome(runId, sessionId, epoch, runOwner, endAs, reason, exitCode, message, null, seq, abortedBy);
-        f = hooks.encode(new Outbound.RunEvent(runId, sessionId, epoch, seq, kind, o), Lane.STREAM, null);
-      }
-      state = endAs;
-      outcome = o;
-      if (f != null) {
-        log.append(seq, f);
+      if (!won) {
+        targets = endFencedLocked(dropped); // another node ended it (it took this node for lost)
+        o = Objects.requireNonNull(outcome);
       } else {
-        LOG.error("codec could not encode the terminal event of run {}; the run ended without it", runId);
-      }
-      targets = handOffLocked(f);
-      edges.endAll(log.head());
-      dropped = approvals.drainLocked();
-      for (RunApprovals.Pending p : dropped) {
-        RunEdge.enqueue(targets, approvals.resolvedFrame(p, Approval.Resolution.RUN_ENDED, null, null));
+        String kind =
+            endAs == RunState.COMPLETED
+                ? Outbound.KIND_COMPLETED
+                : endAs == RunState.ABORTED ? Outbound.KIND_ABORTED : Outbound.KIND_FAILED;
+        EncodedFrame f = hooks.encode(new Outbound.RunEvent(runId, sessionId, epoch, seq, kind, o), Lane.STREAM, null);
+        if (f == null) {
+          // The host's result object could not be encoded: the end still happens, without it.
+          o = new RunOutcome(runId, sessionId, epoch, runOwner, endAs, reason, exitCode, message, null, seq, abortedBy);
+          f = hooks.encode(new Outbound.RunEvent(runId, sessionId, epoch, seq, kind, o), Lane.STREAM, null);
+        }
+        if (f == null) {
+          LOG.error("codec could not encode the terminal event of run {}; the run ended without it", runId);
+        }
+        targets = terminalLocked(o, f, true, dropped);
       }
       exp = expiry;
       expiry = null;
@@ -510,37 +307,84 @@ final class Run implements RunHandle, RunEdge.Owner, RunApprovals.Host {
     approvals.droppedAtEnd(dropped);
     backlogShrank(); // a producer waiting on the backlog of an ended run waits no more
     owner.ended(this, o);
-    return Result.ok(o);
+    return endedElsewhere ? lost() : Result.ok(o);
   }
 
-  synchronized void setExpiry(TimeSource.Cancellable c) {
-    if (state.isTerminal()) {
-      c.cancel();
-    } else {
-      expiry = c;
+  private static final long END_RETRY_NANOS = 1_000_000_000L;
+
+  /**
+   * The terminal transition, under the lock: state and outcome set, the terminal frame logged (if
+   * {@code append}) and handed to the recipients, who stop receiving; pending approvals drained
+   * into {@code dropped} with their RUN_ENDED frames queued. Returns the recipients to flush.
+   */
+  RunEdge[] terminalLocked(RunOutcome o, @Nullable EncodedFrame f, boolean append, List<RunApprovals.Pending> dropped) {
+    state = o.state();
+    outcome = o;
+    if (f != null && append) {
+      try {
+        log.append(o.terminalSeq(), f);
+      } catch (EngineUnavailableException | RunFencedException e) {
+        LOG.warn("run {}: the terminal event did not reach the engine ({}); retrying", runId, e.getMessage());
+        hooks.schedule(END_RETRY_NANOS, () -> reappend(o.terminalSeq(), f, 1));
+      }
+    }
+    RunEdge[] targets = handOffLocked(f);
+    edges.endAll(o.terminalSeq());
+    dropped.addAll(approvals.drainLocked());
+    for (RunApprovals.Pending p : dropped) {
+      RunEdge.enqueue(targets, approvals.resolvedFrame(p, Approval.Resolution.RUN_ENDED, null, null));
+    }
+    return targets;
+  }
+
+  private synchronized void reappend(long seq, EncodedFrame f, int attempt) {
+    if (log.head() >= seq) {
+      return;
+    }
+    try {
+      log.append(seq, f);
+    } catch (EngineUnavailableException e) {
+      if (attempt < 600) {
+        hooks.schedule(END_RETRY_NANOS, () -> reappend(seq, f, attempt + 1));
+      }
+    } catch (RunFencedException e) {
+      LOG.warn("run {}: its terminal event was refused by the engine", runId);
     }
   }
 
-  /** Trims the log's oldest events to at most {@code maxBytes} (never the newest); returns what it holds now. */
-  synchronized long trim(long maxBytes) {
-    log.trim(maxBytes);
-    return log.retainedBytes();
+  /**
+   * Another node ended this run (it took this node for lost): the local copy ends without a write,
+   * as failed with {@link FailureReason#NODE_LOST}, and its listeners do not run here. Under the lock.
+   */
+  private RunEdge[] endFencedLocked(List<RunApprovals.Pending> dropped) {
+    long seq = log.head() + 1;
+    RunOutcome o =
+        new RunOutcome(runId, sessionId, epoch, runOwner, RunState.FAILED, FailureReason.NODE_LOST, ExitCode.FAILED,
+            "another node ended the run: it took this node for lost", null, seq, null);
+    endedElsewhere = true;
+    return terminalLocked(
+        o, hooks.encode(new Outbound.RunEvent(runId, sessionId, epoch, seq, Outbound.KIND_FAILED, o), Lane.STREAM, null),
+        false, dropped);
   }
 
-  /** Releases the log and every edge on eviction. */
-  synchronized void evict() {
-    log.clear();
-    edges.clear();
+  /** A fenced write ended the run under the lock: what follows the end, under no lock. */
+  void afterEndedElsewhere(List<RunApprovals.Pending> dropped) {
+    approvals.droppedAtEnd(dropped);
+    backlogShrank();
+    RunOutcome o = outcome;
+    if (o != null) {
+      owner.ended(this, o);
+    }
   }
 
-  @Override
-  public @Nullable Approval requestApproval(
-      @Nullable Object payload, @Nullable Duration expiresIn, Approval.Callback callback) {
-    return approvals.request(payload, expiresIn, callback);
+  /** Marks a mirror's end as another node's (its listeners ran there). Under the lock. */
+  void endedElsewhereLocked() {
+    endedElsewhere = true;
   }
 
-  @Override
-  public String toString() {
-    return "Run[" + runId + ", session " + sessionId + ", " + state + "]";
+  /** Whether another node ended this run (a mirror, or a fenced write): listeners ran there. */
+  boolean endedElsewhere() {
+    return endedElsewhere;
   }
+
 }

@@ -36,6 +36,9 @@ final class RunApprovals {
 
     /** Hands a frame to the current recipients under the lock; see {@link Run#handOffLocked}. */
     RunEdge[] handOffLocked(@Nullable EncodedFrame f);
+
+    /** Writes an unsequenced frame to the engine for other nodes' mirrors; false if it failed. Under the lock. */
+    boolean signalLocked(EncodedFrame f);
   }
 
   /** Where approval ids are indexed engine-wide, so an answer finds its run. */
@@ -80,9 +83,13 @@ final class RunApprovals {
       if (run.state() != RunState.RUNNING) {
         return null;
       }
+      EncodedFrame f = hooks.encode(new Outbound.ApprovalRequested(a), Lane.CONTROL, null);
+      if (f != null && !run.signalLocked(f)) {
+        return null; // the engine's store is unavailable: other nodes could not see it, so it is not raised
+      }
       pending.put(id, p);
       index.raised(id, run.runId());
-      targets = run.handOffLocked(hooks.encode(new Outbound.ApprovalRequested(a), Lane.CONTROL, null));
+      targets = run.handOffLocked(f);
       if (expiresIn != null) {
         p.expiry =
             hooks.schedule(
@@ -103,7 +110,11 @@ final class RunApprovals {
       if (p == null) {
         return false;
       }
-      targets = run.handOffLocked(resolvedFrame(p, resolution, decision, by));
+      EncodedFrame f = resolvedFrame(p, resolution, decision, by);
+      if (f != null) {
+        run.signalLocked(f); // best effort: other nodes' mirrors drop it at the end at the latest
+      }
+      targets = run.handOffLocked(f);
     }
     index.gone(approvalId);
     TimeSource.Cancellable pe = p.expiry;
@@ -118,6 +129,30 @@ final class RunApprovals {
   @Nullable EncodedFrame resolvedFrame(
       Pending p, Approval.Resolution resolution, @Nullable Object decision, @Nullable String by) {
     return hooks.encode(new Outbound.ApprovalResolved(p.approval, resolution, decision, by), Lane.CONTROL, null);
+  }
+
+  private static final Approval.Callback NO_CALLBACK = (a, r, d, p) -> {};
+
+  /**
+   * A mirror learned from the engine that its run raised {@code a}: pending here too (sticky for
+   * subscribers of this node), answered through the owner. False if already known. Under the run lock.
+   */
+  boolean remoteRaisedLocked(Approval a) {
+    if (pending.containsKey(a.approvalId())) {
+      return false;
+    }
+    pending.put(a.approvalId(), new Pending(a, NO_CALLBACK));
+    index.raised(a.approvalId(), run.runId());
+    return true;
+  }
+
+  /** A mirror learned that {@code approvalId} was resolved on the owner. False if not pending. Under the run lock. */
+  boolean remoteResolvedLocked(String approvalId) {
+    if (pending.remove(approvalId) == null) {
+      return false;
+    }
+    index.gone(approvalId);
+    return true;
   }
 
   /** The pending approvals, in the order raised. Under the run lock. */

@@ -2,6 +2,7 @@ package dev.runlane;
 
 import dev.runlane.engine.CommandRouter;
 import dev.runlane.engine.Engine;
+import dev.runlane.engine.EngineUnavailableException;
 import dev.runlane.engine.RunCommand;
 import dev.runlane.engine.RunRecord;
 import java.util.ArrayList;
@@ -35,6 +36,7 @@ final class RunLifecycle implements Run.Owner {
   private final Connections connections;
   private final ApprovalRegistry approvals;
   private final Access access;
+  private final RemoteRuns remote;
   private final @Nullable RunRuntime runtime;
   private final Executor runtimeExecutor;
   private final BooleanSupplier closed;
@@ -55,6 +57,7 @@ final class RunLifecycle implements Run.Owner {
       Connections connections,
       ApprovalRegistry approvals,
       Access access,
+      RemoteRuns remote,
       @Nullable RunRuntime runtime,
       Executor runtimeExecutor,
       BooleanSupplier closed,
@@ -66,6 +69,8 @@ final class RunLifecycle implements Run.Owner {
     this.connections = connections;
     this.approvals = approvals;
     this.access = access;
+    this.remote = remote;
+    remote.owner(this);
     this.runtime = runtime;
     this.runtimeExecutor = runtimeExecutor;
     this.closed = closed;
@@ -86,6 +91,15 @@ final class RunLifecycle implements Run.Owner {
     }
     SessionState existing = sessions.get(sessionId);
     @Nullable String authorizedOwner = existing == null ? null : existing.owner;
+    @Nullable String clusterOwner = null;
+    if (authorizedOwner == null && remote.clustered()) {
+      try {
+        clusterOwner = remote.sessionOwner(sessionId); // the session may be owned on another node
+      } catch (EngineUnavailableException e) {
+        return unavailable();
+      }
+      authorizedOwner = clusterOwner;
+    }
     Result.Refused<RunHandle> no = authorizeStart(request.principal(), sessionId, authorizedOwner);
     if (no != null) {
       return no;
@@ -121,6 +135,9 @@ final class RunLifecycle implements Run.Owner {
         if (s.dead) {
           continue;
         }
+        if (s.owner == null && clusterOwner != null && clusterOwner.equals(authorizedOwner)) {
+          s.owner = clusterOwner; // adopted from the directory: the session is owned on another node
+        }
         ownerNow = s.owner;
         if (!Objects.equals(ownerNow, authorizedOwner)) {
           // Another principal claimed the session after the authorizer was asked: ask again
@@ -143,11 +160,18 @@ final class RunLifecycle implements Run.Owner {
             String runId = idPrefix + Long.toString(runCounter.incrementAndGet(), 36);
             String epoch = engine.newEpoch();
             String sessionOwner = ownerNow == null ? request.principal() : ownerNow;
-            String holder =
-                cur != null && !cur.state().isTerminal()
-                    ? cur.runId()
-                    : engine.directory().claim(new RunRecord(runId, sessionId, epoch, engine.nodeId(),
-                        request.principal(), sessionOwner, hooks.config.retentionNanos / 1_000_000, null)).orElse(null);
+            RunRecord rec =
+                new RunRecord(runId, sessionId, epoch, engine.nodeId(), request.principal(), sessionOwner,
+                    hooks.config.retentionNanos / 1_000_000, null);
+            String holder;
+            try {
+              // a mirror's end may still be on its way: the directory decides for runs of other nodes
+              holder = cur != null && !cur.mirror && !cur.state().isTerminal() ? cur.runId()
+                  : engine.directory().claim(rec).orElse(null);
+            } catch (EngineUnavailableException e) {
+              sessions.retireIfIdleLocked(s);
+              return unavailable();
+            }
             if (holder != null) {
               sessions.retireIfIdleLocked(s);
               return Result.refused(
@@ -156,13 +180,15 @@ final class RunLifecycle implements Run.Owner {
             if (starter != null && request.followSession()) {
               sessions.followLocked(s, starter);
             }
-            if (claim) {
-              s.owner = request.principal();
+            try {
+              run = newRun(runId, sessionId, epoch, request.principal(), sessionOwner, starter == null ? 0 : starter.generation);
+            } catch (EngineUnavailableException e) {
+              abandon(s, rec);
+              return unavailable();
             }
-            run = newRun(runId, sessionId, epoch, request.principal(), sessionOwner, starter == null ? 0 : starter.generation);
             toFlush = new ArrayList<>(s.followers.size() + 1);
             if (starter != null) {
-              run.attach(starter, AttachMode.ADDITIVE);
+              RunResume.attach(run, starter, AttachMode.ADDITIVE);
               toFlush.add(starter);
             }
             for (ConnectionState f : s.followers) {
@@ -172,7 +198,7 @@ final class RunLifecycle implements Run.Owner {
                   dropped.add(f);
                   continue;
                 }
-                run.attach(f, AttachMode.ADDITIVE);
+                RunResume.attach(run, f, AttachMode.ADDITIVE);
                 toFlush.add(f);
               }
             }
@@ -180,7 +206,19 @@ final class RunLifecycle implements Run.Owner {
               s.followers.remove(f);
               f.follows.remove(s);
             }
-            run.recordStarted(request.input());
+            Result<Long> first = run.recordStarted(request.input());
+            if (first instanceof Result.Refused<Long> no1) {
+              run.evict();
+              CommandRouter.Binding b = bindings.remove(runId);
+              if (b != null) {
+                b.close();
+              }
+              abandon(s, rec);
+              return Result.refused(no1.code(), no1.message());
+            }
+            if (claim) {
+              s.owner = request.principal();
+            }
             // Published only now, with its recipients attached and run.started recorded as seq 1:
             // nobody can reach the run through run(id), currentRun(session) or an abort before that.
             runs.add(run);
@@ -217,6 +255,16 @@ final class RunLifecycle implements Run.Owner {
     return Result.ok(run);
   }
 
+  private static <T> Result<T> unavailable() {
+    return Result.refused(ErrorCode.ENGINE_UNAVAILABLE, "the engine's store is unavailable; retry later");
+  }
+
+  /** A claimed start failed on the engine: the claim is released (later, under no lock). Under the session's lock. */
+  private void abandon(SessionState s, RunRecord rec) {
+    sessions.retireIfIdleLocked(s);
+    hooks.schedule(0, () -> remote.endElsewhere(rec, FailureReason.RUNTIME_ERROR, "the engine's store failed at the start", 0));
+  }
+
   private void scheduleTimeout(Run run, StartRequest request) {
     RunlaneConfig config = hooks.config;
     long timeout = request.timeout() != null ? request.timeout().toNanos() : config.defaultRunTimeoutNanos;
@@ -247,7 +295,7 @@ final class RunLifecycle implements Run.Owner {
             hooks, this, engine.directory(), approvals, runId, sessionId, epoch, owner, sessionOwner,
             starterGeneration,
             new CountedLog(engine.newLog(runId, config.replayCapacity, config.replayByteBudget), hooks.retainedBytes),
-            runtime);
+            runtime, false);
     bindings.put(runId, engine.commands().bind(runId, cmd -> execute(run, cmd)));
     return run;
   }
@@ -320,83 +368,19 @@ final class RunLifecycle implements Run.Owner {
     return r.fail(FailureReason.RUNTIME_DIED, ExitCode.FAILED, message == null ? "runtime died" : message);
   }
 
-  // ---------------------------------------------------------------- abort
-
-  /**
-   * Aborts a run for {@code principal}: its owner, or whom the authorizer allows. The authorizer is
-   * asked before the run's state is looked at, so a principal it refuses learns nothing of the
-   * session's activity: it gets the same answer whether or not a run is going.
-   */
-  Result<RunOutcome> abort(String runId, String principal) {
-    Objects.requireNonNull(runId, "runId");
-    Objects.requireNonNull(principal, "principal");
-    Result.Refused<RunOutcome> bad = Ids.check("run id", runId, hooks.config.maxIdLength);
-    if (bad != null) {
-      return bad;
-    }
-    Run r = runs.get(runId);
-    if (r == null) {
-      return Result.refused(ErrorCode.NO_ACTIVE_RUN, "no running run " + runId);
-    }
-    Result.Refused<RunOutcome> no = access.onRun(r, principal, Action.ABORT);
-    if (no != null) {
-      return no;
-    }
-    return abortAuthorized(r, principal);
-  }
-
-  /** Aborts the session's running run, through the same path as {@link #abort}. */
-  Result<RunOutcome> abortSession(String sessionId, String principal) {
-    Objects.requireNonNull(sessionId, "sessionId");
-    Objects.requireNonNull(principal, "principal");
-    Result.Refused<RunOutcome> bad = Ids.checkSession(sessionId, hooks.config.maxIdLength);
-    if (bad != null) {
-      return bad;
-    }
-    Result.Refused<RunOutcome> no = mayAbortInSession(sessionId, principal);
-    if (no != null) {
-      return no;
-    }
-    SessionState s = sessions.get(sessionId);
-    Run cur = s == null ? null : s.current;
-    if (cur == null) {
-      return Result.refused(ErrorCode.NO_ACTIVE_RUN, "session " + sessionId + " has no active run");
-    }
-    return abortAuthorized(cur, principal);
-  }
-
-  /**
-   * Null if {@code principal} may abort in the session: it owns the session's current run, or the
-   * authorizer allows. Asked before the run's state is looked at.
-   */
-  Result.@Nullable Refused<RunOutcome> mayAbortInSession(String sessionId, String principal) {
-    SessionState s = sessions.get(sessionId);
-    Run cur = s == null ? null : s.current;
-    if (cur != null && cur.owner().equals(principal)) {
-      return null;
-    }
-    return Access.refusal(hooks.authorize(principal, Action.ABORT, sessionId, s == null ? null : s.owner), sessionId);
-  }
-
-  /** The run with this id while it is held on this node. */
-  @Nullable Run held(String runId) {
-    return runs.get(runId);
-  }
-
-  private Result<RunOutcome> abortAuthorized(Run r, String principal) {
-    if (r.state() != RunState.RUNNING) {
-      return Result.refused(ErrorCode.NO_ACTIVE_RUN, "session " + r.sessionId() + " has no active run");
-    }
-    @SuppressWarnings("unchecked")
-    Result<RunOutcome> routed = (Result<RunOutcome>) access.route(r.runId(), new RunCommand.Abort(principal));
-    return routed;
-  }
-
   // ---------------------------------------------------------------- end and eviction
+
+  @Override
+  public void mirrorIdle(Run mirror) {
+    remote.idle(mirror);
+  }
 
   @Override
   public void ended(Run run, RunOutcome outcome) {
     LOG.debug("run {} of session {} ended: {}", run.runId(), run.sessionId(), outcome.state());
+    if (run.mirror) {
+      remote.ended(run);
+    }
     CommandRouter.Binding b = bindings.remove(run.runId());
     if (b != null) {
       b.close();
@@ -407,7 +391,9 @@ final class RunLifecycle implements Run.Owner {
     } else {
       evict(run);
     }
-    hooks.runEnded(outcome);
+    if (!run.endedElsewhere()) {
+      hooks.runEnded(outcome); // once per run across nodes: where it ended
+    }
     if (hooks.overBudget()) {
       overBudget();
     }
@@ -438,7 +424,7 @@ final class RunLifecycle implements Run.Owner {
       }
       List<Run> running = new ArrayList<>();
       for (Run r : runs.all()) {
-        if (!r.state().isTerminal()) {
+        if (!r.state().isTerminal() && !r.mirror) {
           running.add(r);
         }
       }
@@ -465,6 +451,9 @@ final class RunLifecycle implements Run.Owner {
       timer.cancel(); // evicted early for the budget: the timer must not keep the run reachable
     }
     endedInOrder.remove(run);
+    if (run.mirror) {
+      remote.forget(run);
+    }
     runs.remove(run);
     sessions.runEvicted(run.sessionId(), run);
     run.evict();
@@ -473,8 +462,11 @@ final class RunLifecycle implements Run.Owner {
   /** Shutdown: every held run is cancelled through the cancel path (its runtime is told to stop). */
   void cancelAll() {
     for (Run r : new ArrayList<>(runs.all())) {
-      r.cancel(RunState.FAILED, FailureReason.SHUTDOWN, ExitCode.FAILED, "server shutting down", null);
+      if (!r.mirror) {
+        r.cancel(RunState.FAILED, FailureReason.SHUTDOWN, ExitCode.FAILED, "server shutting down", null);
+      }
     }
+    remote.closeAll();
   }
 
   int boundCommandHandlers() {

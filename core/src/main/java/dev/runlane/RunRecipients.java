@@ -74,6 +74,48 @@ final class RunRecipients {
     }
   }
 
+  /** Where a subscribe's replay starts, and whether what it asked for is partly gone. */
+  record Resume(long from, boolean truncated) {}
+
+  /**
+   * The replay start of a subscribe of {@code e}'s connection asking for {@code n + 1 ..}, read
+   * without consuming the edge's cursors (see {@link #consume}): never behind what the connection
+   * was already handed. A recipient has been handed everything up to head; a connection that was
+   * one before, up to what it was handed then (those frames are queued or delivered, in order,
+   * ahead of this replay). One attached without a replay must be told of the gap below its first
+   * handed seq: it cannot be replayed ahead of the later frames already handed.
+   */
+  static Resume resume(@Nullable RunEdge e, long n, long head, long oldest) {
+    boolean attached = e != null && e.recipient;
+    long covered = e == null ? 0 : e.coveredFrom;
+    long from;
+    boolean truncated;
+    if (attached) {
+      from = head + 1;
+      truncated = false;
+    } else {
+      long handed = e == null ? 0 : e.handedUpTo;
+      from = Math.max(n, handed) + 1;
+      truncated = from < oldest && from <= head;
+    }
+    if (covered != 0 && n + 1 < covered) {
+      truncated = true;
+    }
+    return new Resume(from, truncated);
+  }
+
+  /** The subscribe of {@link #resume} happened: its cursors are used up. */
+  void consume(@Nullable RunEdge e) {
+    if (e == null) {
+      return;
+    }
+    e.coveredFrom = 0;
+    if (!e.recipient) {
+      e.handedUpTo = 0;
+    }
+    prune(e);
+  }
+
   /** Records that {@code e}'s connection, leaving the recipients but staying open, was handed up to {@code head}. */
   static void rememberHanded(RunEdge e, long head) {
     if (!e.connection.isClosed() && head > 0) {

@@ -54,7 +54,9 @@ public final class Runlane implements AutoCloseable {
   private final Sessions sessions = new Sessions();
   private final Runs runs = new Runs();
   private final ApprovalRegistry approvals;
+  private final RemoteRuns remote;
   private final RunLifecycle lifecycle;
+  private final RunAborts aborts;
   private final Subscriptions subscriptions;
   private final Housekeeping housekeeping;
   private volatile boolean closed;
@@ -99,12 +101,15 @@ public final class Runlane implements AutoCloseable {
     this.connections = new Connections(hooks, serverEpoch, (c, p) -> dispatcher[0].inbound(c, p));
     Access access = new Access(hooks, sessions, engine.commands());
     this.approvals = new ApprovalRegistry(hooks, runs, access);
+    this.remote = new RemoteRuns(hooks, engine, runs, sessions, approvals);
     this.lifecycle =
         new RunLifecycle(
-            hooks, engine, sessions, runs, connections, approvals, access, b.runtime, executor, () -> closed,
+            hooks, engine, sessions, runs, connections, approvals, access, remote, b.runtime, executor, () -> closed,
             "run_" + serverEpoch.substring(0, 8) + "_");
-    this.subscriptions = new Subscriptions(hooks, connections, sessions, runs);
-    dispatcher[0] = new CommandDispatcher(hooks, lifecycle, subscriptions, approvals);
+    this.subscriptions = new Subscriptions(hooks, connections, sessions, runs, remote);
+    engine.onNodeLost(remote::nodeLost);
+    this.aborts = new RunAborts(hooks, sessions, runs, access, remote);
+    dispatcher[0] = new CommandDispatcher(hooks, lifecycle, aborts, subscriptions, approvals);
     this.housekeeping = new Housekeeping(hooks, connections);
     housekeeping.start();
   }
@@ -263,12 +268,12 @@ public final class Runlane implements AutoCloseable {
    * then ends the run as aborted; the runtime's later events are dropped.
    */
   public Result<RunOutcome> abort(String runId, String principal) {
-    return lifecycle.abort(runId, principal);
+    return aborts.abort(runId, principal);
   }
 
   /** Aborts the session's running run, through the same path as {@link #abort(String, String)}. */
   public Result<RunOutcome> abortSession(String sessionId, String principal) {
-    return lifecycle.abortSession(sessionId, principal);
+    return aborts.abortSession(sessionId, principal);
   }
 
   // ================================================================ recipients
@@ -376,6 +381,6 @@ public final class Runlane implements AutoCloseable {
    * For tests: call it when the engine is quiescent (no call in progress).
    */
   void checkInvariants() {
-    Invariants.check(connections, sessions, runs, engine, hooks);
+    Invariants.check(connections, sessions, runs, engine, hooks, remote);
   }
 }

@@ -21,6 +21,11 @@ final class Runs {
     runs.put(run.runId(), run);
   }
 
+  /** Adds {@code run} unless a run with its id is held; returns the one held, or null if added. */
+  @Nullable Run putIfAbsent(Run run) {
+    return runs.putIfAbsent(run.runId(), run);
+  }
+
   /** Removes exactly this instance. */
   void remove(Run run) {
     runs.remove(run.runId(), run);

@@ -49,6 +49,13 @@ final class Sessions implements SessionState.Owner {
     }
   }
 
+  /** Undoes a follow made under this lock (its subscribe failed). Under the session's lock. */
+  void unfollowLocked(SessionState s, ConnectionState c) {
+    s.followers.remove(c);
+    c.follows.remove(s);
+    retireIfIdleLocked(s);
+  }
+
   @Override
   public void unfollow(SessionState s, ConnectionState c) {
     synchronized (s) {

@@ -3,6 +3,8 @@ package dev.runlane;
 import dev.runlane.codec.Outbound;
 import dev.runlane.codec.SubscribeAck;
 import dev.runlane.engine.EncodedFrame;
+import dev.runlane.engine.EngineUnavailableException;
+import dev.runlane.engine.RunRecord;
 import dev.runlane.transport.Lane;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -23,12 +25,14 @@ final class Subscriptions {
   private final Connections connections;
   private final Sessions sessions;
   private final Runs runs;
+  private final RemoteRuns remote;
 
-  Subscriptions(HostHooks hooks, Connections connections, Sessions sessions, Runs runs) {
+  Subscriptions(HostHooks hooks, Connections connections, Sessions sessions, Runs runs, RemoteRuns remote) {
     this.hooks = hooks;
     this.connections = connections;
     this.sessions = sessions;
     this.runs = runs;
+    this.remote = remote;
   }
 
   Result<SubscribeAck> subscribe(String connectionId, SubscribeTarget target, AttachMode mode) {
@@ -46,7 +50,11 @@ final class Subscriptions {
   Result<SubscribeAck> subscribe(ConnectionState c, SubscribeTarget t, AttachMode mode, @Nullable String ref) {
     Result<SubscribeAck> r;
     do {
-      r = doSubscribe(c, t, mode, ref);
+      try {
+        r = doSubscribe(c, t, mode, ref);
+      } catch (EngineUnavailableException e) {
+        r = Result.refused(ErrorCode.ENGINE_UNAVAILABLE, "the engine's store is unavailable; subscribe again later");
+      }
     } while (r == OWNER_CHANGED);
     if (r instanceof Result.Refused<SubscribeAck> no) {
       c.sendError(no.code(), no.message(), t.sessionId(), ref);
@@ -57,7 +65,7 @@ final class Subscriptions {
     return r;
   }
 
-  /** Internal retry marker of {@link #doSubscribe}: never returned to callers. */
+  /** Internal retry marker of {@link #doSubscribe} (owner changed, or a mirror retired): never returned to callers. */
   private static final Result<SubscribeAck> OWNER_CHANGED =
       Result.refused(ErrorCode.INTERNAL_ERROR, "session owner changed; retry");
 
@@ -79,6 +87,8 @@ final class Subscriptions {
     }
     String runId = t.runId();
     Run target = runId == null ? null : runs.get(runId);
+    // held by another node: found in the directory, mirrored here once authorized
+    RunRecord elsewhere = runId != null && target == null ? remote.lookup(runId) : null;
     boolean starter = target != null && target.startedBy(c);
     SessionState seen = sessions.get(sessionId);
     // A named run is authorized against the owner of the session it was started in: the session id
@@ -86,7 +96,14 @@ final class Subscriptions {
     @Nullable String authorizedOwner =
         target != null && target.sessionId().equals(sessionId)
             ? target.sessionOwner
-            : seen == null ? null : seen.owner;
+            : elsewhere != null && elsewhere.sessionId().equals(sessionId)
+                ? elsewhere.sessionOwner()
+                : seen == null ? null : seen.owner;
+    @Nullable String clusterOwner = null;
+    if (runId == null && authorizedOwner == null && remote.clustered()) {
+      clusterOwner = remote.sessionOwner(sessionId); // the session may be owned on another node
+      authorizedOwner = clusterOwner;
+    }
     if (!starter) {
       Authorizer.Decision d = hooks.authorize(c.principal, Action.SUBSCRIBE, sessionId, authorizedOwner);
       if (d != Authorizer.Decision.ALLOW) {
@@ -96,12 +113,20 @@ final class Subscriptions {
       }
     }
     if (runId != null) {
+      if (target == null && elsewhere != null && elsewhere.sessionId().equals(sessionId)) {
+        target = remote.mirror(elsewhere);
+      }
       if (target == null || !target.sessionId().equals(sessionId)) {
         SubscribeAck ack = noRunAck(t, false);
         c.sendControl(new Outbound.Subscribed(ack, ref));
         return Result.ok(ack);
       }
-      return Result.ok(target.subscribe(c, t, mode, false, ref));
+      SubscribeAck ack = RunResume.subscribe(target, c, t, mode, false, ref);
+      if (ack == null) {
+        return OWNER_CHANGED; // the mirror was retired meanwhile: look it up again
+      }
+      idleAfterFailedAttach(target);
+      return Result.ok(ack);
     }
     // follow the session: current run resumed, later runs attached at their start
     SessionState known = sessions.get(sessionId);
@@ -121,10 +146,28 @@ final class Subscriptions {
           sessions.retireIfIdleLocked(s);
           return Result.refused(ErrorCode.UNKNOWN_CONNECTION, "connection closed");
         }
+        if (s.owner == null && clusterOwner != null && clusterOwner.equals(authorizedOwner)) {
+          s.owner = clusterOwner; // adopted from the directory: the session is owned on another node
+        }
         if (!Objects.equals(s.owner, authorizedOwner)) {
           // a start claimed the session after the authorizer was asked: ask again (outside the lock)
           sessions.retireIfIdleLocked(s);
           return OWNER_CHANGED;
+        }
+        Run cur = s.current;
+        if (remote.clustered() && (cur == null || cur.state().isTerminal())) {
+          // the session's latest run may be on another node
+          RunRecord latest;
+          try {
+            latest = remote.latest(sessionId);
+            if (latest != null && (cur == null || !latest.runId().equals(cur.runId()))) {
+              cur = remote.mirror(latest);
+              s.current = cur;
+            }
+          } catch (EngineUnavailableException e) {
+            sessions.retireIfIdleLocked(s);
+            throw e;
+          }
         }
         sessions.followLocked(s, c);
         if (c.isClosed()) {
@@ -133,14 +176,31 @@ final class Subscriptions {
           sessions.retireIfIdleLocked(s);
           return Result.refused(ErrorCode.UNKNOWN_CONNECTION, "connection closed");
         }
-        Run cur = s.current;
         if (cur == null) {
           SubscribeAck ack = noRunAck(t, true);
           c.enqueueControl(new Outbound.Subscribed(ack, ref)); // flushed by the caller, outside the lock
           return Result.ok(ack);
         }
-        return Result.ok(cur.subscribe(c, t, mode, true, ref));
+        SubscribeAck ack;
+        try {
+          ack = RunResume.subscribe(cur, c, t, mode, true, ref);
+        } catch (EngineUnavailableException e) {
+          sessions.unfollowLocked(s, c);
+          throw e;
+        }
+        if (ack == null) {
+          sessions.unfollowLocked(s, c);
+          return OWNER_CHANGED; // the mirror was retired meanwhile: look it up again
+        }
+        return Result.ok(ack);
       }
+    }
+  }
+
+  /** A mirror a subscribe created but could not attach to (the run ended, or the connection closed) may retire. */
+  private void idleAfterFailedAttach(Run r) {
+    if (r.mirror && !r.state().isTerminal() && r.recipientsSnapshot().length == 0) {
+      remote.idle(r);
     }
   }
 
@@ -200,7 +260,7 @@ final class Subscriptions {
     if (r.state().isTerminal()) {
       return Result.refused(ErrorCode.RUN_ENDED, "run " + runId + " has ended");
     }
-    if (r.attach(c, mode)) {
+    if (RunResume.attach(r, c, mode)) {
       return Result.ok(r);
     }
     return c.isClosed()

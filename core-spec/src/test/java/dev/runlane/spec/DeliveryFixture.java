@@ -37,7 +37,7 @@ final class DeliveryFixture implements AutoCloseable {
 
   DeliveryFixture(Consumer<RunlaneBuilder> config) {
     RunlaneBuilder b =
-        Runlane.builder()
+        SpecEngine.builder()
             .codec(new TextCodec())
             .timeSource(time)
             .metrics(metrics)

@@ -1,5 +1,7 @@
 package dev.runlane.spec;
 
+import static org.junit.jupiter.api.Assumptions.assumeFalse;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -54,6 +56,7 @@ class EngineVisibilityTest {
 
   @Test
   void theSnapshotCountsWhatIsHeldAndEmptiesWhenEveryoneLeft() {
+    assumeFalse(SpecEngine.current().durable(), "counts the bytes held in this process; a store-backed engine holds a run's log in its store");
     try (LifecycleFixture f = new LifecycleFixture()) {
       InMemoryConnection a = f.open("alice");
       InMemoryConnection tab = f.open("alice");

@@ -216,7 +216,7 @@ class IsolationModelTest {
   private final ManualTimeSource time = new ManualTimeSource();
 
   private Runlane runlane(Authorizer auth) {
-    return InvariantCheck.track(Runlane.builder().codec(new TextCodec()).timeSource(time).authorizer(auth).build());
+    return InvariantCheck.track(SpecEngine.builder().codec(new TextCodec()).timeSource(time).authorizer(auth).build());
   }
 
   /**

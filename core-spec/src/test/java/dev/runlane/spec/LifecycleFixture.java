@@ -72,7 +72,7 @@ final class LifecycleFixture implements AutoCloseable {
 
   LifecycleFixture(Consumer<RunlaneBuilder> customize) {
     RunlaneBuilder b =
-        Runlane.builder()
+        SpecEngine.builder()
             .codec(new TextCodec())
             .timeSource(time)
             .idleTimeout(Duration.ZERO)

@@ -1,5 +1,7 @@
 package dev.runlane.spec;
 
+import static org.junit.jupiter.api.Assumptions.assumeFalse;
+
 import dev.runlane.ErrorCode;
 import static dev.runlane.testkit.RunlaneAssertions.assertContiguousPerRun;
 import static dev.runlane.testkit.RunlaneAssertions.assertNoEvents;
@@ -499,7 +501,7 @@ class ResumeModelTest {
   // ================================================================== pinned scenarios
 
   private final ManualTimeSource time = new ManualTimeSource();
-  private Runlane rl = build(Runlane.builder());
+  private Runlane rl = build(SpecEngine.builder());
   private InMemoryTransport tx = new InMemoryTransport(rl);
 
   private Runlane build(RunlaneBuilder b) {
@@ -597,7 +599,7 @@ class ResumeModelTest {
   @ParameterizedTest(name = "capacity {0}")
   @ValueSource(ints = {1, 2, 4, 8})
   void resumeFromOldestMinusOneIsExactAndFromOldestMinusTwoIsTruncated(int capacity) {
-    rebuild(Runlane.builder().replayCapacity(capacity));
+    rebuild(SpecEngine.builder().replayCapacity(capacity));
     InMemoryConnection a = tx.open("alice");
     RunHandle run = start("s", a);
     publish(run, 3 * capacity + 4);
@@ -634,7 +636,7 @@ class ResumeModelTest {
 
   @Test
   void wrongEpochReplaysFromTheOldestAndSaysSo() {
-    rebuild(Runlane.builder().replayCapacity(4));
+    rebuild(SpecEngine.builder().replayCapacity(4));
     InMemoryConnection a = tx.open("alice");
     RunHandle run = start("s", a);
     publish(run, 2); // head 3, everything held
@@ -671,6 +673,7 @@ class ResumeModelTest {
 
   @Test
   void unknownRunsAndEmptySessions() {
+    assumeFalse(SpecEngine.current().durable(), SpecEngine.MANUAL_RETENTION);
     InMemoryConnection a = tx.open("alice");
     SubscribeAck none = sub(a, SubscribeTarget.session("fresh", 0, null), AttachMode.ADDITIVE);
     assertEquals(ResumeStatus.NO_RUN_YET, none.status(), "nothing yet: the next run will come");
@@ -726,7 +729,7 @@ class ResumeModelTest {
 
   @Test
   void finishedRunsAreNotReplayedWhenTheHostTurnsItOff() {
-    rebuild(Runlane.builder().replayFinishedRuns(false));
+    rebuild(SpecEngine.builder().replayFinishedRuns(false));
     InMemoryConnection a = tx.open("alice");
     RunHandle run = start("s", a);
     publish(run, 3);
@@ -755,6 +758,7 @@ class ResumeModelTest {
 
   @Test
   void retentionEvictsAfterItsTimeAndAnOldRunNeverEvictsANewerOne() {
+    assumeFalse(SpecEngine.current().durable(), SpecEngine.MANUAL_RETENTION);
     InMemoryConnection a = tx.open("alice");
     RunHandle first = start("s", a);
     first.complete(null);
@@ -853,7 +857,7 @@ class ResumeModelTest {
 
   @Test
   void aConnectionResumingAcrossSeveralReconnectsSeesEverySeqOnce() {
-    rebuild(Runlane.builder().replayCapacity(8));
+    rebuild(SpecEngine.builder().replayCapacity(8));
     InMemoryConnection c = tx.open("alice");
     RunHandle run = start("s", c);
     List<Long> seen = new ArrayList<>();

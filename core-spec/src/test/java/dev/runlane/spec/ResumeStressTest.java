@@ -60,7 +60,7 @@ class ResumeStressTest {
     AtomicInteger liveFrames = new AtomicInteger();
 
     try (Runlane rl =
-        InvariantCheck.track(Runlane.builder()
+        InvariantCheck.track(SpecEngine.builder()
             .codec(new TextCodec())
             .idleTimeout(Duration.ZERO)
             .replayCapacity(CAPACITY)
