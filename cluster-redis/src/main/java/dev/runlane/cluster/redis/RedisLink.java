@@ -26,6 +26,7 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The engine's Redis client: one client, one pipelined main connection shared by every part
@@ -44,15 +45,41 @@ final class RedisLink implements AutoCloseable {
   final java.util.concurrent.atomic.AtomicInteger inFlight = new java.util.concurrent.atomic.AtomicInteger();
   /** The most pipelined appends in flight before a publisher waits (backpressure). */
   final int maxPipelined;
-  private final ClientResources resources;
   private final RedisClient client;
   final StatefulRedisConnection<String, byte[]> main;
+  private volatile boolean closed;
+
+  /**
+   * One set of Lettuce I/O threads for every engine of the JVM (several nodes in one JVM, a test
+   * suite's many engines), started with the first engine and stopped with the last.
+   */
+  private static @Nullable ClientResources shared;
+
+  private static int users;
+
+  private static synchronized ClientResources acquire() {
+    ClientResources r = shared;
+    if (r == null) {
+      r = DefaultClientResources.builder().ioThreadPoolSize(2).computationThreadPoolSize(1).build();
+      shared = r;
+    }
+    users++;
+    return r;
+  }
+
+  private static synchronized void release() {
+    users--;
+    ClientResources r = shared;
+    if (users == 0 && r != null) {
+      shared = null;
+      r.shutdown(0, 2, TimeUnit.SECONDS);
+    }
+  }
 
   RedisLink(RedisURI uri, Duration timeout, int maxInFlight, int maxPipelined) {
     this.timeout = timeout;
     this.maxPipelined = maxPipelined;
-    this.resources =
-        DefaultClientResources.builder().ioThreadPoolSize(2).computationThreadPoolSize(1).build();
+    ClientResources resources = acquire();
     RedisClient c = RedisClient.create(resources, uri);
     c.setOptions(
         ClientOptions.builder()
@@ -67,12 +94,15 @@ final class RedisLink implements AutoCloseable {
       this.main = c.connect(CODEC);
     } catch (RedisException e) {
       c.shutdown(Duration.ZERO, Duration.ofSeconds(1));
-      resources.shutdown(0, 1, TimeUnit.SECONDS);
+      release();
       throw new StoreUnavailableException("cannot connect to Redis at " + uri + ": " + e.getMessage(), e);
     }
   }
 
   RedisAsyncCommands<String, byte[]> async() {
+    if (closed) {
+      throw new StoreUnavailableException("the Redis engine is closed");
+    }
     return main.async();
   }
 
@@ -114,16 +144,29 @@ final class RedisLink implements AutoCloseable {
     return await(f.toCompletableFuture(), what);
   }
 
+  /**
+   * Waits for {@code f}, at most the command timeout, uninterruptibly (the wait is bounded; an
+   * interrupt is kept for the caller): a run's end on an interrupted thread still reaches Redis.
+   */
   <T> T await(CompletableFuture<T> f, String what) {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    boolean interrupted = false;
     try {
-      return f.get(timeout.toNanos(), TimeUnit.NANOSECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new StoreUnavailableException(what + ": interrupted", e);
-    } catch (ExecutionException e) {
-      throw unavailable(what, e.getCause() == null ? e : e.getCause());
-    } catch (TimeoutException e) {
-      throw new StoreUnavailableException(what + ": Redis did not answer within " + timeout.toMillis() + " ms", e);
+      while (true) {
+        try {
+          return f.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+        } catch (InterruptedException e) {
+          interrupted = true;
+        } catch (ExecutionException e) {
+          throw unavailable(what, e.getCause() == null ? e : e.getCause());
+        } catch (TimeoutException e) {
+          throw new StoreUnavailableException(what + ": Redis did not answer within " + timeout.toMillis() + " ms", e);
+        }
+      }
+    } finally {
+      if (interrupted) {
+        Thread.currentThread().interrupt();
+      }
     }
   }
 
@@ -145,13 +188,17 @@ final class RedisLink implements AutoCloseable {
 
   @Override
   public void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
     try {
       main.close();
     } catch (RuntimeException e) {
       // closing anyway
     }
     client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
-    resources.shutdown(0, 2, TimeUnit.SECONDS);
+    release();
   }
 
   /**

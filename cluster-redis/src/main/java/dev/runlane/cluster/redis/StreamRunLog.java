@@ -188,22 +188,31 @@ final class StreamRunLog implements RunLog {
     }
   }
 
-  /** Waits (monitor held) until {@code done} holds, at most the command timeout. */
+  /**
+   * Waits (monitor held) until {@code done} holds, at most the command timeout; uninterruptibly,
+   * since the wait is bounded (an interrupt is kept for the caller).
+   */
   private boolean waitFor(BooleanSupplier done) {
     long deadline = System.nanoTime() + link.timeout.toNanos();
-    while (!done.getAsBoolean()) {
-      long left = deadline - System.nanoTime();
-      if (left <= 0) {
-        return false;
+    boolean interrupted = false;
+    try {
+      while (!done.getAsBoolean()) {
+        long left = deadline - System.nanoTime();
+        if (left <= 0) {
+          return false;
+        }
+        try {
+          TimeUnit.NANOSECONDS.timedWait(this, left);
+        } catch (InterruptedException e) {
+          interrupted = true;
+        }
       }
-      try {
-        TimeUnit.NANOSECONDS.timedWait(this, left);
-      } catch (InterruptedException e) {
+      return true;
+    } finally {
+      if (interrupted) {
         Thread.currentThread().interrupt();
-        return false;
       }
     }
-    return true;
   }
 
   /**
