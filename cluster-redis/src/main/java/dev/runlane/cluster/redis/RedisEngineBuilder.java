@@ -135,7 +135,8 @@ public final class RedisEngineBuilder {
   /**
    * Connects to Redis, takes this node's lease and starts the feed and the command channel.
    *
-   * @throws IllegalStateException if Redis cannot be reached
+   * @throws IllegalStateException if no Redis address was given
+   * @throws dev.runlane.engine.EngineUnavailableException if Redis cannot be reached
    */
   public RedisEngine build() {
     return new RedisEngine(config());

@@ -190,6 +190,21 @@ class ClusterOnRedisTest {
   }
 
   @Test
+  void aFollowerOnAnotherNodeIsAttachedToTheSessionsNextRun() {
+    cluster(2);
+    InMemoryConnection f = open(1, "alice");
+    RunHandle first = nodes.get(0).startRun(StartRequest.of("sw", "alice")).orElseThrow();
+    f.sendText("sub sw 0");
+    first.complete(null);
+    await("the first run's terminal", () -> terminals(f, first.runId()).size() == 1);
+    RunHandle next = nodes.get(0).startRun(StartRequest.of("sw", "alice")).orElseThrow();
+    next.publish("token", "x");
+    next.complete(null);
+    await("the next run reaches the follower on the other node", () -> terminals(f, next.runId()).size() == 1);
+    assertEquals(range(1, 3), seqs(f, next.runId()));
+  }
+
+  @Test
   void abortAndApprovalsAcrossNodesReachTheRuntimeOnce() {
     cluster(3);
     RunHandle run = nodes.get(0).startRun(StartRequest.of("s7", "alice")).orElseThrow();

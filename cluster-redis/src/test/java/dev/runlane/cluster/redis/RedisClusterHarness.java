@@ -52,11 +52,21 @@ import java.util.concurrent.locks.LockSupport;
 public final class RedisClusterHarness {
   private RedisClusterHarness() {}
 
+  /** Events/s of the latency figure (default 20,000; {@code rate=N}). */
+  private static int rate = 20_000;
+
+  /** {@code only=latency}: the latency figure alone. */
+  private static boolean onlyLatency;
+
   public static void main(String[] args) throws Exception {
     int rounds = 3;
     long seed = System.nanoTime();
     for (String a : args) {
-      if (a.startsWith("rounds=")) {
+      if (a.startsWith("rate=")) {
+        rate = Integer.parseInt(a.substring(5));
+      } else if (a.startsWith("only=latency")) {
+        onlyLatency = true;
+      } else if (a.startsWith("rounds=")) {
         rounds = Integer.parseInt(a.substring(7));
       } else if (a.startsWith("seed=")) {
         seed = Long.parseLong(a.substring(5));
@@ -70,10 +80,10 @@ public final class RedisClusterHarness {
       double[] storm = new double[rounds];
       for (int r = -1; r < rounds; r++) { // round -1 warms up
         try (Fixtures fx = new Fixtures(redis)) {
-          double p = publish(fx, r);
+          double p = onlyLatency ? 0 : publish(fx, r);
           double[] l = latency(fx);
-          double re = resume(fx);
-          double st = storm(fx, new Random(seed + r));
+          double re = onlyLatency ? 0 : resume(fx);
+          double st = onlyLatency ? 0 : storm(fx, new Random(seed + r));
           if (r >= 0) {
             pub[r] = p;
             lat[r] = l;
@@ -88,7 +98,7 @@ public final class RedisClusterHarness {
       }
       System.out.printf("%nmedians of %d rounds:%n", rounds);
       System.out.printf("  publish through Redis, one node:     %.0f events/s%n", median(pub));
-      System.out.printf("  cross-node latency at 20k events/s:  p50 %.2f ms, p99 %.2f ms, max %.2f ms%n",
+      System.out.printf("  cross-node latency at " + rate + " events/s:  p50 %.2f ms, p99 %.2f ms, max %.2f ms%n",
           median(col(lat, 0)), median(col(lat, 1)), median(col(lat, 2)));
       System.out.printf("  resume of 1,000 events from Redis:   %.2f ms%n", median(resume));
       System.out.printf("  storm, 10k resumes from Redis:       %.0f ms%n", median(storm));
@@ -188,7 +198,6 @@ public final class RedisClusterHarness {
     RedisEngine a = engine(fx, "lat-a");
     RedisEngine b = engine(fx, "lat-b");
     int runs = 20;
-    int rate = 20_000;
     int seconds = 3;
     RunLog[] logs = new RunLog[runs];
     long total = (long) rate * seconds;
