@@ -45,7 +45,7 @@ class ClusterOnRedisTest {
     redis = RedisServer.start();
     fx = new Fixtures(redis);
     for (int i = 0; i < n; i++) {
-      RedisEngine e = fx.add(fx.builder("n" + i).leaseTtl(Duration.ofMillis(900)).build());
+      RedisEngine e = fx.add(fx.builder("n" + i).leaseTtl(Duration.ofSeconds(2)).build());
       engines.add(e);
       Runlane rl =
           Runlane.builder()
