@@ -60,8 +60,15 @@ final class Access {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       return Result.refused(ErrorCode.INTERNAL_ERROR, "interrupted while routing a command");
-    } catch (ExecutionException | TimeoutException e) {
+    } catch (ExecutionException e) {
+      if (e.getCause() instanceof dev.runlane.engine.EngineUnavailableException) {
+        LOG.debug("command {} for run {}: the engine is unavailable", command.getClass().getSimpleName(), runId);
+        return Result.refused(ErrorCode.ENGINE_UNAVAILABLE, "the engine's store is unavailable; retry later");
+      }
       LOG.warn("command {} for run {} failed", command.getClass().getSimpleName(), runId, e);
+      return Result.refused(ErrorCode.INTERNAL_ERROR, "the run's node did not answer");
+    } catch (TimeoutException e) {
+      LOG.warn("command {} for run {}: the run's node did not answer in time", command.getClass().getSimpleName(), runId);
       return Result.refused(ErrorCode.INTERNAL_ERROR, "the run's node did not answer");
     }
   }

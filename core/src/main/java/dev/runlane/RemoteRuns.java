@@ -39,6 +39,8 @@ final class RemoteRuns {
   private final Sessions sessions;
   private final RunApprovals.Index approvals;
   private final Map<Run, RunFeed.Tail> tails = new ConcurrentHashMap<>();
+  /** Sessions with followers here, watched for runs started on other nodes. */
+  private final Map<SessionState, RunFeed.Tail> watches = new ConcurrentHashMap<>();
   private Run.@Nullable Owner owner; // set once, before any run
 
   RemoteRuns(HostHooks hooks, Engine engine, Runs runs, Sessions sessions, RunApprovals.Index approvals) {
@@ -48,6 +50,22 @@ final class RemoteRuns {
     this.runs = runs;
     this.sessions = sessions;
     this.approvals = approvals;
+    if (feed != null) {
+      sessions.watcher(new Sessions.Watcher() {
+        @Override
+        public void followed(SessionState s) {
+          watch(s);
+        }
+
+        @Override
+        public void unfollowed(SessionState s) {
+          RunFeed.Tail t = watches.remove(s);
+          if (t != null) {
+            t.close();
+          }
+        }
+      });
+    }
   }
 
   void owner(Run.Owner o) {
@@ -80,6 +98,11 @@ final class RemoteRuns {
     return tails.size();
   }
 
+  /** Open session watches (one per session with followers here). */
+  int openWatches() {
+    return watches.size();
+  }
+
   // ---------------------------------------------------------------- mirrors
 
   /**
@@ -92,14 +115,26 @@ final class RemoteRuns {
    * @throws EngineUnavailableException if the store cannot be read or tailed (nothing is kept)
    */
   Run mirror(RunRecord rec) {
+    return mirror(rec, false, List.of());
+  }
+
+  /**
+   * As {@link #mirror(RunRecord)}; {@code fromStart} makes a new mirror start at seq 0 (its tail
+   * hands the whole stored run, approvals included) with {@code attachFirst} attached before the
+   * tail opens, as a local start attaches the session's followers before its first event.
+   */
+  Run mirror(RunRecord rec, boolean fromStart, List<ConnectionState> attachFirst) {
     Run held = runs.get(rec.runId());
     if (held != null) {
+      for (ConnectionState c : attachFirst) {
+        RunResume.attach(held, c, AttachMode.ADDITIVE);
+      }
       return held;
     }
     Run.Owner o = java.util.Objects.requireNonNull(owner, "owner");
     var view = engine.view(rec.runId());
     RunOutcome ended = rec.outcome();
-    long head = ended != null ? ended.terminalSeq() : view.head();
+    long head = ended != null ? ended.terminalSeq() : fromStart ? 0 : view.head();
     if (ended == null && head > 0) {
       // the run may have ended since its record was read: then the head is its terminal
       List<EncodedFrame> last = new ArrayList<>(1);
@@ -122,10 +157,16 @@ final class RemoteRuns {
       o.ended(m, ended); // retained like an ended run, then evicted
       return m;
     }
-    List<EncodedFrame> pending = view.pendingApprovals();
+    List<EncodedFrame> pending = fromStart ? List.of() : view.pendingApprovals();
     Run prev = runs.putIfAbsent(m);
     if (prev != null) {
+      for (ConnectionState c : attachFirst) {
+        RunResume.attach(prev, c, AttachMode.ADDITIVE);
+      }
       return prev;
+    }
+    for (ConnectionState c : attachFirst) {
+      RunResume.attach(m, c, AttachMode.ADDITIVE);
     }
     synchronized (m) {
       for (EncodedFrame f : pending) {
@@ -139,6 +180,13 @@ final class RemoteRuns {
     try {
       RunFeed.Tail t = java.util.Objects.requireNonNull(feed).tail(rec.runId(), head, sinkOf(m));
       tails.put(m, t);
+      boolean gone;
+      synchronized (m) {
+        gone = m.retired || m.state.isTerminal(); // ended by its tail, or retired, before the put
+      }
+      if (gone && tails.remove(m, t)) {
+        t.close();
+      }
     } catch (EngineUnavailableException e) {
       retire(m);
       throw e;
@@ -213,6 +261,28 @@ final class RemoteRuns {
     }
   }
 
+  /**
+   * Brings a running mirror up to the store's head before a subscribe that holds a position the
+   * tail has not delivered yet (the client saw it on another node): the frames go through {@link
+   * #remoteFrame}, as the tail's would, so nothing is handed twice and the tail skips them later.
+   *
+   * @throws EngineUnavailableException if the store cannot be read
+   */
+  void catchUp(Run m) {
+    long from;
+    synchronized (m) {
+      if (m.retired || m.state.isTerminal()) {
+        return;
+      }
+      from = m.log.head() + 1;
+    }
+    List<EncodedFrame> frames = new ArrayList<>();
+    engine.view(m.runId).read(from, Long.MAX_VALUE, frames::add); // outside the lock: one range read
+    for (EncodedFrame f : frames) {
+      remoteFrame(m, f);
+    }
+  }
+
   /** The store lost the run's log: the mirror is dropped and its recipients told to subscribe again. */
   private void logLost(Run m) {
     List<ConnectionState> told = m.recipients();
@@ -281,10 +351,85 @@ final class RemoteRuns {
     }
   }
 
-  /** Shutdown: every tail is closed. */
+  /** Shutdown: every tail and watch is closed. */
   void closeAll() {
     for (Run m : new ArrayList<>(tails.keySet())) {
       forget(m);
+    }
+    for (SessionState s : new ArrayList<>(watches.keySet())) {
+      RunFeed.Tail t = watches.remove(s);
+      if (t != null) {
+        t.close();
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- session followers across nodes
+
+  /** {@code s} got its first follower here: runs started in it on other nodes will reach them. Under its lock. */
+  private void watch(SessionState s) {
+    RunFeed f = feed;
+    if (f == null || watches.containsKey(s)) {
+      return;
+    }
+    try {
+      watches.put(s, f.watchSession(s.sessionId, this::startedElsewhere));
+    } catch (EngineUnavailableException e) {
+      LOG.debug("session {}: followers here will learn of runs on other nodes at their next subscribe", s.sessionId);
+    }
+  }
+
+  /**
+   * A run was started in a watched session on another node: this node's followers of the session
+   * are attached to a mirror of it from seq 0 (they get {@code run.started} and everything after,
+   * as a local start's followers do). Followers of another principal are vetted first, outside
+   * the lock, as a local claim vets them.
+   */
+  private void startedElsewhere(RunRecord rec) {
+    if (rec.nodeId().equals(engine.nodeId())) {
+      return;
+    }
+    SessionState s = sessions.get(rec.sessionId());
+    if (s == null) {
+      return;
+    }
+    List<ConnectionState> candidates;
+    synchronized (s) {
+      candidates = new ArrayList<>(s.followers);
+    }
+    List<ConnectionState> allowed = new ArrayList<>();
+    for (ConnectionState c : candidates) {
+      if (c.principal.equals(rec.owner())
+          || hooks.authorize(c.principal, Action.SUBSCRIBE, rec.sessionId(), rec.sessionOwner()) == Authorizer.Decision.ALLOW) {
+        allowed.add(c);
+      }
+    }
+    List<ConnectionState> toFlush = new ArrayList<>();
+    synchronized (s) {
+      if (s.dead) {
+        return;
+      }
+      allowed.removeIf(c -> !s.followers.contains(c));
+      if (allowed.isEmpty()) {
+        return;
+      }
+      if (s.owner == null) {
+        s.owner = rec.sessionOwner();
+      }
+      Run m;
+      try {
+        m = mirror(rec, true, allowed);
+      } catch (EngineUnavailableException e) {
+        return; // they learn of it at their next subscribe
+      }
+      Run cur = s.current;
+      if (cur == null || cur.mirror || cur.state().isTerminal()) {
+        s.current = m;
+      }
+      toFlush.addAll(allowed);
+    }
+    for (ConnectionState c : toFlush) {
+      c.flush();
     }
   }
 

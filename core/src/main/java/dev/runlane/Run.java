@@ -354,16 +354,27 @@ final class Run extends RunBase {
 
   /**
    * Another node ended this run (it took this node for lost): the local copy ends without a write,
-   * as failed with {@link FailureReason#NODE_LOST}, and its listeners do not run here. Under the lock.
+   * with the winner's recorded outcome (else failed, {@link FailureReason#NODE_LOST}, at head + 1),
+   * and its listeners do not run here. Under the lock.
    */
   private RunEdge[] endFencedLocked(List<RunApprovals.Pending> dropped) {
-    long seq = log.head() + 1;
-    RunOutcome o =
-        new RunOutcome(runId, sessionId, epoch, runOwner, RunState.FAILED, FailureReason.NODE_LOST, ExitCode.FAILED,
-            "another node ended the run: it took this node for lost", null, seq, null);
+    RunOutcome o = null;
+    try {
+      o = directory.lookup(runId).map(dev.runlane.engine.RunRecord::outcome).orElse(null); // the winner's
+    } catch (EngineUnavailableException e) {
+      LOG.debug("run {}: the winning end could not be read ({})", runId, e.getMessage());
+    }
+    if (o == null) {
+      o = new RunOutcome(runId, sessionId, epoch, runOwner, RunState.FAILED, FailureReason.NODE_LOST, ExitCode.FAILED,
+          "another node ended the run: it took this node for lost", null, log.head() + 1, null);
+    }
+    String kind =
+        o.state() == RunState.COMPLETED
+            ? Outbound.KIND_COMPLETED
+            : o.state() == RunState.ABORTED ? Outbound.KIND_ABORTED : Outbound.KIND_FAILED;
     endedElsewhere = true;
     return terminalLocked(
-        o, hooks.encode(new Outbound.RunEvent(runId, sessionId, epoch, seq, Outbound.KIND_FAILED, o), Lane.STREAM, null),
+        o, hooks.encode(new Outbound.RunEvent(runId, sessionId, epoch, o.terminalSeq(), kind, o), Lane.STREAM, null),
         false, dropped);
   }
 

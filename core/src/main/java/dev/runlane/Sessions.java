@@ -15,6 +15,19 @@ import org.jspecify.annotations.Nullable;
 final class Sessions implements SessionState.Owner {
   private final ConcurrentHashMap<String, SessionState> sessions = new ConcurrentHashMap<>();
 
+  /** Told, under the session's lock, when a session gets its first follower and when it has none left. */
+  interface Watcher {
+    void followed(SessionState s);
+
+    void unfollowed(SessionState s);
+  }
+
+  private volatile @Nullable Watcher watcher;
+
+  void watcher(Watcher w) {
+    this.watcher = w;
+  }
+
   /** The live session with this id, created if absent. It may die before the caller locks it. */
   SessionState open(String sessionId) {
     return sessions.computeIfAbsent(sessionId, id -> new SessionState(this, id));
@@ -45,6 +58,8 @@ final class Sessions implements SessionState.Owner {
       if (c.isClosed()) { // closeLocally already walked c.follows: undo
         s.followers.remove(c);
         c.follows.remove(s);
+      } else if (s.followers.size() == 1 && watcher != null) {
+        watcher.followed(s);
       }
     }
   }
@@ -53,15 +68,23 @@ final class Sessions implements SessionState.Owner {
   void unfollowLocked(SessionState s, ConnectionState c) {
     s.followers.remove(c);
     c.follows.remove(s);
+    if (s.followers.isEmpty()) {
+      noneLeft(s);
+    }
     retireIfIdleLocked(s);
+  }
+
+  private void noneLeft(SessionState s) {
+    Watcher w = watcher;
+    if (w != null) {
+      w.unfollowed(s);
+    }
   }
 
   @Override
   public void unfollow(SessionState s, ConnectionState c) {
     synchronized (s) {
-      s.followers.remove(c);
-      c.follows.remove(s);
-      retireIfIdleLocked(s);
+      unfollowLocked(s, c);
     }
   }
 
@@ -70,6 +93,7 @@ final class Sessions implements SessionState.Owner {
     if (s.idleLocked() && !s.dead) {
       s.dead = true;
       sessions.remove(s.sessionId, s);
+      noneLeft(s);
     }
   }
 

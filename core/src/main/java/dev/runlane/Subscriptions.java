@@ -121,6 +121,9 @@ final class Subscriptions {
         c.sendControl(new Outbound.Subscribed(ack, ref));
         return Result.ok(ack);
       }
+      if (target.mirror && t.lastSeq() > target.headSeq()) {
+        remote.catchUp(target); // the client saw more on another node than this mirror was handed yet
+      }
       SubscribeAck ack = RunResume.subscribe(target, c, t, mode, false, ref);
       if (ack == null) {
         return OWNER_CHANGED; // the mirror was retired meanwhile: look it up again
@@ -155,8 +158,8 @@ final class Subscriptions {
           return OWNER_CHANGED;
         }
         Run cur = s.current;
-        if (remote.clustered() && (cur == null || cur.state().isTerminal())) {
-          // the session's latest run may be on another node
+        if (remote.clustered() && (cur == null || cur.mirror || cur.state().isTerminal())) {
+          // the session's latest run may be on another node (a mirror's end may still be on its way)
           RunRecord latest;
           try {
             latest = remote.latest(sessionId);
@@ -183,6 +186,9 @@ final class Subscriptions {
         }
         SubscribeAck ack;
         try {
+          if (cur.mirror && t.lastSeq() > cur.headSeq()) {
+            remote.catchUp(cur); // the client saw more on another node than this mirror was handed yet
+          }
           ack = RunResume.subscribe(cur, c, t, mode, true, ref);
         } catch (EngineUnavailableException e) {
           sessions.unfollowLocked(s, c);

@@ -209,6 +209,9 @@ class ClusterBasicsTest {
     assertEquals(ErrorCode.ENGINE_UNAVAILABLE, ((Result.Refused<Long>) p).code());
     Result<RunHandle> s = fx.node(1).startRun(StartRequest.of("s9b", "alice"));
     assertEquals(ErrorCode.ENGINE_UNAVAILABLE, ((Result.Refused<RunHandle>) s).code());
+    Result<RunOutcome> abort = fx.node(2).abort(run.runId(), "alice");
+    assertEquals(ErrorCode.ENGINE_UNAVAILABLE, ((Result.Refused<RunOutcome>) abort).code());
+    assertEquals(RunState.RUNNING, run.state(), "nothing happened to the run");
     InMemoryConnection b = fx.open(1, "alice");
     b.sendText("sub s9 0 - " + run.runId());
     assertEquals("ENGINE_UNAVAILABLE", b.last("error").require("code"));
@@ -231,6 +234,63 @@ class ClusterBasicsTest {
     assertEquals(0, fx.node(1).runCount(), "the mirror left with its last recipient");
     assertEquals(0, fx.cluster.openTails());
     run.complete(null);
+    fx.settle();
+  }
+
+  @Test
+  void aSessionFollowerOnAnotherNodeGetsEveryLaterRunFromItsStart() {
+    InMemoryConnection f = fx.open(1, "alice");
+    f.sendText("sub s11 0");
+    assertEquals("NO_RUN_YET", f.last("subscribed").require("status"));
+    for (int round = 0; round < 3; round++) {
+      int owner = round == 1 ? 2 : 0;
+      RunHandle run = fx.node(owner).startRun(StartRequest.of("s11", "alice")).orElseThrow();
+      run.publish("token", "a" + round);
+      run.complete(null);
+      await("run " + round + " on the follower's node", () -> terminals(f, run.runId()).size() == 1);
+      assertEquals(range(1, 3), seqs(f, run.runId()), "run.started, the event, the terminal");
+    }
+    f.clientClose(dev.runlane.transport.CloseReason.NORMAL);
+    fx.settle();
+    assertEquals(0, fx.cluster.openTails(), "no tail or session watch left once the follower left");
+  }
+
+  @Test
+  void aFollowerOfAnotherPrincipalIsVettedBeforeARunStartedElsewhereReachesIt() {
+    InMemoryConnection m = fx.open(1, "mallory");
+    m.sendText("sub s12 0");
+    RunHandle run = fx.node(0).startRun(StartRequest.of("s12", "alice")).orElseThrow();
+    run.publish("token", "secret");
+    run.complete(null);
+    fx.settle();
+    assertEquals(List.of(), seqs(m, run.runId()), "mallory follows an unowned session: alice's run must not reach her");
+    m.clientClose(dev.runlane.transport.CloseReason.NORMAL);
+  }
+
+  @Test
+  void aFrozenOwnerTakenForLostIsFencedAndEndsItsOwnCopyOnce() {
+    List<RunOutcome> listened = new CopyOnWriteArrayList<>();
+    RunHandle run = fx.node(0).startRun(StartRequest.of("s13", "alice")).orElseThrow();
+    run.publish("token", "a");
+    InMemoryConnection local = fx.open(0, "alice");
+    local.sendText("sub s13 0 - " + run.runId());
+    InMemoryConnection remote = fx.open(1, "alice");
+    remote.sendText("sub s13 0 - " + run.runId());
+    fx.cluster.freeze("n0", true); // stops renewing its lease, keeps its store access
+    await("the survivors' terminal on node 1", () -> terminals(remote, run.runId()).size() == 1);
+    assertEquals(FailureReason.NODE_LOST.name(), terminals(remote, run.runId()).get(0).require("reason"));
+    fx.cluster.freeze("n0", false);
+    Result<Long> late = run.publish("token", "after the survivors' end");
+    assertEquals(ErrorCode.RUN_ENDED, ((Result.Refused<Long>) late).code(), "the woken owner's write is fenced");
+    assertEquals(RunState.FAILED, run.state());
+    assertEquals(FailureReason.NODE_LOST, run.outcome().orElseThrow().failureReason());
+    assertFalse(run.complete(null).isOk(), "one end per run");
+    fx.settle();
+    assertEquals(1, terminals(local, run.runId()).size(), "the owner's own client got one terminal");
+    assertEquals(range(1, 3), seqs(local, run.runId()));
+    assertEquals(range(1, 3), seqs(remote, run.runId()));
+    RunHandle next = fx.node(0).startRun(StartRequest.of("s13", "alice")).orElseThrow();
+    next.complete(null);
     fx.settle();
   }
 }

@@ -46,6 +46,9 @@ final class ClusterTail implements RunFeed.Tail {
       }
       StoredLog log = node.cluster().log(runId);
       if (log == null) {
+        if (node.cluster().awaitingLog(runId)) {
+          return; // claimed, its log not created yet: newLog kicks the tail
+        }
         finish();
         safeLost();
         return;

@@ -131,6 +131,15 @@ public final class SharedMemoryCluster implements AutoCloseable {
   }
 
   /**
+   * Freezes ({@code true}) or thaws {@code nodeId}'s lease renewal, as a long GC pause or a stalled
+   * host would: the node keeps its store access, so once the survivors took it for lost and ended its
+   * runs, its next writes to those runs are fenced.
+   */
+  public void freeze(String nodeId, boolean frozen) {
+    Objects.requireNonNull(nodes.get(nodeId), "no node " + nodeId).frozen = frozen;
+  }
+
+  /**
    * Makes the store unreachable ({@code true}) or reachable again: while down every engine call of
    * every node throws {@link EngineUnavailableException}, tails pause (and resume where they were)
    * and leases are neither renewed nor expired.
@@ -193,13 +202,20 @@ public final class SharedMemoryCluster implements AutoCloseable {
     }
   }
 
-  /** Open tails and session watches of every node, and bound command handlers: 0 when nothing leaks. */
+  /** Open tails and session watches of the live nodes: 0 when nothing leaks. */
   public int openTails() {
     int n = 0;
     for (Node node : nodes.values()) {
-      n += node.tails.size();
+      if (!node.cut) { // a killed node's tails died with it
+        n += node.tails.size();
+      }
     }
-    return n + watches.size();
+    for (Watch w : watches) {
+      if (!w.node.cut) {
+        n++;
+      }
+    }
+    return n;
   }
 
   /** Command handlers bound by live nodes. */
@@ -225,6 +241,14 @@ public final class SharedMemoryCluster implements AutoCloseable {
 
   @Nullable StoredLog log(String runId) {
     return logs.get(runId);
+  }
+
+  /** Whether {@code runId} is claimed and running but its owner has not created its log yet. */
+  boolean awaitingLog(String runId) {
+    synchronized (directoryLock) {
+      RunRecord r = records.get(runId);
+      return r != null && !r.ended() && !logs.containsKey(runId);
+    }
   }
 
   private void checkLeases() {
@@ -299,6 +323,7 @@ public final class SharedMemoryCluster implements AutoCloseable {
     volatile long leaseUntil;
     volatile @Nullable NodeLossListener listener;
     volatile boolean closesCluster;
+    volatile boolean frozen;
 
     Node(String id) {
       this.id = id;
@@ -317,8 +342,9 @@ public final class SharedMemoryCluster implements AutoCloseable {
     }
 
     private void renewIfAlive() {
-      if (!cut && !storeDown) {
+      if (!cut && !storeDown && !frozen) {
         renew();
+        lost = false; // declared lost while it was only slow: its runs were ended (and are fenced); it carries on
       }
     }
 
@@ -364,6 +390,7 @@ public final class SharedMemoryCluster implements AutoCloseable {
     public RunLog newLog(String runId, int maxFrames, long maxBytes) {
       check("newLog");
       StoredLog log = logs.computeIfAbsent(runId, k -> new StoredLog(k, maxFrames, maxBytes));
+      kickTails(runId); // tails opened between the claim and now (a session watch's) start
       return new NodeLog(log);
     }
 
