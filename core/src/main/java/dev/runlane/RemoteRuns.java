@@ -283,8 +283,18 @@ final class RemoteRuns {
     }
   }
 
+  /** A subscribe found the store lost the mirror's run: it is dropped (under no lock, soon). */
+  void lostLater(Run m) {
+    hooks.schedule(0, () -> logLost(m));
+  }
+
   /** The store lost the run's log: the mirror is dropped and its recipients told to subscribe again. */
   private void logLost(Run m) {
+    synchronized (m) {
+      if (m.retired) {
+        return;
+      }
+    }
     List<ConnectionState> told = m.recipients();
     retire(m);
     for (ConnectionState c : told) {

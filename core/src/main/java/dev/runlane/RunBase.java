@@ -46,6 +46,8 @@ abstract class RunBase implements RunHandle, RunEdge.Owner, RunApprovals.Host {
   volatile boolean endedElsewhere; // written under this
   /** A mirror dropped from the node (no recipient left): callers look the run up again. */
   boolean retired; // guarded by this
+  /** A mirror whose store no longer has frames it handed (the store lost the run, or it expired). */
+  boolean storeLost; // guarded by this
 
   RunBase(
       HostHooks hooks,
@@ -232,6 +234,11 @@ abstract class RunBase implements RunHandle, RunEdge.Owner, RunApprovals.Host {
 
   /** A recipient left (called under no lock): a running mirror with none left may be retired. */
   abstract void recipientLeft();
+
+  /** Whether this mirror's store lost frames it must hold (see {@link #storeLost}). */
+  synchronized boolean storeLost() {
+    return storeLost;
+  }
 
   /** The edges, for the resume algorithm ({@link RunResume}); under the lock. */
   RunRecipients edgesLocked() {

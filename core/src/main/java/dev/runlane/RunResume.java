@@ -26,7 +26,8 @@ final class RunResume {
    * The caller flushes {@code c} afterwards. A mirror reads its replay from the engine's store
    * before anything is queued, so a store that fails leaves nothing half-sent.
    *
-   * @return the ack, or null if this mirror was retired meanwhile (the caller looks it up again)
+   * @return the ack, or null if this mirror was retired meanwhile or its store lost the run (the
+   *     caller looks it up again)
    * @throws EngineUnavailableException a mirror could not read its replay (nothing was queued)
    */
   static @Nullable SubscribeAck subscribe(
@@ -64,6 +65,11 @@ final class RunResume {
       if (run.mirror && replayFrom <= replayTo) {
         replay = new ArrayList<>();
         log.read(replayFrom, replayTo, replay::add); // one range read from the store, before anything is queued
+        if (replay.isEmpty()) {
+          // the newest frame is never trimmed: a store without it lost the run (restarted empty, expired)
+          run.storeLost = true;
+          return null;
+        }
         FrameMeta first = replay.isEmpty() ? null : replay.get(0).meta();
         long got = first == null ? replayTo + 1 : first.seq();
         if (got > replayFrom) { // trimmed in the store since oldest() was read

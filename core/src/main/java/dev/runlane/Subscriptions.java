@@ -87,6 +87,10 @@ final class Subscriptions {
     }
     String runId = t.runId();
     Run target = runId == null ? null : runs.get(runId);
+    if (target != null && target.mirror && target.storeLost()) {
+      remote.lostLater(target); // the store lost it: what the directory says now decides
+      target = null;
+    }
     // held by another node: found in the directory, mirrored here once authorized
     RunRecord elsewhere = runId != null && target == null ? remote.lookup(runId) : null;
     boolean starter = target != null && target.startedBy(c);
@@ -158,6 +162,10 @@ final class Subscriptions {
           return OWNER_CHANGED;
         }
         Run cur = s.current;
+        if (cur != null && cur.mirror && cur.storeLost()) {
+          remote.lostLater(cur);
+          cur = null;
+        }
         if (remote.clustered() && (cur == null || cur.mirror || cur.state().isTerminal())) {
           // the session's latest run may be on another node (a mirror's end may still be on its way)
           RunRecord latest;

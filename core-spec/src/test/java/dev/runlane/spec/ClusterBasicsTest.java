@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.runlane.Approval;
 import dev.runlane.ErrorCode;
 import dev.runlane.FailureReason;
+import dev.runlane.InvariantCheck;
 import dev.runlane.Result;
 import dev.runlane.RunHandle;
 import dev.runlane.RunOutcome;
@@ -291,6 +292,29 @@ class ClusterBasicsTest {
     assertEquals(range(1, 3), seqs(remote, run.runId()));
     RunHandle next = fx.node(0).startRun(StartRequest.of("s13", "alice")).orElseThrow();
     next.complete(null);
+    fx.settle();
+  }
+
+  @Test
+  void aStoreThatLostTheRunIsNeverASilentGapOnAMirror() {
+    RunHandle run = fx.node(0).startRun(StartRequest.of("s14", "alice")).orElseThrow();
+    for (int i = 0; i < 5; i++) {
+      run.publish("token", "t" + i);
+    }
+    InMemoryConnection b = fx.open(1, "alice");
+    b.sendText("sub s14 0");
+    fx.settle();
+    assertEquals(range(1, 6), seqs(b, run.runId()));
+    fx.cluster.wipe(); // the store restarted empty; node 1's mirror does not know yet
+    InMemoryConnection late = fx.open(1, "alice");
+    late.sendText("sub s14 3 " + run.epoch() + " " + run.runId());
+    assertEquals("UNKNOWN_RUN", late.last("subscribed").require("status"), "never EXACT or TRUNCATED from a store that lost the run");
+    await("node 1's mirror dropped", () -> b.last("error") != null);
+    assertEquals("ENGINE_UNAVAILABLE", b.last("error").require("code"), "its recipient is told to subscribe again");
+    assertEquals(range(1, 6), seqs(b, run.runId()), "what it got has no gap and no duplicate");
+    InvariantCheck.untrack(fx.node(0)); // its running run's claim was wiped with the store
+    b.clientClose(dev.runlane.transport.CloseReason.NORMAL);
+    late.clientClose(dev.runlane.transport.CloseReason.NORMAL);
     fx.settle();
   }
 }

@@ -131,6 +131,19 @@ public final class SharedMemoryCluster implements AutoCloseable {
   }
 
   /**
+   * Loses everything the store held, as a store restarted empty would: records, claims and logs.
+   * Tails notice when next woken (a later write to the run, or {@link #storeDown} toggled).
+   */
+  public void wipe() {
+    synchronized (directoryLock) {
+      records.clear();
+      runningBySession.clear();
+      latestBySession.clear();
+      logs.clear();
+    }
+  }
+
+  /**
    * Freezes ({@code true}) or thaws {@code nodeId}'s lease renewal, as a long GC pause or a stalled
    * host would: the node keeps its store access, so once the survivors took it for lost and ended its
    * runs, its next writes to those runs are fenced.
