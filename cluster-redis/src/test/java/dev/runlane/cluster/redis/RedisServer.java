@@ -25,7 +25,7 @@ import org.junit.jupiter.api.Assumptions;
  * <p><b>Thread safety:</b> {@link #shared()} is safe to call from any thread; a server's start and
  * stop are meant for one test thread.
  */
-final class RedisServer implements AutoCloseable {
+public final class RedisServer implements AutoCloseable {
   private static final List<String> CANDIDATES =
       List.of("/usr/bin/redis-server", "/usr/local/bin/redis-server", "/usr/sbin/redis-server");
   private static RedisServer shared;
@@ -42,7 +42,7 @@ final class RedisServer implements AutoCloseable {
   }
 
   /** One server for the whole test JVM (tests use unique key prefixes); stopped at JVM exit. */
-  static synchronized RedisServer shared() {
+  public static synchronized RedisServer shared() {
     if (shared == null || !shared.isRunning()) {
       shared = start();
       RedisServer s = shared;
@@ -52,7 +52,7 @@ final class RedisServer implements AutoCloseable {
   }
 
   /** A new server of its own (for tests that stop or restart Redis). */
-  static RedisServer start() {
+  public static RedisServer start() {
     Path binary = binary();
     IOException last = null;
     for (int attempt = 0; attempt < 3; attempt++) {
@@ -163,15 +163,15 @@ final class RedisServer implements AutoCloseable {
     }
   }
 
-  int port() {
+  public int port() {
     return port;
   }
 
-  String uri() {
+  public String uri() {
     return "redis://127.0.0.1:" + port;
   }
 
-  boolean isRunning() {
+  public boolean isRunning() {
     return process != null && process.isAlive();
   }
 
@@ -181,7 +181,7 @@ final class RedisServer implements AutoCloseable {
   }
 
   /** Stops the server by its PID and waits for it to exit. */
-  void stop() {
+  public void stop() {
     Process p = process;
     if (p == null) {
       return;
@@ -220,7 +220,7 @@ final class RedisServer implements AutoCloseable {
   }
 
   /** Starts a stopped server again on the same port: empty (persistence is off). */
-  void restart() {
+  public void restart() {
     stop();
     try {
       launch();

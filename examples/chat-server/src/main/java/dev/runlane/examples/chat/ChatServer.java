@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.runlane.RunlaneBuilder;
 import dev.runlane.Authorizer;
 import dev.runlane.Runlane;
+import dev.runlane.engine.Engine;
 import dev.runlane.RunlaneMetrics;
 import dev.runlane.StreamTickets;
 import dev.runlane.TimeSource;
@@ -143,6 +144,9 @@ public final class ChatServer implements AutoCloseable {
     }
     if (b.replayCapacity > 0) {
       rb.replayCapacity(b.replayCapacity);
+    }
+    if (b.engine != null) {
+      rb.engine(b.engine);
     }
     this.runlane = rb.build();
     this.server = new Server();
@@ -565,8 +569,20 @@ public final class ChatServer implements AutoCloseable {
     private @Nullable Duration idleTimeout;
     private int replayCapacity;
     private boolean streamTransport;
+    private @Nullable Engine engine;
 
     private Builder() {}
+
+    /**
+     * Where runs live; default Runlane's in-memory engine. A {@code RedisEngine} (module {@code
+     * cluster-redis}) on a Redis shared by several servers makes them one chat service: a page can
+     * reconnect to any of them and resume exactly ({@code docs/concepts/cluster.md}). The server
+     * closes it on {@link ChatServer#close()}.
+     */
+    public Builder engine(Engine engine) {
+      this.engine = Objects.requireNonNull(engine, "engine");
+      return this;
+    }
 
     /**
      * Runlane's liveness timing: a connection that shows no life for {@code heartbeatInterval} is

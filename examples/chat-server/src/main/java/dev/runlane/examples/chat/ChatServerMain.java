@@ -1,5 +1,6 @@
 package dev.runlane.examples.chat;
 
+import dev.runlane.cluster.redis.RedisEngine;
 import java.time.Duration;
 import java.util.Locale;
 import org.jspecify.annotations.Nullable;
@@ -19,7 +20,18 @@ import org.slf4j.LoggerFactory;
  * {@code --pace} (milliseconds per token, default 30), {@code --approval-every} (ask for an approval
  * on every n-th run too, default 0: only for prompts containing "approve"), {@code --history} (the
  * conversation history's JDBC URL, default an in-memory H2 database), {@code --stream-transport}
- * (true: offer clients a second socket for the stream lane; default false).
+ * (true: offer clients a second socket for the stream lane; default false), {@code --redis} (a
+ * Redis URI: run as one node of a cluster on that Redis, e.g. {@code redis://127.0.0.1:6379}; default
+ * none, runs live in this process), {@code --node} (the node's name in the cluster; default {@code
+ * chat-PORT}, made unique per process).
+ *
+ * <p>Two nodes on one machine (see {@code docs/concepts/cluster.md}):
+ *
+ * <pre>
+ * redis-server --port 6390 --save '' --appendonly no &amp;
+ * mvn -B -q -pl examples/chat-server -am compile -Prun -Drunlane.example.port=8081 -Drunlane.example.redis=redis://127.0.0.1:6390
+ * mvn -B -q -pl examples/chat-server -am compile -Prun -Drunlane.example.port=8082 -Drunlane.example.redis=redis://127.0.0.1:6390
+ * </pre>
  *
  * <p><b>Thread safety:</b> a program entry point.
  */
@@ -37,6 +49,8 @@ public final class ChatServerMain {
     String every = option(args, "approval-every");
     String history = option(args, "history");
     String stream = option(args, "stream-transport");
+    String redis = option(args, "redis");
+    String node = option(args, "node");
     try {
       if (port != null) {
         b.port(Integer.parseInt(port));
@@ -56,9 +70,15 @@ public final class ChatServerMain {
       if (stream != null) {
         b.streamTransport(Boolean.parseBoolean(stream));
       }
+      if (redis != null && !redis.isEmpty()) {
+        // unique per process: a restarted node is a new node, whose predecessor's runs a survivor ends
+        String name = (node != null ? node : "chat-" + (port != null ? port : "8080")) + "-" + ProcessHandle.current().pid();
+        b.engine(RedisEngine.builder().redis(redis).nodeId(name).build());
+        System.out.println("cluster node " + name + " on " + redis);
+      }
     } catch (IllegalArgumentException e) {
       System.err.println("bad option: " + e.getMessage());
-      System.err.println("usage: [--port=8080] [--host=localhost] [--pace=30] [--approval-every=0] [--history=jdbc:h2:file:./chat-history] [--stream-transport=true]");
+      System.err.println("usage: [--port=8080] [--host=localhost] [--pace=30] [--approval-every=0] [--history=jdbc:h2:file:./chat-history] [--stream-transport=true] [--redis=redis://127.0.0.1:6379] [--node=NAME]");
       System.exit(2);
       return;
     }
