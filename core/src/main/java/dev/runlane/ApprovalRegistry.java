@@ -57,6 +57,13 @@ final class ApprovalRegistry implements RunApprovals.Index {
       return unknown(approvalId);
     }
     Result<?> routed = access.route(r.runId(), new RunCommand.ResolveApproval(approvalId, decision, principal));
+    if (routed instanceof Result.Refused<?> refused
+        && refused.code() != ErrorCode.UNKNOWN_APPROVAL
+        && refused.code() != ErrorCode.NO_ACTIVE_RUN) {
+      // the run's node could not take the answer (the store is down, the decision cannot cross
+      // nodes, it did not answer): say so, rather than that the approval does not exist
+      return Result.refused(refused.code(), refused.message());
+    }
     return routed.isOk() ? Result.ok(pending) : unknown(approvalId);
   }
 

@@ -1,5 +1,9 @@
 package dev.runlane.cluster.redis;
 
+import java.lang.reflect.RecordComponent;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
 import dev.runlane.Approval;
 import dev.runlane.ErrorCode;
 import dev.runlane.FailureReason;
@@ -27,7 +31,7 @@ import org.jspecify.annotations.Nullable;
  * The bytes of routed commands and their answers. A command message is {@code Q}, a correlation id,
  * the reply channel, the run id and the command; an answer is {@code P}, the correlation id and the
  * result. An approval decision crosses nodes only as plain data: null, Boolean, the JDK's numbers,
- * String, List and Map with String keys, nested; anything else is refused with {@link
+ * String, List and Map with String keys, nested, and the allowed records ({@link #RECORDS}); anything else is refused with {@link
  * Unsupported} (the router turns it into an {@code INVALID_PAYLOAD} refusal) rather than silently
  * changed.
  *
@@ -332,9 +336,65 @@ final class CommandCodec {
       value(out, o.result(), depth + 1);
       out.writeLong(o.terminalSeq());
       nullableUtf(out, o.abortedBy());
+    } else if (v instanceof Record r && RECORDS.contains(r.getClass().getName())) {
+      out.writeByte('J');
+      out.writeUTF(r.getClass().getName());
+      RecordComponent[] parts = r.getClass().getRecordComponents();
+      out.writeInt(parts.length);
+      for (RecordComponent c : parts) {
+        try {
+          value(out, c.getAccessor().invoke(r), depth + 1);
+        } catch (ReflectiveOperationException e) {
+          throw new Unsupported("cannot read " + c.getName() + " of " + typeName(v) + ": " + e);
+        }
+      }
     } else {
       throw new Unsupported("a value of type " + typeName(v) + " cannot cross nodes");
     }
+  }
+
+  /**
+   * Records that cross nodes as their components and are rebuilt through their canonical
+   * constructor: the JSON protocol's approval decision by default, and what hosts add with {@link
+   * RedisEngineBuilder#crossNodeRecord}. Only these: a name read from Redis never picks an arbitrary
+   * class to build. Process-wide, like the classes themselves.
+   */
+  static final Set<String> RECORDS =
+      ConcurrentHashMap.newKeySet();
+
+  static {
+    RECORDS.add("dev.runlane.protocol.json.ApprovalDecision");
+  }
+
+  private static Object readRecord(DataInputStream in, int depth) throws IOException {
+    String name = in.readUTF();
+    int n = in.readInt();
+    Object[] args = new Object[Math.max(0, n)];
+    for (int i = 0; i < n; i++) {
+      args[i] = readValue(in, depth + 1);
+    }
+    if (!RECORDS.contains(name)) {
+      throw new IOException("record type " + name + " is not allowed to cross nodes");
+    }
+    try {
+      Class<?> type = Class.forName(name, false, recordLoader());
+      RecordComponent[] parts = type.getRecordComponents();
+      if (parts == null || parts.length != n) {
+        throw new IOException("record " + name + " has another shape on this node");
+      }
+      Class<?>[] types = new Class<?>[n];
+      for (int i = 0; i < n; i++) {
+        types[i] = parts[i].getType();
+      }
+      return type.getDeclaredConstructor(types).newInstance(args);
+    } catch (ReflectiveOperationException | IllegalArgumentException e) {
+      throw new IOException("cannot rebuild record " + name + ": " + e, e);
+    }
+  }
+
+  private static ClassLoader recordLoader() {
+    ClassLoader l = Thread.currentThread().getContextClassLoader();
+    return l != null ? l : CommandCodec.class.getClassLoader();
   }
 
   private static String typeName(@Nullable Object o) {
@@ -437,6 +497,8 @@ final class CommandCodec {
               runId, sessionId, epoch, owner, state, fr == null ? null : FailureReason.valueOf(fr),
               exitCode, message, result, terminalSeq, abortedBy);
         }
+      case 'J':
+        return readRecord(in, depth);
       default:
         throw new IOException("unknown value tag " + tag);
     }

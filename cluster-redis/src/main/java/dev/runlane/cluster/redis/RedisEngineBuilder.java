@@ -133,6 +133,17 @@ public final class RedisEngineBuilder {
   }
 
   /**
+   * Lets approval decisions of record type {@code type} cross nodes (as their components, rebuilt
+   * with the canonical constructor on the run's node). Plain data (null, booleans, numbers,
+   * strings, lists, maps) and the JSON protocol's {@code ApprovalDecision} always cross; any other
+   * decision is refused with {@code INVALID_PAYLOAD}. Process-wide.
+   */
+  public RedisEngineBuilder crossNodeRecord(Class<? extends Record> type) {
+    CommandCodec.RECORDS.add(type.getName());
+    return this;
+  }
+
+  /**
    * Connects to Redis, takes this node's lease and starts the feed and the command channel.
    *
    * @throws IllegalStateException if no Redis address was given
