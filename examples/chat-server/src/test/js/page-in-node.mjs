@@ -32,7 +32,7 @@ class El {
   all(cls) { const out = []; for (const c of this.children) { if (c.className === cls) out.push(c); out.push(...c.all(cls)); } return out; }
 }
 
-const IDS = ['connection', 'who', 'logout', 'login', 'name', 'join', 'chat', 'transcript', 'approvals', 'errors',
+const IDS = ['connection', 'transport', 'switch-transport', 'who', 'logout', 'login', 'name', 'join', 'chat', 'transcript', 'approvals', 'errors',
   'run-state', 'run-phase', 'composer', 'prompt', 'send', 'abort', 'rooms', 'room-list', 'create-room', 'room-name',
   'create', 'room-tools', 'presence', 'invite-form', 'invite-user', 'invite'];
 
