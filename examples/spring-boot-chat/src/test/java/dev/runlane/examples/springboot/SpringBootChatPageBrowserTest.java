@@ -226,9 +226,11 @@ class SpringBootChatPageBrowserTest {
     WebDriver bob = browser();
     login(alice, page(transport));
     login(bob, page(transport));
-    String prompt = "Stream something long so I can abort it";
+    // the run waits at its tool approval, so the abort always meets a running run (a plain answer
+    // could finish first on a loaded machine: the test failed once that way over SSE)
+    String prompt = "Stream something, approve the tool, and I will abort it";
     ask(alice, prompt);
-    new WebDriverWait(alice, WAIT).until(d -> answer(d).length() >= 20);
+    new WebDriverWait(alice, WAIT).until(d -> !d.findElements(By.cssSelector("#approvals .approval")).isEmpty());
     alice.findElement(By.id("abort")).click();
     new WebDriverWait(alice, WAIT).until(d -> "aborted".equals(lastState(d)));
     String partial = answer(alice);

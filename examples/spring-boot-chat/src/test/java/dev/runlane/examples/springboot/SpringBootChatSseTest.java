@@ -109,8 +109,14 @@ class SpringBootChatSseTest {
     SseStream first = open(Map.of());
     first.send(M.writeValueAsString(Map.of("type", "chat.send", "sessionId", user + "/chat", "content", prompt)));
     await(first, SpringBootChatSseTest::isDelta, 5);
-    List<JsonNode> before = frames(first, SpringBootChatSseTest::isEvent);
-    String lastId = first.lastEventId();
+    List<JsonNode> before;
+    String lastId;
+    // one snapshot of the frames and the last id (events keep arriving until the drop; what
+    // arrives after the snapshot counts as lost with the network, and the resume must replay it)
+    synchronized (first) {
+      before = frames(first, SpringBootChatSseTest::isEvent);
+      lastId = first.lastEventId();
+    }
     assertNotNull(lastId);
     first.close(); // drop the TCP connection mid-run
     long lastSeq = before.get(before.size() - 1).get("seq").asLong();

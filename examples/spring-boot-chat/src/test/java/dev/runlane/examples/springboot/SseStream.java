@@ -93,10 +93,10 @@ final class SseStream implements AutoCloseable {
     if ("runlane.stream".equals(event)) {
       token.complete(data);
     } else if (event == null) {
-      if (id != null) {
-        lastEventId = id;
-      }
-      synchronized (this) {
+      synchronized (this) { // the id and the frames change together: a snapshot sees both or neither
+        if (id != null) {
+          lastEventId = id;
+        }
         events.add(new Event(id, data));
       }
     }
@@ -108,7 +108,7 @@ final class SseStream implements AutoCloseable {
   }
 
   /** The id of the last event that had one, as a browser keeps it. */
-  String lastEventId() {
+  synchronized String lastEventId() {
     return lastEventId;
   }
 
