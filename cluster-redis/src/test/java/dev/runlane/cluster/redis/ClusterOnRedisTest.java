@@ -129,6 +129,43 @@ class ClusterOnRedisTest {
     assertEquals(range(11, 17), seqs(late, run.runId()));
   }
 
+  @Test
+  void aDeployKeepsHistoryEveryNodeRestartedServesEndedRunsExactly() {
+    cluster(2);
+    RunHandle run = nodes.get(0).startRun(StartRequest.of("s1", "alice")).orElseThrow();
+    for (int i = 0; i < 10; i++) {
+      run.publish("token", "t" + i);
+    }
+    run.complete("done"); // seq 12
+    String epoch = run.epoch();
+    String runId = run.runId();
+    // the deploy: every node is stopped (graceful close), then new processes start on the same Redis
+    for (Runlane rl : nodes) {
+      rl.close();
+    }
+    nodes.clear();
+    tx.clear();
+    RedisEngine fresh = fx.add(fx.builder("n-after-deploy").leaseTtl(Duration.ofSeconds(2)).build());
+    Runlane after =
+        Runlane.builder()
+            .codec(new TextCodec())
+            .engine(fresh)
+            .idleTimeout(Duration.ZERO)
+            .heartbeatInterval(Duration.ZERO)
+            .sendStallTimeout(Duration.ZERO)
+            .build();
+    nodes.add(after);
+    InMemoryConnection c = new InMemoryTransport(after).open("alice");
+    c.sendText("sub s1 7 " + epoch + " " + runId);
+    WireMessage ack = c.last("subscribed");
+    assertEquals("FINISHED", ack.require("status"), ack::toString);
+    assertEquals(range(8, 12), seqs(c, runId), "exactly what the client missed, from Redis");
+    assertEquals(1, terminals(c, runId).size());
+    assertEquals("COMPLETED", terminals(c, runId).get(0).require("state"));
+    // and the session is free for a new run, on the new node
+    assertTrue(after.startRun(StartRequest.of("s1", "alice")).isOk(), "no stale claim survives the deploy");
+  }
+
   /** Seeded: runs on random nodes, clients on random nodes reconnecting to random nodes mid-stream. */
   @Test
   void clientsSpreadOverNodesReconnectingAtRandomGetEveryEventOnce() {
