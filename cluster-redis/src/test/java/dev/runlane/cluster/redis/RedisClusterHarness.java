@@ -1,5 +1,7 @@
 package dev.runlane.cluster.redis;
 
+import dev.runlane.testredis.RedisServer;
+
 import dev.runlane.AttachMode;
 import dev.runlane.Result;
 import dev.runlane.RunHandle;

@@ -1,5 +1,7 @@
 package dev.runlane.cluster.redis;
 
+import dev.runlane.testredis.RedisServer;
+
 import dev.runlane.RunState;
 import dev.runlane.engine.RunLog;
 import dev.runlane.engine.RunRecord;

@@ -1,5 +1,7 @@
 package dev.runlane.cluster.redis;
 
+import dev.runlane.testredis.RedisServer;
+
 import dev.runlane.engine.Engine;
 import dev.runlane.spec.SpecEngine;
 import java.time.Duration;

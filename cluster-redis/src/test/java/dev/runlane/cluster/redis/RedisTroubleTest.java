@@ -1,5 +1,7 @@
 package dev.runlane.cluster.redis;
 
+import dev.runlane.testredis.RedisServer;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;

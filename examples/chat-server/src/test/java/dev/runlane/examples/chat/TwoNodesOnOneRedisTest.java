@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.*;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.runlane.cluster.redis.RedisEngine;
-import dev.runlane.cluster.redis.RedisServer;
+import dev.runlane.testredis.RedisServer;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;

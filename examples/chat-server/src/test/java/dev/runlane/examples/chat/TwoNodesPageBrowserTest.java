@@ -12,7 +12,7 @@ import static dev.runlane.examples.chat.ChatPageBrowserTest.turns;
 import static org.junit.jupiter.api.Assertions.*;
 
 import dev.runlane.cluster.redis.RedisEngine;
-import dev.runlane.cluster.redis.RedisServer;
+import dev.runlane.testredis.RedisServer;
 import java.nio.file.Files;
 import java.time.Duration;
 import java.util.UUID;

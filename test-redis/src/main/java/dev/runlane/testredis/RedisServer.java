@@ -1,4 +1,4 @@
-package dev.runlane.cluster.redis;
+package dev.runlane.testredis;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Assumptions;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A real {@code redis-server} for tests: its own process on a free loopback port, persistence off,
@@ -28,12 +29,12 @@ import org.junit.jupiter.api.Assumptions;
 public final class RedisServer implements AutoCloseable {
   private static final List<String> CANDIDATES =
       List.of("/usr/bin/redis-server", "/usr/local/bin/redis-server", "/usr/sbin/redis-server");
-  private static RedisServer shared;
+  private static @Nullable RedisServer shared;
 
   private final Path binary;
   private final Path dir;
   private final int port;
-  private Process process;
+  private @Nullable Process process; // set by launch(); null once stopped
 
   private RedisServer(Path binary, Path dir, int port) {
     this.binary = binary;
@@ -69,7 +70,7 @@ public final class RedisServer implements AutoCloseable {
   }
 
   /** The redis-server binary; skips (or, with CI=true, fails) the calling test if there is none. */
-  static Path binary() {
+  public static Path binary() {
     Path found = null;
     for (String c : CANDIDATES) {
       if (Files.isExecutable(Path.of(c))) {
@@ -98,6 +99,7 @@ public final class RedisServer implements AutoCloseable {
       }
       System.err.println(reason + " Skipping.");
       Assumptions.abort(reason);
+      throw new AssertionError(reason); // not reached: abort throws
     }
     return found;
   }
@@ -123,11 +125,12 @@ public final class RedisServer implements AutoCloseable {
             "--maxmemory-policy", "noeviction");
     pb.redirectErrorStream(true);
     pb.redirectOutput(dir.resolve("redis.log").toFile());
-    process = pb.start();
+    Process started = pb.start();
+    process = started;
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
     while (System.nanoTime() < deadline) {
-      if (!process.isAlive()) {
-        throw new IOException("redis-server exited with " + process.exitValue() + ": " + log());
+      if (!started.isAlive()) {
+        throw new IOException("redis-server exited with " + started.exitValue() + ": " + log());
       }
       if (ping()) {
         return;
@@ -147,7 +150,7 @@ public final class RedisServer implements AutoCloseable {
   }
 
   /** True if the server answers PING. */
-  boolean ping() {
+  public boolean ping() {
     try (Socket s = new Socket()) {
       s.connect(new InetSocketAddress("127.0.0.1", port), 200);
       s.setSoTimeout(500);
@@ -172,12 +175,17 @@ public final class RedisServer implements AutoCloseable {
   }
 
   public boolean isRunning() {
-    return process != null && process.isAlive();
+    Process p = process;
+    return p != null && p.isAlive();
   }
 
   /** The server's process id. */
-  long pid() {
-    return process.pid();
+  public long pid() {
+    Process p = process;
+    if (p == null) {
+      throw new IllegalStateException("redis-server is stopped");
+    }
+    return p.pid();
   }
 
   /** Stops the server by its PID and waits for it to exit. */
@@ -199,12 +207,12 @@ public final class RedisServer implements AutoCloseable {
   }
 
   /** Freezes the server ({@code kill -STOP}): connections stay open, nothing is answered. */
-  void pause() {
+  public void pause() {
     signal("-STOP");
   }
 
   /** Thaws a frozen server ({@code kill -CONT}); its data is intact. */
-  void resume() {
+  public void resume() {
     signal("-CONT");
   }
 
