@@ -47,7 +47,10 @@ import org.jspecify.annotations.Nullable;
  * storm), {@code hol=false}, {@code holReps=REPS}, {@code holSamples=20}, {@code warm=2 measure=4} (seconds), {@code
  * acceptQueue=N} (the server's listen backlog; default Jetty's), {@code holSndbuf=16384} (the hol
  * server's fixed socket send buffer), {@code jfr=DIR} (a JFR recording
- * of every server process), {@code results=DIR}. Every child is killed when the harness ends, even
+ * of every server process), {@code serverJvm="ARGS"} (extra JVM arguments of every server process,
+ * {@code {name}} replaced by the scenario's name: an async-profiler {@code -agentpath}, say),
+ * {@code writeThreads=N} (the server's {@code RunlaneBuilder.writeThreads}), {@code serverGc=G1} (the server's collector: {@code G1}, {@code Parallel}, {@code Serial},
+ * {@code Z}), {@code results=DIR}. Every child is killed when the harness ends, even
  * on failure, and every child exits when its stdin closes.
  *
  * <p><b>Thread safety:</b> a command-line program.
@@ -411,15 +414,24 @@ public final class WireLoadHarness {
   // ============================================================ processes
 
   private Child server(String name, Map<String, String> extra) throws IOException {
-    List<String> cmd = java("-Xms1g", "-Xmx1g", "-XX:+UseG1GC");
+    List<String> cmd = java("-Xms1g", "-Xmx1g", "-XX:+Use" + opt.getOrDefault("serverGc", "G1") + "GC");
     String jfr = opt.get("jfr");
     if (jfr != null) {
       Files.createDirectories(Paths.get(jfr));
       cmd.add("-XX:StartFlightRecording=filename=" + Paths.get(jfr, "server-" + name + ".jfr") + ",settings=profile,dumponexit=true");
     }
+    String serverJvm = opt.get("serverJvm");
+    if (serverJvm != null) { // e.g. an async-profiler -agentpath:…=start,event=cpu,file=…
+      for (String a : serverJvm.trim().split("\\s+")) {
+        cmd.add(a.replace("{name}", name));
+      }
+    }
     cmd.add(WireServer.class.getName());
     if (opt.containsKey("acceptQueue")) {
       cmd.add("acceptQueue=" + opt.get("acceptQueue"));
+    }
+    if (opt.containsKey("writeThreads")) {
+      cmd.add("writeThreads=" + opt.get("writeThreads"));
     }
     extra.forEach((k, v) -> cmd.add(k + "=" + v));
     Child c = new Child("server", cmd);

@@ -71,7 +71,7 @@ public final class WireServer {
   private volatile boolean stopPublisher;
   private volatile @org.jspecify.annotations.Nullable Thread publisher;
 
-  WireServer(int maxInFlight, int maxQueuedFrames, int acceptQueue, int sndbuf, PrintStream out)
+  WireServer(int maxInFlight, int maxQueuedFrames, int acceptQueue, int sndbuf, int writeThreads, PrintStream out)
       throws Exception {
     this.out = out;
     RunlaneBuilder rb =
@@ -85,6 +85,7 @@ public final class WireServer {
     if (maxQueuedFrames > 0) {
       rb.maxQueuedFrames(maxQueuedFrames);
     }
+    rb.writeThreads(writeThreads);
     this.runlane = rb.build();
     this.server = new Server();
     this.connector = new ServerConnector(server);
@@ -135,7 +136,10 @@ public final class WireServer {
     server.start();
   }
 
-  /** {@code java ... WireServer [maxInFlight=N] [maxQueuedFrames=N] [acceptQueue=N] [sndbuf=BYTES]} */
+  /**
+   * {@code java ... WireServer [maxInFlight=N] [maxQueuedFrames=N] [acceptQueue=N] [sndbuf=BYTES]
+   * [writeThreads=N]}
+   */
   public static void main(String[] args) throws Exception {
     Map<String, String> opt = WireLoadHarness.options(args);
     PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
@@ -145,6 +149,7 @@ public final class WireServer {
             Integer.parseInt(opt.getOrDefault("maxQueuedFrames", "0")),
             Integer.parseInt(opt.getOrDefault("acceptQueue", "0")),
             Integer.parseInt(opt.getOrDefault("sndbuf", "0")),
+            Integer.parseInt(opt.getOrDefault("writeThreads", "0")),
             out);
     s.answer("port " + s.connector.getLocalPort() + " pid " + ProcessHandle.current().pid());
     BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
