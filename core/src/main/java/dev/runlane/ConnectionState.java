@@ -89,7 +89,8 @@ final class ConnectionState implements InboundHandler, Outbox.Owner {
   /** Whether the transport declares {@link dev.runlane.transport.Capability#TRANSPORT_PING}. */
   final boolean transportPing;
 
-  ConnectionState(Owner owner, HostHooks hooks, Connection connection, long generation) {
+  ConnectionState(
+      Owner owner, HostHooks hooks, Connection connection, long generation, WriteLoops.@Nullable Loop writeLoop) {
     this.owner = owner;
     this.hooks = hooks;
     this.connection = connection;
@@ -105,7 +106,8 @@ final class ConnectionState implements InboundHandler, Outbox.Owner {
             c.maxQueuedFrames,
             c.maxQueuedBytes,
             c.maxInFlight,
-            Math.max(c.maxQueuedFrames, c.replayCapacity));
+            Math.max(c.maxQueuedFrames, c.replayCapacity),
+            writeLoop);
     this.budget = new CommandBudget(c.commandBurst, c.commandsPerSecond, hooks.time.nanoTime());
   }
 
@@ -124,6 +126,11 @@ final class ConnectionState implements InboundHandler, Outbox.Owner {
 
   void flush() {
     outbox.flush();
+  }
+
+  /** Flushes a run's frames pushed here: on the write thread if there is one ({@link Outbox#flushSoon}). */
+  void flushSoon() {
+    outbox.flushSoon();
   }
 
   /** Encodes and sends one control message to this connection only. Call under no lock. */

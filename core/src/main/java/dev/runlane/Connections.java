@@ -30,15 +30,31 @@ final class Connections implements ConnectionState.Owner {
   private final String serverEpoch;
   private final ConcurrentHashMap<String, ConnectionState> connections = new ConcurrentHashMap<>();
   private final AtomicLong generations = new AtomicLong();
+  private final @Nullable WriteLoops writeLoops;
 
-  Connections(HostHooks hooks, String serverEpoch, BiConsumer<ConnectionState, Payload> inbound) {
+  /** @param writeLoops the write threads connections are drained by, or null to drain inline */
+  Connections(
+      HostHooks hooks,
+      String serverEpoch,
+      BiConsumer<ConnectionState, Payload> inbound,
+      @Nullable WriteLoops writeLoops) {
     this.hooks = hooks;
+    this.writeLoops = writeLoops;
     this.serverEpoch = serverEpoch;
     this.inbound = inbound;
   }
 
   InboundHandler connect(Connection connection) {
-    ConnectionState c = new ConnectionState(this, hooks, connection, generations.incrementAndGet());
+    ConnectionState c =
+        new ConnectionState(
+            this,
+            hooks,
+            connection,
+            generations.incrementAndGet(),
+            // write threads batch; a transport that writes every send at once gains nothing from them
+            writeLoops == null || !connection.capabilities().contains(Capability.BATCHING)
+                ? null
+                : writeLoops.loopFor(connection.id()));
     ConnectionState prev = connections.putIfAbsent(c.id, c);
     if (prev != null) {
       throw new IllegalStateException("a live connection already has id " + c.id + " (rule T1.1)");

@@ -278,14 +278,17 @@ final class Outbox {
   private boolean closed;
 
   Outbox(Owner owner, Connection transport, int maxFrames, long maxBytes, int maxInFlight) {
-    this(owner, transport, maxFrames, maxBytes, maxInFlight, maxFrames);
+    this(owner, transport, maxFrames, maxBytes, maxInFlight, maxFrames, null);
   }
 
   /**
    * @param maxReplayFrames replayed frames (references into run rings) queued at most at once,
    *     apart from the live bounds
+   * @param loop the write thread that drains this outbox, or null to drain on the flushing thread
    */
-  Outbox(Owner owner, Connection transport, int maxFrames, long maxBytes, int maxInFlight, int maxReplayFrames) {
+  Outbox(Owner owner, Connection transport, int maxFrames, long maxBytes, int maxInFlight, int maxReplayFrames,
+      WriteLoops.@Nullable Loop loop) {
+    this.writeSlot = loop == null ? null : loop.slot(this::drainNow);
     this.owner = owner;
     this.maxFrames = maxFrames;
     this.maxBytes = maxBytes;
@@ -331,6 +334,7 @@ final class Outbox {
         streamEverQueued = true;
       }
       queuedFrames++;
+      queuedFramesRacy = queuedFrames;
       queuedBytes += f.bytes();
       return true;
     }
@@ -357,6 +361,7 @@ final class Outbox {
         streamEverQueued = true;
       }
       queuedFrames++;
+      queuedFramesRacy = queuedFrames;
       queuedBytes += f.bytes();
       replayFrames++;
       replayBytes += f.bytes();
@@ -375,8 +380,31 @@ final class Outbox {
 
   private boolean overflowReported; // guarded by this
 
-  /** Sends what the in-flight limit allows, on every pipe. Call under no lock. */
+  /** Sends what the in-flight limit allows, on every pipe, on this thread. Call under no lock. */
   void flush() {
+    if (!reportOverflow()) {
+      drainNow();
+    }
+  }
+
+  /**
+   * Like {@link #flush()}, but hands the drain to this outbox's write thread if it has one (a run's
+   * frames pushed to recipients; replies to a command are flushed at once). Call under no lock.
+   */
+  void flushSoon() {
+    if (reportOverflow()) {
+      return;
+    }
+    WriteLoops.Slot s = writeSlot;
+    if (s != null && queuedFramesRacy < WriteLoops.INLINE_BACKLOG) {
+      s.schedule(); // the write thread drains it, with whatever arrives meanwhile
+      return;
+    }
+    drainNow();
+  }
+
+  /** Tells the owner of an overflow, once; true if the outbox overflowed (nothing to drain). */
+  private boolean reportOverflow() {
     // The enqueue that overflowed sets the flag before its caller flushes, so that caller's flush
     // sees it (program order); any other flush may see it late, which only delays nothing: the
     // outbox is already closed and drains nothing.
@@ -389,14 +417,25 @@ final class Outbox {
     }
     if (report) {
       owner.deliveryFailed(dev.runlane.transport.CloseReason.SLOW_CONSUMER, null);
-      return;
     }
+    return overflowed;
+  }
+
+  private void drainNow() {
     primary.drain();
     Pipe s = streamPipe;
     if (s != null) {
       s.drain();
     }
   }
+
+  /** This outbox's place on its write thread, or null to drain on the flushing thread. */
+  private final WriteLoops.@Nullable Slot writeSlot;
+  /**
+   * {@link #queuedFrames}, read without the lock by {@link #flush()} to choose between the write
+   * thread and an inline drain: a stale value only picks the other, equally correct, path.
+   */
+  private int queuedFramesRacy;
 
   /** Whether frames for {@code pipe} are queued. Call under this. */
   private boolean hasQueued(Pipe pipe) {
@@ -431,6 +470,7 @@ final class Outbox {
       f = (EncodedFrame) item;
     }
     queuedFrames--;
+    queuedFramesRacy = queuedFrames;
     queuedBytes -= f.bytes();
     return f;
   }
@@ -464,6 +504,7 @@ final class Outbox {
     stream.clear();
     coalescing.clear();
     queuedFrames = 0;
+    queuedFramesRacy = 0;
     queuedBytes = 0;
     replayFrames = 0;
     replayBytes = 0;

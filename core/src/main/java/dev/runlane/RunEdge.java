@@ -57,7 +57,7 @@ final class RunEdge implements ConnectionState.RunLink {
   /** Flushes the connections of {@code edges} after a hand-off under a run lock; call under no lock. */
   static void flush(RunEdge[] edges) {
     for (RunEdge e : edges) {
-      e.connection.flush();
+      e.connection.flushSoon();
     }
   }
 

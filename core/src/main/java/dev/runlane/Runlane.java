@@ -59,6 +59,7 @@ public final class Runlane implements AutoCloseable {
   private final RunAborts aborts;
   private final Subscriptions subscriptions;
   private final Housekeeping housekeeping;
+  private final @Nullable WriteLoops writeLoops;
   private volatile boolean closed;
 
   Runlane(RunlaneBuilder b) {
@@ -98,7 +99,8 @@ public final class Runlane implements AutoCloseable {
     this.serverEpoch = Base64.getUrlEncoder().withoutPadding().encodeToString(e);
     // the dispatcher needs the parts that need the registry: the registry reaches it through a function
     CommandDispatcher[] dispatcher = new CommandDispatcher[1];
-    this.connections = new Connections(hooks, serverEpoch, (c, p) -> dispatcher[0].inbound(c, p));
+    this.writeLoops = config.writeThreads > 0 ? new WriteLoops(config.writeThreads, "runlane-writer-") : null;
+    this.connections = new Connections(hooks, serverEpoch, (c, p) -> dispatcher[0].inbound(c, p), writeLoops);
     Access access = new Access(hooks, sessions, engine.commands());
     this.approvals = new ApprovalRegistry(hooks, runs, access);
     this.remote = new RemoteRuns(hooks, engine, runs, sessions, approvals);
@@ -368,6 +370,9 @@ public final class Runlane implements AutoCloseable {
       c.closeLocally(CloseReason.GOING_AWAY, true);
     }
     engine.close();
+    if (writeLoops != null) {
+      writeLoops.stop();
+    }
     if (ownedExecutor != null) {
       ownedExecutor.shutdownNow();
     }

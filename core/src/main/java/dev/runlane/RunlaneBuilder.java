@@ -159,6 +159,27 @@ public final class RunlaneBuilder {
     return this;
   }
 
+  /**
+   * Threads that write a run's frames to recipients whose transport batches writes ({@link
+   * dev.runlane.transport.Capability#BATCHING}); default 1, 0 for none. Without them the thread that
+   * publishes writes, one socket write per frame and recipient. With them a publish only queues, and
+   * the frames a connection gets while its write thread is busy elsewhere leave together in one
+   * write: under load the server spends several times less per delivered event, at the price of a
+   * thread hand-off (tens of microseconds) per write on a quiet node. Replies to a client's command
+   * are still written by the thread that handles it, and an outbox {@value
+   * WriteLoops#INLINE_BACKLOG} frames behind is drained by the publishing thread, which keeps
+   * publishers from outrunning the sockets. Order, bounds and callbacks are the same either way;
+   * connections of a transport that does not batch (the testkit's, unless asked) are written as
+   * without write threads. See docs/benchmarks.md, "Write threads".
+   */
+  public RunlaneBuilder writeThreads(int threads) {
+    if (threads < 0) {
+      throw new IllegalArgumentException("writeThreads < 0");
+    }
+    config.writeThreads = threads;
+    return this;
+  }
+
   /** How long sends may make no progress before the connection is closed as slow; default 30 s, 0 off. */
   public RunlaneBuilder sendStallTimeout(Duration timeout) {
     config.sendStallNanos = nonNegative(timeout, "sendStallTimeout");

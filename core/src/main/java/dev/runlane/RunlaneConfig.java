@@ -14,6 +14,7 @@ final class RunlaneConfig {
   int maxQueuedFrames = 8192;
   long maxQueuedBytes = 16L * 1024 * 1024;
   int maxInFlight = 16;
+  int writeThreads = 1;
   long sendStallNanos = TimeUnit.SECONDS.toNanos(30);
   long closeGraceNanos = TimeUnit.SECONDS.toNanos(5);
   long heartbeatNanos = TimeUnit.SECONDS.toNanos(30);
@@ -41,6 +42,7 @@ final class RunlaneConfig {
     c.maxQueuedFrames = maxQueuedFrames;
     c.maxQueuedBytes = maxQueuedBytes;
     c.maxInFlight = maxInFlight;
+    c.writeThreads = writeThreads;
     c.sendStallNanos = sendStallNanos;
     c.closeGraceNanos = closeGraceNanos;
     c.heartbeatNanos = heartbeatNanos;

@@ -61,7 +61,17 @@ class DeliveryStressTest {
 
   @Test
   void manyPublishersAndManyConnectionsLoseDuplicateOrReorderNothing() throws Exception {
-    String seedInfo = "seed " + SEED + " (rerun with -Drunlane.stress.seed=" + SEED + ")";
+    stress(0);
+  }
+
+  /** The same with two write threads draining the outboxes ({@code RunlaneBuilder.writeThreads}). */
+  @Test
+  void withWriteThreadsTooNothingIsLostDuplicatedOrReordered() throws Exception {
+    stress(2);
+  }
+
+  private void stress(int writeThreads) throws Exception {
+    String seedInfo = "seed " + SEED + " (rerun with -Drunlane.stress.seed=" + SEED + "), writeThreads " + writeThreads;
     System.out.println("DeliveryStressTest " + seedInfo + ", scale " + SCALE);
     Random rnd = new Random(SEED);
     int publishers = 8;
@@ -72,7 +82,12 @@ class DeliveryStressTest {
     int maxQueued = (fewRuns + 1) * perRun;
     f =
         new DeliveryFixture(
-            b -> b.maxQueuedFrames(maxQueued).maxQueuedBytes(Long.MAX_VALUE / 2).maxInFlight(16).replayCapacity(perRun + 8));
+            b ->
+                b.maxQueuedFrames(maxQueued)
+                    .maxQueuedBytes(Long.MAX_VALUE / 2)
+                    .maxInFlight(16)
+                    .replayCapacity(perRun + 8)
+                    .writeThreads(writeThreads));
 
     List<RunHandle> runs = new ArrayList<>();
     for (int i = 0; i < publishers; i++) {
@@ -80,6 +95,7 @@ class DeliveryStressTest {
       runs.add(r.orElseThrow());
     }
     List<Client> clients = new ArrayList<>();
+    Set<String> senders = ConcurrentHashMap.newKeySet();
     Kind[] plan = new Kind[24];
     for (int i = 0; i < plan.length; i++) {
       plan[i] = i < 10 ? Kind.AUTO : i < 16 ? Kind.SLOW : i < 19 ? Kind.STALLED : Kind.FLAKY;
@@ -95,7 +111,12 @@ class DeliveryStressTest {
           subscribed.add(i);
         }
       }
-      InMemoryConnection c = f.tx.open("u");
+      // write threads serve only transports that batch
+      InMemoryConnection c =
+          writeThreads > 0
+              ? f.tx.open("u", "wt" + clients.size(), java.util.Set.of(dev.runlane.transport.Capability.BATCHING))
+              : f.tx.open("u");
+      c.onFrame(fr -> senders.add(Thread.currentThread().getName()));
       for (int i : subscribed) {
         c.sendText("sub s" + i + " 0");
       }
@@ -228,6 +249,10 @@ class DeliveryStressTest {
         }
       }
     }
+    assertEquals(
+        writeThreads > 0,
+        senders.stream().anyMatch(n -> n.startsWith("runlane-writer-")),
+        "write threads wrote frames iff there are any; senders " + senders);
     System.out.printf(
         "DeliveryStressTest: %d publishers x %d events, %d connections (%d open, %d closed as slow), "
             + "%d run frames checked, publishing took %d ms%n",
@@ -236,7 +261,8 @@ class DeliveryStressTest {
 
   private boolean settled(List<Client> clients) {
     for (Client c : clients) {
-      if (c.kind() == Kind.SLOW && c.conn().isOpen()) {
+      // AUTO ones too: with write threads their frames leave after the publish returns
+      if ((c.kind() == Kind.SLOW || c.kind() == Kind.AUTO) && c.conn().isOpen()) {
         if (c.conn().heldSends() > 0
             || f.rl.connectionStats(c.conn().id()).map(s -> s.queuedFrames() > 0).orElse(false)) {
           return false;

@@ -60,6 +60,7 @@ public class RunlaneAutoConfiguration {
             .maxQueuedFrames(p.getMaxQueuedFrames())
             .maxQueuedBytes(p.getMaxQueuedBytes().toBytes())
             .maxInFlight(p.getMaxInFlight())
+            .writeThreads(p.getWriteThreads())
             .sendStallTimeout(p.getSendStallTimeout())
             .closeGrace(p.getCloseGrace())
             .heartbeatInterval(p.getHeartbeatInterval())

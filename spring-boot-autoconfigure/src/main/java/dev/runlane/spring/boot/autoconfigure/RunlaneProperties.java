@@ -39,6 +39,8 @@ public class RunlaneProperties {
   private DataSize maxQueuedBytes = DataSize.ofMegabytes(16);
   /** Sends handed to one transport whose callback has not fired; further frames wait in the outbox. */
   private int maxInFlight = 64;
+  /** Threads that write a run's frames to connections whose transport batches writes; 0 lets the publishing thread write. */
+  private int writeThreads = 1;
   /** Time with sends outstanding and none completing before the connection is closed 4000 SLOW_CONSUMER; 0 turns it off. */
   private Duration sendStallTimeout = Duration.ofSeconds(30);
   /** Time between asking a transport to close and dropping its socket if the close was not reported. */
@@ -133,6 +135,14 @@ public class RunlaneProperties {
 
   public void setMaxInFlight(int maxInFlight) {
     this.maxInFlight = maxInFlight;
+  }
+
+  public int getWriteThreads() {
+    return writeThreads;
+  }
+
+  public void setWriteThreads(int writeThreads) {
+    this.writeThreads = writeThreads;
   }
 
   public Duration getSendStallTimeout() {

@@ -1,0 +1,147 @@
+package dev.runlane;
+
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Write threads that drain outboxes off the publishing thread ({@link RunlaneBuilder#writeThreads}).
+ *
+ * <p>Why: a publish that drains inline writes every frame at once, one socket write per frame, so a
+ * thousand recipients cost a thousand system calls per event however fast events come. Handed to a
+ * write thread, frames that arrive while the thread is busy elsewhere wait in their outbox and leave
+ * together, in one write, at the thread's next pass: the busier the node, the larger the batches
+ * ("smart batching"), and a lone frame on a quiet node waits only for the thread's wake-up. Only
+ * frames a run pushes take this path ({@code Outbox.flushSoon}); a reply to a command is written by
+ * the thread handling it. The publisher keeps its backpressure: an outbox already holding {@link
+ * #INLINE_BACKLOG} frames is drained by the thread that pushes to it, as without write threads.
+ *
+ * <p>An outbox is queued on one loop (chosen by its connection, so a connection is always written
+ * by the same thread) and at most once at a time; it is unmarked <em>before</em> it is drained, so a
+ * frame queued during the drain schedules it again and is never stranded. The drain itself is the
+ * outbox's own loop (one drainer per pipe, rule T2.5), so order, completion callbacks and bounds are
+ * those of an inline drain.
+ *
+ * <p><b>Thread safety:</b> safe for concurrent use.
+ */
+final class WriteLoops {
+  private static final Logger LOG = LoggerFactory.getLogger(WriteLoops.class);
+
+  /** An outbox with at least this many frames queued is drained by the flushing thread itself. */
+  static final int INLINE_BACKLOG = 128;
+
+  private final Loop[] loops;
+
+  WriteLoops(int threads, String namePrefix) {
+    if (threads < 1) {
+      throw new IllegalArgumentException("threads < 1");
+    }
+    loops = new Loop[threads];
+    for (int i = 0; i < threads; i++) {
+      loops[i] = new Loop();
+      Thread t = new Thread(loops[i], namePrefix + i);
+      t.setDaemon(true);
+      loops[i].thread = t;
+    }
+    for (Loop l : loops) {
+      l.thread.start();
+    }
+  }
+
+  /** The loop that writes for the connection with this id. */
+  Loop loopFor(String connectionId) {
+    return loops[Math.floorMod(connectionId.hashCode(), loops.length)];
+  }
+
+  /** Stops the threads; outboxes queued and not yet drained are drained by no one (call on close). */
+  void stop() {
+    for (Loop l : loops) {
+      l.stopped = true;
+      LockSupport.unpark(l.thread);
+    }
+    for (Loop l : loops) {
+      if (l.thread != Thread.currentThread()) {
+        try {
+          l.thread.join(TimeUnit.SECONDS.toMillis(2));
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          return;
+        }
+      }
+    }
+  }
+
+  /**
+   * One outbox's place on its loop: queued at most once at a time (the value is 1 while queued),
+   * and unmarked <em>before</em> its drain runs, so a frame queued during the drain queues it again.
+   */
+  @SuppressWarnings("serial") // never serialized
+  static final class Slot extends AtomicInteger {
+    private final Loop loop;
+    private final Runnable drain;
+
+    Slot(Loop loop, Runnable drain) {
+      this.loop = loop;
+      this.drain = drain;
+    }
+
+    /** Queues the drain on the loop unless it is queued already. */
+    void schedule() {
+      if (get() == 0 && compareAndSet(0, 1)) {
+        loop.offer(this);
+      }
+    }
+
+    void run() {
+      set(0);
+      drain.run();
+    }
+  }
+
+  /** One write thread and its queue of outbox drains. */
+  static final class Loop implements Runnable {
+    private final ConcurrentLinkedQueue<Slot> queue = new ConcurrentLinkedQueue<>();
+    /** 1 while the thread is parked or about to park; a scheduler that swaps it to 0 unparks it. */
+    private final AtomicInteger sleeping = new AtomicInteger();
+    private volatile boolean stopped;
+    @SuppressWarnings("NullAway.Init") // set before the thread starts
+    private Thread thread;
+
+    /** A slot on this loop for a drain (one per outbox). */
+    Slot slot(Runnable drain) {
+      return new Slot(this, drain);
+    }
+
+    private void offer(Slot s) {
+      queue.offer(s);
+      if (sleeping.get() == 1 && sleeping.compareAndSet(1, 0)) {
+        LockSupport.unpark(thread);
+      }
+    }
+
+    @Override
+    public void run() {
+      while (!stopped) {
+        Slot s = queue.poll();
+        if (s == null) {
+          sleeping.set(1);
+          // re-check after announcing the sleep: an offer in between either is seen here or unparks
+          if (queue.isEmpty() && !stopped) {
+            LockSupport.park(this);
+          }
+          sleeping.set(0);
+          continue;
+        }
+        try {
+          s.run();
+        } catch (RuntimeException | Error e) {
+          // the outbox guards every transport call; this is a bug, and the loop must survive it
+          LOG.error("write loop: draining an outbox failed", e);
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,304 @@
+package dev.runlane;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import dev.runlane.OutboxTest.Behaviour;
+import dev.runlane.OutboxTest.FakeConnection;
+import dev.runlane.OutboxTest.RecordingOwner;
+import dev.runlane.engine.EncodedFrame;
+import dev.runlane.transport.Capability;
+import dev.runlane.transport.Frame;
+import dev.runlane.transport.SendCallback;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@link WriteLoops}: outboxes drained by write threads lose, duplicate and reorder nothing, never
+ * send concurrently on one transport, batch what piles up into one flush, and fall back to the
+ * pushing thread when an outbox is far behind.
+ */
+class WriteLoopsTest {
+  final RecordingOwner owner = new RecordingOwner();
+  WriteLoops loops;
+
+  @AfterEach
+  void stop() {
+    if (loops != null) {
+      loops.stop();
+    }
+  }
+
+  static EncodedFrame frame(String text) {
+    return new EncodedFrame(Frame.stream(text), null);
+  }
+
+  /** A fake transport that batches (rule T2.7) and records which thread sent and how often it flushed. */
+  static final class BatchingConnection extends FakeConnection {
+    final AtomicInteger flushes = new AtomicInteger();
+    final List<String> senders = java.util.Collections.synchronizedList(new ArrayList<>());
+    volatile CountDownLatch gate = new CountDownLatch(0);
+    /** Run once inside the next {@link #flush()}, on the draining thread. */
+    volatile @org.jspecify.annotations.Nullable Runnable onFlush;
+
+    BatchingConnection(String id) {
+      super(id, Behaviour.SYNC);
+    }
+
+    @Override
+    public void send(Frame frame, SendCallback callback) {
+      senders.add(Thread.currentThread().getName());
+      try {
+        gate.await(10, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      super.send(frame, callback);
+    }
+
+    @Override
+    public void flush() {
+      flushes.incrementAndGet();
+      Runnable r = onFlush;
+      if (r != null) {
+        onFlush = null;
+        r.run();
+      }
+    }
+
+    @Override
+    public Set<Capability> capabilities() {
+      return Set.of(Capability.BATCHING);
+    }
+  }
+
+  static void await(BooleanSupplier done, String what) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+    while (!done.getAsBoolean()) {
+      assertTrue(System.nanoTime() < deadline, "timed out waiting for " + what);
+      Thread.sleep(1);
+    }
+  }
+
+  @Test
+  void aPushedFrameIsWrittenByTheWriteThreadAndACommandReplyByTheCaller() throws Exception {
+    loops = new WriteLoops(1, "wl-test-");
+    BatchingConnection t = new BatchingConnection("c");
+    Outbox o = new Outbox(owner, t, 1000, Long.MAX_VALUE, 16, 1000, loops.loopFor("c"));
+    o.enqueue(frame("pushed"));
+    o.flushSoon();
+    await(() -> t.sent.size() == 1, "the pushed frame");
+    assertEquals("wl-test-0", t.senders.get(0));
+    o.enqueue(frame("reply"));
+    o.flush();
+    assertEquals(List.of("pushed", "reply"), t.sent, "flush() sends before it returns");
+    assertEquals(Thread.currentThread().getName(), t.senders.get(1));
+  }
+
+  /**
+   * A frame pushed while the write thread finishes a drain (here: from another thread, inside the
+   * transport's flush, after the drain's last look at the queue) is not stranded: the outbox is
+   * unmarked before it is drained, so that push queues it again.
+   */
+  @Test
+  void aFramePushedAtTheEndOfADrainIsNotStranded() throws Exception {
+    loops = new WriteLoops(1, "wl-test-");
+    BatchingConnection t = new BatchingConnection("c");
+    Outbox o = new Outbox(owner, t, 1000, Long.MAX_VALUE, 16, 1000, loops.loopFor("c"));
+    t.onFlush =
+        () -> {
+          Thread other =
+              new Thread(
+                  () -> {
+                    o.enqueue(frame("late"));
+                    o.flushSoon();
+                  });
+          other.start();
+          try {
+            other.join(10_000);
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+        };
+    o.enqueue(frame("first"));
+    o.flushSoon();
+    await(() -> t.sent.size() == 2, "the late frame");
+    assertEquals(List.of("first", "late"), t.sent);
+  }
+
+  @Test
+  void framesThatPileUpWhileTheWriterIsBusyLeaveInOneFlush() throws Exception {
+    loops = new WriteLoops(1, "wl-test-");
+    BatchingConnection busy = new BatchingConnection("busy");
+    BatchingConnection t = new BatchingConnection("c");
+    // both on the one loop: while it is stuck writing to "busy", frames for "c" pile up
+    Outbox blocker = new Outbox(owner, busy, 1000, Long.MAX_VALUE, 16, 1000, loops.loopFor("busy"));
+    Outbox o = new Outbox(owner, t, 1000, Long.MAX_VALUE, 16, 1000, loops.loopFor("c"));
+    busy.gate = new CountDownLatch(1);
+    blocker.enqueue(frame("x"));
+    blocker.flushSoon();
+    await(() -> busy.senders.size() == 1, "the writer to block");
+    int n = 50;
+    for (int i = 0; i < n; i++) {
+      o.enqueue(frame("f" + i));
+      o.flushSoon();
+    }
+    assertEquals(0, t.sent.size(), "nothing is written by the pushing thread below the inline backlog");
+    busy.gate.countDown();
+    await(() -> t.sent.size() == n, "the batch");
+    assertEquals(1, t.flushes.get(), "the pile-up went out with one flush");
+    for (int i = 0; i < n; i++) {
+      assertEquals("f" + i, t.sent.get(i));
+    }
+  }
+
+  @Test
+  void anOutboxFarBehindIsDrainedByThePushingThread() throws Exception {
+    loops = new WriteLoops(1, "wl-test-");
+    BatchingConnection busy = new BatchingConnection("busy");
+    BatchingConnection t = new BatchingConnection("c");
+    Outbox blocker = new Outbox(owner, busy, 1000, Long.MAX_VALUE, 16, 1000, loops.loopFor("busy"));
+    Outbox o = new Outbox(owner, t, 10_000, Long.MAX_VALUE, 10_000, 10_000, loops.loopFor("c"));
+    busy.gate = new CountDownLatch(1);
+    blocker.enqueue(frame("x"));
+    blocker.flushSoon();
+    await(() -> busy.senders.size() == 1, "the writer to block");
+    for (int i = 0; i < WriteLoops.INLINE_BACKLOG; i++) {
+      o.enqueue(frame("f" + i));
+      o.flushSoon();
+    }
+    assertEquals(WriteLoops.INLINE_BACKLOG, t.sent.size(), "the push that reached the backlog drained it");
+    assertEquals(Thread.currentThread().getName(), t.senders.get(0));
+    busy.gate.countDown();
+  }
+
+  /**
+   * Seeded interleavings: pushing threads, command replies flushed inline and asynchronous
+   * completions on many outboxes over two write threads. Every frame arrives once, in each
+   * producer's order, and no transport ever sees two sends at once (rule T2.5).
+   */
+  @Test
+  void randomInterleavingsLoseDuplicateOrReorderNothing() throws Exception {
+    long seed = Long.getLong("runlane.stress.seed", System.nanoTime());
+    String seedInfo = "seed " + seed + " (rerun with -Drunlane.stress.seed=" + seed + ")";
+    for (int round = 0; round < 6; round++) {
+      Random rnd = new Random(seed + round);
+      WriteLoops wl = new WriteLoops(2, "wl-stress-");
+      try {
+        int conns = 2 + rnd.nextInt(8);
+        List<FakeConnection> ts = new ArrayList<>();
+        List<Outbox> os = new ArrayList<>();
+        for (int c = 0; c < conns; c++) {
+          FakeConnection t = new FakeConnection("c" + c, rnd.nextBoolean() ? Behaviour.SYNC : Behaviour.HOLD);
+          ts.add(t);
+          os.add(new Outbox(owner, t, 1_000_000, Long.MAX_VALUE, 1 + rnd.nextInt(16), 1_000_000, wl.loopFor(t.id)));
+        }
+        int producers = 3;
+        int perProducer = 2_000;
+        CountDownLatch go = new CountDownLatch(1);
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        List<Thread> threads = new ArrayList<>();
+        for (int p = 0; p < producers; p++) {
+          int id = p;
+          long pseed = rnd.nextLong();
+          threads.add(
+              new Thread(
+                  () -> {
+                    Random r = new Random(pseed);
+                    try {
+                      go.await();
+                      for (int i = 0; i < perProducer; i++) {
+                        Outbox o = os.get(r.nextInt(conns));
+                        o.enqueue(frame(id + ":" + i));
+                        if (r.nextInt(10) == 0) {
+                          o.flush(); // a command reply, inline
+                        } else {
+                          o.flushSoon();
+                        }
+                        if (r.nextInt(200) == 0) {
+                          Thread.yield();
+                        }
+                      }
+                    } catch (Throwable e) {
+                      failure.compareAndSet(null, e);
+                    }
+                  }));
+        }
+        long total = (long) producers * perProducer;
+        Thread completer =
+            new Thread(
+                () -> {
+                  try {
+                    go.await();
+                    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+                    while (System.nanoTime() < deadline) {
+                      boolean any = false;
+                      for (FakeConnection t : ts) {
+                        any |= t.completeNext();
+                      }
+                      long delivered = 0;
+                      for (Outbox o : os) {
+                        delivered += o.delivered();
+                      }
+                      if (delivered == total) {
+                        return;
+                      }
+                      if (!any) {
+                        Thread.onSpinWait();
+                      }
+                    }
+                    throw new AssertionError("not every frame was delivered in time");
+                  } catch (Throwable e) {
+                    failure.compareAndSet(null, e);
+                  }
+                });
+        threads.add(completer);
+        threads.forEach(Thread::start);
+        go.countDown();
+        for (Thread th : threads) {
+          th.join(TimeUnit.SECONDS.toMillis(90));
+          assertFalse(th.isAlive(), "a thread hung; " + seedInfo);
+        }
+        if (failure.get() != null) {
+          throw new AssertionError(seedInfo, failure.get());
+        }
+        long sent = 0;
+        for (FakeConnection t : ts) {
+          assertEquals(1, t.maxInside.get(), "rule T2.5: concurrent sends on " + t.id + "; " + seedInfo);
+          int[] next = new int[producers];
+          java.util.Arrays.fill(next, -1);
+          for (String s : t.sent) {
+            int colon = s.indexOf(':');
+            int p = Integer.parseInt(s.substring(0, colon));
+            int i = Integer.parseInt(s.substring(colon + 1));
+            assertTrue(i > next[p], "producer " + p + " reordered or duplicated on " + t.id + "; " + seedInfo);
+            next[p] = i;
+          }
+          sent += t.sent.size();
+        }
+        assertEquals(total, sent, "frames lost or sent twice; " + seedInfo);
+        assertEquals(List.of(), owner.reasons, seedInfo);
+      } finally {
+        wl.stop();
+      }
+    }
+  }
+
+  @Test
+  void stopEndsTheThreads() throws Exception {
+    loops = new WriteLoops(2, "wl-stop-");
+    loops.stop();
+    loops = null;
+    await(
+        () -> Thread.getAllStackTraces().keySet().stream().noneMatch(t -> t.getName().startsWith("wl-stop-")),
+        "the write threads to end");
+  }
+}
