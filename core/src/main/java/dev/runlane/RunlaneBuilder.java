@@ -161,7 +161,8 @@ public final class RunlaneBuilder {
 
   /**
    * Threads that write a run's frames to recipients whose transport batches writes ({@link
-   * dev.runlane.transport.Capability#BATCHING}); default 1, 0 for none. Without them the thread that
+   * dev.runlane.transport.Capability#BATCHING}); default a quarter of the cores, at least 1; 0 for
+   * none. Without them the thread that
    * publishes writes, one socket write per frame and recipient. With them a publish only queues, and
    * the frames a connection gets while its write thread is busy elsewhere leave together in one
    * write: under load the server spends several times less per delivered event, at the price of a

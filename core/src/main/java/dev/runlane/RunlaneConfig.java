@@ -14,7 +14,8 @@ final class RunlaneConfig {
   int maxQueuedFrames = 8192;
   long maxQueuedBytes = 16L * 1024 * 1024;
   int maxInFlight = 16;
-  int writeThreads = 1;
+  /** A quarter of the cores, at least 1. */
+  int writeThreads = Math.max(1, Runtime.getRuntime().availableProcessors() / 4);
   long sendStallNanos = TimeUnit.SECONDS.toNanos(30);
   long closeGraceNanos = TimeUnit.SECONDS.toNanos(5);
   long heartbeatNanos = TimeUnit.SECONDS.toNanos(30);

@@ -60,7 +60,6 @@ public class RunlaneAutoConfiguration {
             .maxQueuedFrames(p.getMaxQueuedFrames())
             .maxQueuedBytes(p.getMaxQueuedBytes().toBytes())
             .maxInFlight(p.getMaxInFlight())
-            .writeThreads(p.getWriteThreads())
             .sendStallTimeout(p.getSendStallTimeout())
             .closeGrace(p.getCloseGrace())
             .heartbeatInterval(p.getHeartbeatInterval())
@@ -72,6 +71,10 @@ public class RunlaneAutoConfiguration {
             .maxSessionsPerConnection(p.getMaxSessionsPerConnection())
             .ticketTtl(p.getTicketTtl())
             .maxTickets(p.getMaxTickets());
+    Integer writeThreads = p.getWriteThreads();
+    if (writeThreads != null) {
+      b.writeThreads(writeThreads);
+    }
     runtime.ifUnique(b::runtime);
     authorizer.ifUnique(b::authorizer);
     listeners.orderedStream().forEach(b::runListener);

@@ -3,6 +3,7 @@ package dev.runlane.spring.boot.autoconfigure;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.util.unit.DataSize;
 
@@ -39,8 +40,11 @@ public class RunlaneProperties {
   private DataSize maxQueuedBytes = DataSize.ofMegabytes(16);
   /** Sends handed to one transport whose callback has not fired; further frames wait in the outbox. */
   private int maxInFlight = 64;
-  /** Threads that write a run's frames to connections whose transport batches writes; 0 lets the publishing thread write. */
-  private int writeThreads = 1;
+  /**
+   * Threads that write a run's frames to connections whose transport batches writes; 0 lets the
+   * publishing thread write. Unset: a quarter of the cores, at least 1.
+   */
+  private @Nullable Integer writeThreads;
   /** Time with sends outstanding and none completing before the connection is closed 4000 SLOW_CONSUMER; 0 turns it off. */
   private Duration sendStallTimeout = Duration.ofSeconds(30);
   /** Time between asking a transport to close and dropping its socket if the close was not reported. */
@@ -137,11 +141,11 @@ public class RunlaneProperties {
     this.maxInFlight = maxInFlight;
   }
 
-  public int getWriteThreads() {
+  public @Nullable Integer getWriteThreads() {
     return writeThreads;
   }
 
-  public void setWriteThreads(int writeThreads) {
+  public void setWriteThreads(@Nullable Integer writeThreads) {
     this.writeThreads = writeThreads;
   }
 
