@@ -80,13 +80,19 @@ test('sse: commands go up one at a time, in order (a POST waits for the previous
   h.client.subscribe('a');
   h.client.subscribe('b');
   await h.accept();
-  assert.equal(fetch.posts.length, 1, 'the second command waits');
-  assert.equal(JSON.parse(fetch.posts[0].body).sessions[0].sessionId, 'a');
+  assert.equal(fetch.posts.length, 1, 'the next command waits');
+  assert.deepEqual(JSON.parse(fetch.posts[0].body), { type: 'hello', protocol: 2, ref: JSON.parse(fetch.posts[0].body).ref },
+    'the hello is the first POSTed command');
   fetch.posts[0].answer(202);
   await flush();
   await flush();
-  assert.equal(fetch.posts.length, 2);
-  assert.equal(JSON.parse(fetch.posts[1].body).sessions[0].sessionId, 'b');
+  assert.equal(fetch.posts.length, 2, 'the second command waits');
+  assert.equal(JSON.parse(fetch.posts[1].body).sessions[0].sessionId, 'a');
+  fetch.posts[1].answer(202);
+  await flush();
+  await flush();
+  assert.equal(fetch.posts.length, 3);
+  assert.equal(JSON.parse(fetch.posts[2].body).sessions[0].sessionId, 'b');
 });
 
 test("sse: the browser's own reconnect (Last-Event-ID) resumes exactly: nothing doubled, nothing missing", async () => {
