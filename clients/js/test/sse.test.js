@@ -213,16 +213,19 @@ test('sse: close() closes the EventSource and tells the server', async () => {
 test('sse: a refused POST rejects its command with HTTP_<status>; a 404 (stream gone) reconnects', async () => {
   const fetch = fakeFetch({ auto: false });
   const h = await harness({ fetch });
+  assert.equal(JSON.parse(fetch.posts[0].body).type, 'hello');
+  fetch.posts[0].answer(202);
+  await flush();
   const send = h.client.send('s', 'x'.repeat(10));
   await flush();
-  fetch.posts[0].answer(413);
+  fetch.posts[1].answer(413);
   await assert.rejects(send, (e) => e.code === 'HTTP_413');
   const drops = [];
   h.client.on('disconnected', (d) => drops.push(d));
   const send2 = h.client.send('s', 'y');
   await flush();
   await flush();
-  fetch.posts[1].answer(404);
+  fetch.posts[2].answer(404);
   await assert.rejects(send2, (e) => e.code === 'DISCONNECTED');
   assert.equal(drops.length, 1);
   assert.ok(h.es().closed);
