@@ -93,7 +93,6 @@ final class ConnectionState implements InboundHandler, Outbox.Owner {
    * #PINNED_FULL} once this connection must get full (protocol-1) frames for good. Read once per
    * frame by the drain loop; written through {@link #PROTOCOL}.
    */
-  @SuppressWarnings("UnusedVariable") // written through PROTOCOL
   private volatile int protocol = 1;
 
   /** {@link #protocol} of a connection that gets full frames for good, whatever it negotiated. */
@@ -153,16 +152,10 @@ final class ConnectionState implements InboundHandler, Outbox.Owner {
   /**
    * From now on this connection gets full (protocol-1) frames for good: it was made a recipient
    * of a run in a way that does not tell its client the run's session and epoch (see {@code
-   * docs/reference/protocol.md}, "Which frames are compact"). May run under a run's lock.
+   * docs/reference/protocol.md}, "Protocol 2"). May run under a run's lock.
    */
   void pinFullFrames() {
     protocol = PINNED_FULL;
-  }
-
-  /** The protocol run events currently go out in (1 when pinned). */
-  int wireProtocol() {
-    int p = protocol;
-    return p == PINNED_FULL ? 1 : p;
   }
 
   @Override

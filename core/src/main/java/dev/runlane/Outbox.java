@@ -124,8 +124,8 @@ final class Outbox {
           Completion done = new Completion(this);
           sentAny = true;
           try {
-            // the form in the connection's negotiated protocol; budgets counted the protocol-1 size
-            // (an upper bound: a newer protocol's form is never larger)
+            // the form in the connection's negotiated protocol; the budgets counted the protocol-1
+            // size, an upper bound for the JSON codec's compact form (always shorter)
             transport.send(owner.wire(next), done);
           } catch (RuntimeException | Error e) {
             done.failed(e);

@@ -29,7 +29,11 @@ public final class EncodedFrame {
   private final int bytes;
   private final @Nullable String coalesceKey;
   private final @Nullable FrameMeta meta;
-  /** The form in {@link #variantProtocol}, or this frame's own {@link #frame} if unchanged; null until asked. */
+  /**
+   * The form last asked for by {@link #frameFor} (its protocol and frame, which is {@link #frame}
+   * itself when the codec keeps it unchanged); null until asked. Costs one reference per frame,
+   * plus the derived payload once a newer-protocol recipient was sent the frame.
+   */
   private volatile @Nullable Variant variant;
 
   /** A derived form: which protocol, and the frame to send in it. */
