@@ -154,5 +154,11 @@ class JsonProtocolThroughRunlaneTest {
     List<JsonNode> full = kind(v1, "run_event");
     assertEquals(List.of(1L, 2L, 3L), full.stream().map(n -> n.get("seq").asLong()).toList());
     assertEquals(delta.get(3), full.get(1).get("data"));
+    // the testkit reads the compact form too, with TextCodec's protocol-2 name
+    dev.runlane.testkit.WireMessage m = v2.messages("cevent").get(0);
+    assertEquals(run.runId(), m.get("run"));
+    assertEquals(2, m.num("seq"));
+    assertEquals("delta", m.get("kind"));
+    assertEquals(List.of(1L, 3L), v2.messages("event").stream().map(w -> w.num("seq")).toList());
   }
 }
