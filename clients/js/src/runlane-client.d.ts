@@ -34,6 +34,9 @@ export interface EventSourceLike {
 
 export type EventSourceConstructor = new (url: string, init?: { withCredentials?: boolean }) => EventSourceLike;
 
+/** The newest wire protocol this client speaks. */
+export declare const MAX_PROTOCOL: 2;
+
 export interface RunlaneClientOptions {
   /**
    * How frames travel; default `'websocket'`. `'sse'` (runlane-transport-sse): an `EventSource`
@@ -82,6 +85,12 @@ export interface RunlaneClientOptions {
   pairTimeoutMs?: number;
   /** Subscribe with `takeover: true` (retire this user's stale sockets as recipients); default false. */
   takeover?: boolean;
+  /**
+   * The newest wire protocol to ask for with a `hello` after each welcome; default 2 (compact run
+   * events, decoded into the same event objects). 1 sends no hello. A server that does not know
+   * hello refuses it and the connection stays on 1.
+   */
+  protocol?: 1 | 2;
   /** Connect in the constructor; default true. */
   autoConnect?: boolean;
   /** Timers to use (tests inject fake ones); default the global ones. */
@@ -235,6 +244,8 @@ export interface ClientEvents {
   serverRestarted: { previous: string; current: string };
   streamPaired: { connectionId: string; generation: number };
   streamRefused: { reason: string };
+  /** The server answered the hello: the protocol this connection speaks; `refused` is the error code of a server that does not know hello. */
+  protocol: { protocol: number; refused: string | null };
   notice: { sessionId: null; type: string; data: unknown };
   error: RunlaneError;
 }
@@ -266,7 +277,13 @@ export declare class RunlaneClient {
   readonly state: 'idle' | 'connecting' | 'open' | 'closed';
   readonly serverEpoch: string | null;
   readonly connectionId: string | null;
-  readonly stats: { connects: number; reconnects: number; duplicatesDropped: number; eventsApplied: number };
+  /** `compactEvents`: protocol-2 events decoded; `unmappedDropped`: compact events of a run the client could not map (0 with a correct server). */
+  readonly stats: {
+    connects: number; reconnects: number; duplicatesDropped: number; eventsApplied: number;
+    compactEvents: number; unmappedDropped: number;
+  };
+  /** The wire protocol of the current connection: 1 until the server's hello grants more. */
+  readonly protocol: number;
   /** The transport in use: `'websocket'` or `'sse'`. */
   readonly transport: 'websocket' | 'sse';
   readonly subscriptions: Map<string, Subscription>;

@@ -10,12 +10,21 @@
 // frame and commands go up as POSTs tied to the stream, so it runs where only plain HTTP gets through.
 //
 // The client conformance checklist (docs/reference/client-conformance.md) names the test of each rule.
+//
+// Protocol 2 (the default; `protocol: 1` turns it off): after the welcome the client says
+// {"type":"hello","protocol":2}; a server that knows it may then send a host run event as the array
+// [runId, seq, type, data]. The client accepts both forms at any time and turns the array back into
+// the same event object, with the session and epoch it learned from the run's subscribe ack,
+// run.started or terminal event. A server that does not know hello refuses it; the client stays on 1.
 
 const TERMINAL = { 'run.completed': 'completed', 'run.aborted': 'aborted', 'run.failed': 'failed' };
 const NO_RECONNECT_CODES = new Set([1000, 4401]);
 const MAX_RUNS_PER_SESSION = 8;
 const MAX_REMEMBERED_APPROVALS = 1024;
+const MAX_MAPPED_RUNS = 4096;
 const FORMAT = 1;
+/** The newest wire protocol this client speaks (docs/reference/protocol.md, "Protocol 2"). */
+export const MAX_PROTOCOL = 2;
 
 /** An error with a stable code: a server refusal (`protocol_error`) or a client condition. */
 export class RunlaneError extends Error {
@@ -450,6 +459,13 @@ export class RunlaneClient extends Emitter {
     this._streamUrl = options.streamUrl || null;
     this._takeover = !!options.takeover;
     this._onHandlerErrorOpt = options.onHandlerError || null;
+    const protocol = options.protocol ?? MAX_PROTOCOL;
+    if (!Number.isSafeInteger(protocol) || protocol < 1) throw new TypeError('options.protocol must be an integer >= 1');
+    this._wantProtocol = Math.min(protocol, MAX_PROTOCOL);
+    /** The wire protocol of the current connection: 1 until the server grants more with its hello. */
+    this.protocol = 1;
+    /** runId -> {sessionId, epoch}: what a compact event leaves out, learned from acks and full events. */
+    this._runMap = new Map();
 
     /** 'idle' | 'connecting' | 'open' | 'closed' */
     this.state = 'idle';
@@ -457,7 +473,7 @@ export class RunlaneClient extends Emitter {
     this.subscriptions = new Map();
     this.serverEpoch = null;
     this.connectionId = null;
-    this.stats = { connects: 0, reconnects: 0, duplicatesDropped: 0, eventsApplied: 0 };
+    this.stats = { connects: 0, reconnects: 0, duplicatesDropped: 0, eventsApplied: 0, compactEvents: 0, unmappedDropped: 0 };
     this._conn = null;
     this._attempt = 0;
     this._reconnectTimer = null;
@@ -590,8 +606,9 @@ export class RunlaneClient extends Emitter {
     this._setState('connecting');
     const conn = {
       ws: null, stream: null, ready: false, welcomed: false, pairing: false, closed: false,
-      seenRuns: new Set(), pingTimer: null, watchdog: null, pairTimer: null, lastSent: 0,
+      seenRuns: new Set(), pingTimer: null, watchdog: null, pairTimer: null, lastSent: 0, helloRef: null,
     };
+    this.protocol = 1;
     this._conn = conn;
     let ticket;
     try {
@@ -684,15 +701,19 @@ export class RunlaneClient extends Emitter {
       return; // not JSON: ignore
     }
     if (!m || typeof m !== 'object') return;
+    if (Array.isArray(m)) return this._onCompactEvent(conn, m);
     switch (m.kind) {
       case 'welcome': return fromStream ? undefined : this._onWelcome(conn, m);
       case 'stream_paired': return this._onPaired(conn, m);
       case 'subscribed': return this._onSubscribed(conn, m);
-      case 'run_event': return this._onRunEvent(conn, m);
+      case 'run_event':
+        this._mapRun(m.runId, m.sessionId, m.epoch);
+        return this._onRunEvent(conn, m);
+      case 'hello': return this._onHello(conn, m);
       case 'status': return this._onStatus(m);
       case 'approval_requested': return this._onApprovalRequested(m, false);
       case 'approval_resolved': return this._onApprovalResolved(m);
-      case 'protocol_error': return this._onProtocolError(m);
+      case 'protocol_error': return this._onProtocolError(conn, m);
       case 'notice': return this._onNotice(m);
       case 'heartbeat': return undefined;
       default: return undefined; // kinds this client does not know are ignored (protocol rule)
@@ -701,6 +722,12 @@ export class RunlaneClient extends Emitter {
 
   _onWelcome(conn, m) {
     conn.welcomed = true;
+    this.protocol = 1; // a new server connection (the SSE browser's own reconnect too) starts on 1
+    if (this._wantProtocol > 1) {
+      // first, before pairing and subscribes; frames already on their way may still be full (both are accepted)
+      conn.helloRef = 'h' + ++this._refs;
+      this._raw(conn, { type: 'hello', protocol: this._wantProtocol, ref: conn.helloRef });
+    }
     this._clearTimeout(conn.watchdog);
     this.connectionId = m.connectionId;
     const previous = this.serverEpoch;
@@ -966,6 +993,7 @@ export class RunlaneClient extends Emitter {
   // ================================================================ inbound frames
 
   _onSubscribed(conn, ack) {
+    if (ack.runId) this._mapRun(ack.runId, ack.sessionId, ack.epoch);
     const entry = ack.ref ? this._subRefs.get(ack.ref) : null;
     if (entry) this._subRefs.delete(ack.ref);
     const sub = entry ? entry.sub : this.subscriptions.get(ack.sessionId);
@@ -1042,6 +1070,50 @@ export class RunlaneClient extends Emitter {
       }
     }
     sub._save();
+  }
+
+  _onHello(conn, m) {
+    if (!m.ref || m.ref !== conn.helloRef) return;
+    conn.helloRef = null;
+    const p = Number.isSafeInteger(m.protocol) && m.protocol >= 1 ? Math.min(m.protocol, this._wantProtocol) : 1;
+    this.protocol = p;
+    this._emit('protocol', { protocol: p, refused: null });
+  }
+
+  /** Remembers what a compact event of the run leaves out. */
+  _mapRun(runId, sessionId, epoch) {
+    if (typeof runId !== 'string' || typeof sessionId !== 'string' || typeof epoch !== 'string') return;
+    const known = this._runMap.get(runId);
+    if (known && known.sessionId === sessionId && known.epoch === epoch) return;
+    this._runMap.delete(runId);
+    this._runMap.set(runId, { sessionId, epoch });
+    if (this._runMap.size > MAX_MAPPED_RUNS) this._runMap.delete(this._runMap.keys().next().value);
+  }
+
+  /** A protocol-2 run event `[runId, seq, type, data]`: the same event as its full form. */
+  _onCompactEvent(conn, a) {
+    if (a.length < 3 || typeof a[0] !== 'string' || typeof a[1] !== 'number' || typeof a[2] !== 'string') return;
+    let mapped = this._runMap.get(a[0]);
+    if (!mapped) {
+      // a stored position (from before a reload) knows the run too
+      for (const sub of this.subscriptions.values()) {
+        const r = sub.runs.get(a[0]);
+        if (r && r.epoch) {
+          mapped = { sessionId: sub.sessionId, epoch: r.epoch };
+          break;
+        }
+      }
+    }
+    if (!mapped) {
+      // never sent by a correct server (it maps every run before its first compact event)
+      this.stats.unmappedDropped++;
+      return;
+    }
+    this.stats.compactEvents++;
+    this._onRunEvent(conn, {
+      kind: 'run_event', runId: a[0], sessionId: mapped.sessionId, seq: a[1], epoch: mapped.epoch,
+      type: a[2], data: a.length > 3 ? a[3] : null,
+    });
   }
 
   _onRunEvent(conn, m) {
@@ -1134,7 +1206,14 @@ export class RunlaneClient extends Emitter {
     }
   }
 
-  _onProtocolError(m) {
+  _onProtocolError(conn, m) {
+    if (m.ref && m.ref === conn.helloRef) {
+      // a server that does not know hello (UNKNOWN_MESSAGE_TYPE): stay on protocol 1, quietly
+      conn.helloRef = null;
+      this.protocol = 1;
+      this._emit('protocol', { protocol: 1, refused: m.code });
+      return;
+    }
     const err = new RunlaneError(m.code, m.message || '', { sessionId: m.sessionId, ref: m.ref });
     const subEntry = m.ref ? this._subRefs.get(m.ref) : null;
     if (subEntry) {

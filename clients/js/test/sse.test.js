@@ -80,13 +80,19 @@ test('sse: commands go up one at a time, in order (a POST waits for the previous
   h.client.subscribe('a');
   h.client.subscribe('b');
   await h.accept();
-  assert.equal(fetch.posts.length, 1, 'the second command waits');
-  assert.equal(JSON.parse(fetch.posts[0].body).sessions[0].sessionId, 'a');
+  assert.equal(fetch.posts.length, 1, 'the next command waits');
+  assert.deepEqual(JSON.parse(fetch.posts[0].body), { type: 'hello', protocol: 2, ref: JSON.parse(fetch.posts[0].body).ref },
+    'the hello is the first POSTed command');
   fetch.posts[0].answer(202);
   await flush();
   await flush();
-  assert.equal(fetch.posts.length, 2);
-  assert.equal(JSON.parse(fetch.posts[1].body).sessions[0].sessionId, 'b');
+  assert.equal(fetch.posts.length, 2, 'the second command waits');
+  assert.equal(JSON.parse(fetch.posts[1].body).sessions[0].sessionId, 'a');
+  fetch.posts[1].answer(202);
+  await flush();
+  await flush();
+  assert.equal(fetch.posts.length, 3);
+  assert.equal(JSON.parse(fetch.posts[2].body).sessions[0].sessionId, 'b');
 });
 
 test("sse: the browser's own reconnect (Last-Event-ID) resumes exactly: nothing doubled, nothing missing", async () => {
@@ -207,16 +213,19 @@ test('sse: close() closes the EventSource and tells the server', async () => {
 test('sse: a refused POST rejects its command with HTTP_<status>; a 404 (stream gone) reconnects', async () => {
   const fetch = fakeFetch({ auto: false });
   const h = await harness({ fetch });
+  assert.equal(JSON.parse(fetch.posts[0].body).type, 'hello');
+  fetch.posts[0].answer(202);
+  await flush();
   const send = h.client.send('s', 'x'.repeat(10));
   await flush();
-  fetch.posts[0].answer(413);
+  fetch.posts[1].answer(413);
   await assert.rejects(send, (e) => e.code === 'HTTP_413');
   const drops = [];
   h.client.on('disconnected', (d) => drops.push(d));
   const send2 = h.client.send('s', 'y');
   await flush();
   await flush();
-  fetch.posts[1].answer(404);
+  fetch.posts[2].answer(404);
   await assert.rejects(send2, (e) => e.code === 'DISCONNECTED');
   assert.equal(drops.length, 1);
   assert.ok(h.es().closed);

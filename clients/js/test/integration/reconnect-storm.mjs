@@ -48,6 +48,8 @@ run('reconnect-storm', async (clients) => {
 
   let reconnects = 0;
   let duplicatesDropped = 0;
+  let compactEvents = 0;
+  let unmapped = 0;
   for (const t of tabs) {
     const who = t.c.userName + ' tab ' + tabs.indexOf(t);
     const runId = runIds[t.user];
@@ -62,7 +64,12 @@ run('reconnect-storm', async (clients) => {
     check(t.log.events.every((e) => e.runId === runId), () => who + ': got another user\'s events');
     reconnects += t.c.stats.reconnects;
     duplicatesDropped += t.c.stats.duplicatesDropped;
+    compactEvents += t.c.stats.compactEvents;
+    unmapped += t.c.stats.unmappedDropped;
   }
   check(reconnects >= ROUNDS * USERS * TABS, () => 'reconnects ' + reconnects);
-  return `clients=${tabs.length} drops=${drops} midRunDrops=${dropsMidRun} reconnects=${reconnects} duplicatesDropped=${duplicatesDropped}`;
+  // the clients speak protocol 2 by default: the deltas above arrived compact, and every one was mapped
+  check(compactEvents > 0, () => 'no compact events: protocol 2 was not negotiated');
+  check(unmapped === 0, () => unmapped + ' compact events could not be mapped to their session');
+  return `clients=${tabs.length} drops=${drops} midRunDrops=${dropsMidRun} reconnects=${reconnects} duplicatesDropped=${duplicatesDropped} compactEvents=${compactEvents}`;
 });

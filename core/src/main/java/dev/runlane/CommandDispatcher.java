@@ -56,6 +56,11 @@ final class CommandDispatcher {
       c.sendError(ErrorCode.INVALID_PAYLOAD, "malformed frame", null, null);
       return;
     }
+    if (cmd instanceof Inbound.Hello h) {
+      // the connection's wire protocol, not a command: never charged against the budget
+      c.sendControl(new Outbound.Hello(c.negotiate(h.protocol()), h.ref()));
+      return;
+    }
     if (cmd instanceof Inbound.Ping) {
       // liveness, not a command: never charged against the budget
       c.sendControl(new Outbound.Heartbeat(hooks.time.epochMillis()));

@@ -88,6 +88,25 @@ final class ConnectionState implements InboundHandler, Outbox.Owner {
   boolean pinged;
   /** Whether the transport declares {@link dev.runlane.transport.Capability#TRANSPORT_PING}. */
   final boolean transportPing;
+  /**
+   * The wire protocol run events are sent in: 1 until a hello negotiates more, {@link
+   * #PINNED_FULL} once this connection must get full (protocol-1) frames for good. Read once per
+   * frame by the drain loop; written through {@link #PROTOCOL}.
+   */
+  private volatile int protocol = 1;
+
+  /** {@link #protocol} of a connection that gets full frames for good, whatever it negotiated. */
+  static final int PINNED_FULL = 0;
+
+  private static final java.lang.invoke.VarHandle PROTOCOL;
+
+  static {
+    try {
+      PROTOCOL = java.lang.invoke.MethodHandles.lookup().findVarHandle(ConnectionState.class, "protocol", int.class);
+    } catch (ReflectiveOperationException e) {
+      throw new ExceptionInInitializerError(e);
+    }
+  }
 
   ConnectionState(
       Owner owner, HostHooks hooks, Connection connection, long generation, WriteLoops.@Nullable Loop writeLoop) {
@@ -113,6 +132,38 @@ final class ConnectionState implements InboundHandler, Outbox.Owner {
 
   boolean isClosed() {
     return closed;
+  }
+
+  /**
+   * A hello asked for {@code requested}: from the next frame sent on, run events travel in the
+   * granted version, the lower of it and the codec's newest (unless pinned to full frames).
+   *
+   * @return the version granted, for the answer
+   */
+  int negotiate(int requested) {
+    int granted = Math.max(1, Math.min(requested, hooks.codec().maxProtocol()));
+    for (; ; ) {
+      int cur = protocol;
+      if (cur == PINNED_FULL || PROTOCOL.compareAndSet(this, cur, granted)) {
+        // a pinned connection stays on full frames; its client accepts both forms anyway
+        return granted;
+      }
+    }
+  }
+
+  /**
+   * From now on this connection gets full (protocol-1) frames for good: it was made a recipient
+   * of a run in a way that does not tell its client the run's session and epoch (see {@code
+   * docs/reference/protocol.md}, "Protocol 2"). May run under a run's lock.
+   */
+  void pinFullFrames() {
+    protocol = PINNED_FULL;
+  }
+
+  @Override
+  public dev.runlane.transport.Frame wire(EncodedFrame f) {
+    int p = protocol;
+    return p <= 1 ? f.frame() : f.frameFor(p, hooks.codec());
   }
 
   void enqueue(EncodedFrame f) {

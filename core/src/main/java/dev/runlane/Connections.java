@@ -71,13 +71,20 @@ final class Connections implements ConnectionState.Owner {
 
   InboundHandler connectStream(Connection streamTransport, String connectionId, long generation) {
     ConnectionState c = connections.get(connectionId);
-    boolean ok =
+    boolean eligible =
         c != null
             && !c.isClosed()
             && c.generation == generation
             && c.principal.equals(streamTransport.principal())
-            && c.connection.capabilities().contains(Capability.STREAM_TRANSPORT)
-            && c.outbox.pairStream(streamTransport);
+            && c.connection.capabilities().contains(Capability.STREAM_TRANSPORT);
+    if (eligible && c != null) {
+      // A paired pair sends acks on the primary and events on the stream transport: an event may
+      // reach the client before the ack that tells it the run's session and epoch, so events go
+      // out in full, self-describing form on a paired connection (protocol.md, compact frames).
+      // Pinned before pairing, so no compact frame precedes it.
+      c.pinFullFrames();
+    }
+    boolean ok = eligible && c != null && c.outbox.pairStream(streamTransport);
     if (!ok || c == null) {
       LOG.info("refused stream transport {} for connection {} generation {}", streamTransport.id(), connectionId, generation);
       ConnectionState.safeClose(streamTransport, CloseReason.STALE_STREAM_TRANSPORT);

@@ -36,6 +36,14 @@ final class Outbox {
 
     /** A drain pass moved frames from this outbox to the transport: its backlog shrank. */
     default void drained() {}
+
+    /**
+     * The frame to send for {@code f}, chosen at send time: its form in the connection's wire
+     * protocol (see {@link EncodedFrame#frameFor}). Called by the drain loop, under no lock.
+     */
+    default dev.runlane.transport.Frame wire(EncodedFrame f) {
+      return f.frame();
+    }
   }
 
   /** One transport with its own in-flight accounting. */
@@ -116,7 +124,9 @@ final class Outbox {
           Completion done = new Completion(this);
           sentAny = true;
           try {
-            transport.send(next.frame(), done);
+            // the form in the connection's negotiated protocol; the budgets counted the protocol-1
+            // size, an upper bound for the JSON codec's compact form (always shorter)
+            transport.send(owner.wire(next), done);
           } catch (RuntimeException | Error e) {
             done.failed(e);
           }

@@ -137,6 +137,11 @@ final class RunResume {
       } else if (covered != 0) {
         e.coveredFrom = covered;
       }
+      if (handed == 0) {
+        // Attached mid-run with no ack and no run.started: its client cannot map a compact event
+        // of this run to its session and epoch, so it gets full frames from now on (protocol.md).
+        c.pinFullFrames();
+      }
     }
     return e != null;
   }

@@ -44,6 +44,7 @@ public final class WireClient {
   private static final byte[] SEQ = bytes("\"seq\":");
   private static final byte[] TYPE = bytes("\"type\":\"");
   private static final byte[] DATA_T = bytes("\"data\":{\"t\":");
+  private static final byte[] COMPACT_T = bytes("{\"t\":");
   private static final byte[] RUN_ID = bytes("\"runId\":\"");
   private static final byte[] EPOCH = bytes("\"epoch\":\"");
   private static final byte[] REPLAY_TO = bytes("\"replayTo\":");
@@ -75,21 +76,25 @@ public final class WireClient {
   private final Histogram caught = newHistogram();
 
   private final int rcvbuf;
+  /** The wire protocol to ask for with a hello after each welcome; 1 sends none. */
+  private final int protocol;
 
-  WireClient(InetSocketAddress server, int rcvbuf, PrintStream out) throws IOException {
+  WireClient(InetSocketAddress server, int rcvbuf, int protocol, PrintStream out) throws IOException {
     this.server = server;
     this.rcvbuf = rcvbuf;
+    this.protocol = protocol;
     this.out = out;
     this.selector = Selector.open();
   }
 
-  /** {@code java ... WireClient port=N [rcvbuf=BYTES]} */
+  /** {@code java ... WireClient port=N [rcvbuf=BYTES] [protocol=2]} */
   public static void main(String[] args) throws Exception {
     Map<String, String> opt = WireLoadHarness.options(args);
     PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
     WireClient c =
         new WireClient(new InetSocketAddress("127.0.0.1", Integer.parseInt(opt.get("port"))),
             Integer.parseInt(opt.getOrDefault("rcvbuf", "0")),
+            Integer.parseInt(opt.getOrDefault("protocol", "1")),
             out);
     Thread loop = new Thread(c::loop, "wire-client-selector");
     loop.setDaemon(true);
@@ -490,8 +495,56 @@ public final class WireClient {
       }
     }
 
+    /** One run event, in either form: seq check (gap / duplicate), latency from the stamp {@code sent} (-1: none). */
+    void event(long seq, byte typeFirst, long sent, long now) {
+      delivered++;
+      allEvents++;
+      sinceResume++;
+      if (seq <= lastSeq) {
+        dups++;
+      } else {
+        if (seq > lastSeq + 1) {
+          gaps += seq - lastSeq - 1;
+        }
+        lastSeq = seq;
+      }
+      if (sent >= 0) {
+        if (typeFirst == 'm') { // a marker behind a backlog: latency from the resume of reading
+          fifo.recordValue(Math.max(0, now - (resumeAt > 0 ? resumeAt : sent)));
+          aheadFifo.recordValue(sinceResume - 1);
+        } else {
+          latency.recordValue(Math.max(0, now - sent));
+        }
+      }
+      if (catchingUp && acked && lastSeq >= replayTo) {
+        catchingUp = false;
+        caught.recordValue(now - dropAt);
+      }
+    }
+
     void message(byte[] a, int from, int to) throws IOException {
       long now = System.nanoTime();
+      if (a[from] == '[') { // protocol 2: ["runId",seq,"type",data]
+        int i = from + 2;
+        while (i < to && a[i] != '"') {
+          i++; // run ids hold no escapes
+        }
+        long seq = number(a, i + 2);
+        int ty = i + 2;
+        while (ty < to && a[ty] != '"') {
+          ty++;
+        }
+        ty++;
+        int te = ty;
+        while (te < to && a[te] != '"') {
+          te++;
+        }
+        int d = te + 2; // past the closing quote and the comma
+        long sent = d + COMPACT_T.length <= to && indexOf(a, d, d + COMPACT_T.length, COMPACT_T) == d
+            ? number(a, d + COMPACT_T.length) : -1;
+        event(seq, a[ty], sent, now);
+        return;
+      }
       int k = indexOf(a, from, Math.min(to, from + 32), KIND);
       if (k < 0) {
         return;
@@ -499,40 +552,20 @@ public final class WireClient {
       k += KIND.length;
       byte c0 = a[k];
       if (c0 == 'r') { // run_event
-        delivered++;
-        allEvents++;
-        sinceResume++;
         long seq = number(a, indexOf(a, k, to, SEQ) + SEQ.length);
-        if (seq <= lastSeq) {
-          dups++;
-        } else {
-          if (seq > lastSeq + 1) {
-            gaps += seq - lastSeq - 1;
-          }
-          lastSeq = seq;
-        }
         int ty = indexOf(a, k, to, TYPE) + TYPE.length;
         int t = indexOf(a, ty, to, DATA_T);
-        if (t >= 0) {
-          long sent = number(a, t + DATA_T.length);
-          if (a[ty] == 'm') { // a marker behind a backlog: latency from the resume of reading
-            fifo.recordValue(Math.max(0, now - (resumeAt > 0 ? resumeAt : sent)));
-            aheadFifo.recordValue(sinceResume - 1);
-          } else {
-            latency.recordValue(Math.max(0, now - sent));
-          }
-        }
-        if (catchingUp && acked && lastSeq >= replayTo) {
-          catchingUp = false;
-          caught.recordValue(now - dropAt);
-        }
+        event(seq, a[ty], t >= 0 ? number(a, t + DATA_T.length) : -1, now);
       } else if (c0 == 'n') { // notice
         int t = indexOf(a, k, to, DATA_T);
         if (t >= 0) {
           ctl.recordValue(Math.max(0, now - (resumeAt > 0 ? resumeAt : number(a, t + DATA_T.length))));
           aheadCtl.recordValue(sinceResume);
         }
-      } else if (c0 == 'w') { // welcome: subscribe, resuming where we are
+      } else if (c0 == 'w') { // welcome: say hello (if asked to), subscribe, resuming where we are
+        if (protocol > 1) {
+          sendText("{\"type\":\"hello\",\"protocol\":" + protocol + "}");
+        }
         StringBuilder sb =
             new StringBuilder("{\"type\":\"chat.subscribe\",\"sessions\":[{\"sessionId\":\"")
                 .append(session)

@@ -46,11 +46,13 @@ import org.jspecify.annotations.Nullable;
  * processes), {@code only=REGEX} (scenarios by name), {@code storm10k=true} (adds the 10,000-client
  * storm), {@code hol=false}, {@code holReps=REPS}, {@code holSamples=20}, {@code warm=2 measure=4} (seconds), {@code
  * acceptQueue=N} (the server's listen backlog; default Jetty's), {@code holSndbuf=16384} (the hol
- * server's fixed socket send buffer), {@code jfr=DIR} (a JFR recording
+ * server's fixed socket send buffer), {@code protocol=2} (the clients negotiate the compact
+ * protocol 2 after each welcome; default 1), {@code jfr=DIR} (a JFR recording
  * of every server process), {@code serverJvm="ARGS"} (extra JVM arguments of every server process,
  * {@code {name}} replaced by the scenario's name: an async-profiler {@code -agentpath}, say),
- * {@code writeThreads=N} (the server's {@code RunlaneBuilder.writeThreads}), {@code serverGc=G1} (the server's collector: {@code G1}, {@code Parallel}, {@code Serial},
- * {@code Z}), {@code results=DIR}. Every child is killed when the harness ends, even
+ * {@code writeThreads=N} (the server's {@code RunlaneBuilder.writeThreads}), {@code serverGc=G1}
+ * (the server's collector: {@code G1}, {@code Parallel}, {@code Serial}, {@code Z}),
+ * {@code results=DIR}. Every child is killed when the harness ends, even
  * on failure, and every child exits when its stdin closes.
  *
  * <p><b>Thread safety:</b> a command-line program.
@@ -451,6 +453,9 @@ public final class WireLoadHarness {
     cmd.add("port=" + server.port);
     if (rcvbuf > 0) {
       cmd.add("rcvbuf=" + rcvbuf);
+    }
+    if (opt.containsKey("protocol")) {
+      cmd.add("protocol=" + opt.get("protocol")); // 2: each client says hello and gets compact run events
     }
     Child c = new Child(name, cmd);
     expectPrefix(c.expect(60), "ready");

@@ -18,7 +18,8 @@ public sealed interface Inbound
         Inbound.Subscribe,
         Inbound.Unsubscribe,
         Inbound.ResolveApproval,
-        Inbound.Ping {
+        Inbound.Ping,
+        Inbound.Hello {
 
   /** The client's correlation id, echoed in errors and acks; null if none. */
   @Nullable String ref();
@@ -73,4 +74,20 @@ public sealed interface Inbound
 
   /** Keepalive from the client; answered with a {@link Outbound.Heartbeat}. */
   record Ping(@Nullable String ref) implements Inbound {}
+
+  /**
+   * Asks for a wire protocol version for the rest of this connection; answered with {@link
+   * Outbound.Hello} carrying the version granted (the lower of {@code protocol} and the codec's
+   * {@link WireCodec#maxProtocol()}). A client that asked for a version above 1 must accept both
+   * forms of a run event from then on, at any frame (see {@code docs/reference/protocol.md}).
+   *
+   * @param protocol the newest version the client speaks; at least 1
+   */
+  record Hello(int protocol, @Nullable String ref) implements Inbound {
+    public Hello {
+      if (protocol < 1) {
+        throw new IllegalArgumentException("protocol must be >= 1: " + protocol);
+      }
+    }
+  }
 }

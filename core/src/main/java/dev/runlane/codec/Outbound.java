@@ -23,7 +23,8 @@ public sealed interface Outbound
         Outbound.ApprovalResolved,
         Outbound.Heartbeat,
         Outbound.Welcome,
-        Outbound.StreamPaired {
+        Outbound.StreamPaired,
+        Outbound.Hello {
 
   /** Kind of the first event of every run (seq 1). */
   String KIND_STARTED = "run.started";
@@ -135,6 +136,21 @@ public sealed interface Outbound
   record StreamPaired(String connectionId, long generation) implements Outbound {
     public StreamPaired {
       Objects.requireNonNull(connectionId, "connectionId");
+    }
+  }
+
+  /**
+   * The answer to {@link Inbound.Hello}: the protocol version this connection now speaks. Runlane
+   * may send the newer form of run events at any frame after it.
+   *
+   * @param protocol the version granted, at least 1
+   * @param ref the hello's correlation id, if it had one
+   */
+  record Hello(int protocol, @Nullable String ref) implements Outbound {
+    public Hello {
+      if (protocol < 1) {
+        throw new IllegalArgumentException("protocol must be >= 1: " + protocol);
+      }
     }
   }
 }

@@ -1,7 +1,9 @@
 package dev.runlane.codec;
 
 import dev.runlane.ErrorCode;
+import dev.runlane.engine.FrameMeta;
 import dev.runlane.transport.Payload;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The wire format: encodes what Runlane sends and decodes what clients send. Core knows no format;
@@ -15,6 +17,13 @@ import dev.runlane.transport.Payload;
  * <p><b>Thread safety:</b> must be safe for concurrent use. An exception from {@link #encode}
  * drops that one message (logged, the event takes no seq); from {@link #decode} other than {@link
  * ProtocolException}, it becomes {@link ErrorCode#INVALID_PAYLOAD} on that connection.
+ *
+ * <p><b>Protocol versions.</b> Protocol 1 is what {@link #encode} writes. A codec that knows a
+ * later, more compact protocol says so in {@link #maxProtocol()}; a client asks for it with {@link
+ * Inbound.Hello} and Runlane answers with {@link Outbound.Hello}. Frames are still encoded once, in
+ * protocol 1; at send time Runlane asks {@link #reshape} for a newer protocol's form of a run's
+ * frame, at most once per frame per node (the result is cached on the frame), so the live and the
+ * replayed frame stay the same bytes in each protocol.
  */
 public interface WireCodec {
 
@@ -28,4 +37,30 @@ public interface WireCodec {
    *     ErrorCode#UNKNOWN_MESSAGE_TYPE}, {@link ErrorCode#SESSION_ID_REQUIRED}, … for bad input
    */
   Inbound decode(Payload frame) throws ProtocolException;
+
+  /**
+   * The newest protocol this codec can {@link #reshape} frames to; 1 (the default) means only
+   * {@link #encode}'s form. Must be constant.
+   */
+  default int maxProtocol() {
+    return 1;
+  }
+
+  /**
+   * The form of an encoded run frame in {@code protocol}, or null if it travels as {@code encoded}
+   * unchanged (the default, for every frame). Runlane calls it only for frames that carry a {@link
+   * FrameMeta} of {@link FrameMeta.Type#EVENT} (including {@code run.started}), only for {@code 1 <
+   * protocol <= maxProtocol()}, at send time, outside any lock, and at most once per frame per node
+   * in the normal case (the result is cached on the frame; two threads racing may both call it,
+   * so it must be a pure function of its arguments). It must work from the bytes alone: a frame
+   * rebuilt from a cluster store has only its payload and meta.
+   *
+   * @param encoded what {@link #encode} wrote for the event
+   * @param meta the frame's metadata (its seq)
+   * @param protocol the connection's negotiated protocol
+   * @return the payload to send instead, or null to send {@code encoded}
+   */
+  default @Nullable Payload reshape(Payload encoded, FrameMeta meta, int protocol) {
+    return null;
+  }
 }

@@ -1,9 +1,13 @@
 package dev.runlane.engine;
 
+import dev.runlane.codec.WireCodec;
 import dev.runlane.transport.Frame;
 import dev.runlane.transport.Lane;
+import dev.runlane.transport.Payload;
 import java.util.Objects;
 import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * One message encoded once by the codec, shared by every recipient's outbox and, for sequenced
@@ -11,13 +15,29 @@ import org.jspecify.annotations.Nullable;
  * which a newer one replaces it, and, for frames a run writes to its log, the {@link FrameMeta}
  * that lets another node track the run without decoding the payload.
  *
- * <p><b>Thread safety:</b> immutable.
+ * <p>A frame may also hold its form in a newer wire protocol ({@link #frameFor}), derived from the
+ * payload at most once and kept here, so every recipient, the ring and a replay send the same
+ * bytes in each protocol.
+ *
+ * <p><b>Thread safety:</b> immutable in value; the cached protocol form is computed racily but
+ * idempotently (two threads may both derive it; either result is the same bytes) and published
+ * through a volatile field.
  */
 public final class EncodedFrame {
+  private static final Logger LOG = LoggerFactory.getLogger(EncodedFrame.class);
   private final Frame frame;
   private final int bytes;
   private final @Nullable String coalesceKey;
   private final @Nullable FrameMeta meta;
+  /**
+   * The form last asked for by {@link #frameFor} (its protocol and frame, which is {@link #frame}
+   * itself when the codec keeps it unchanged); null until asked. Costs one reference per frame,
+   * plus the derived payload once a newer-protocol recipient was sent the frame.
+   */
+  private volatile @Nullable Variant variant;
+
+  /** A derived form: which protocol, and the frame to send in it. */
+  private record Variant(int protocol, Frame frame) {}
 
   /** Wraps an encoded frame; {@code coalesceKey} is non-null only for coalescable status frames. */
   public EncodedFrame(Frame frame, @Nullable String coalesceKey) {
@@ -40,9 +60,40 @@ public final class EncodedFrame {
     return meta;
   }
 
-  /** The frame handed to the transport. */
+  /** The frame handed to the transport (protocol 1, the codec's {@link WireCodec#encode} form). */
   public Frame frame() {
     return frame;
+  }
+
+  /**
+   * The frame to hand to a connection that speaks {@code protocol}: {@link #frame()} for protocol
+   * 1 and for every frame that is not a run's sequenced, non-terminal event; otherwise the
+   * codec's {@link WireCodec#reshape} of the payload, derived on first use and cached (a codec
+   * that returns null or throws leaves the protocol-1 frame, also cached). Budgets keep counting
+   * {@link #bytes()}, the protocol-1 size.
+   */
+  public Frame frameFor(int protocol, WireCodec codec) {
+    FrameMeta m = meta;
+    if (protocol <= 1 || m == null || m.type() != FrameMeta.Type.EVENT) {
+      return frame;
+    }
+    Variant v = variant;
+    if (v != null && v.protocol() == protocol) {
+      return v.frame();
+    }
+    Frame out = frame;
+    try {
+      Payload p = codec.reshape(frame.payload(), m, protocol);
+      if (p != null) {
+        out = new Frame(frame.lane(), p);
+      }
+    } catch (RuntimeException e) {
+      // a codec that cannot reshape this frame: the protocol-1 form is valid in every protocol
+      LOG.warn("codec failed to reshape seq {} to protocol {}; sent as protocol 1", m.seq(), protocol, e);
+      out = frame;
+    }
+    variant = new Variant(protocol, out);
+    return out;
   }
 
   /** Payload size in bytes (counted against outbox and log budgets). */

@@ -9,7 +9,8 @@ import org.jspecify.annotations.Nullable;
 /**
  * Reads a frame of protocol-json's codec into a {@link WireMessage} with {@link TextCodec}'s
  * vocabulary ({@code event}, {@code run}, {@code seq}, {@code kind} …), so the testkit's assertions
- * work with either codec. A small JSON reader of its own: the testkit does not depend on Jackson.
+ * work with either codec; protocol 2's compact run event, a JSON array, becomes {@code cevent} with
+ * {@code run}, {@code seq}, {@code kind} and {@code data}, as TextCodec's protocol-2 form. A small JSON reader of its own: the testkit does not depend on Jackson.
  *
  * <p><b>Thread safety:</b> stateless.
  */
@@ -38,6 +39,15 @@ final class JsonFrames {
 
   static WireMessage parse(String json) {
     Object v = new Reader(json).document();
+    if (v instanceof List<?> a && a.size() >= 3) {
+      // protocol 2's compact run event [runId, seq, type, data]: TextCodec's protocol-2 name, cevent
+      Map<String, String> fields = new LinkedHashMap<>();
+      put(fields, "run", a.get(0));
+      put(fields, "seq", a.get(1));
+      put(fields, "kind", a.get(2));
+      put(fields, "data", a.size() > 3 ? a.get(3) : null);
+      return new WireMessage("cevent", fields);
+    }
     if (!(v instanceof Map)) {
       throw new IllegalArgumentException("not a JSON object: " + json);
     }

@@ -9,6 +9,7 @@ import dev.runlane.codec.ProtocolException;
 import dev.runlane.codec.SubscribeAck;
 import dev.runlane.SubscribeTarget;
 import dev.runlane.codec.WireCodec;
+import dev.runlane.engine.FrameMeta;
 import dev.runlane.transport.Payload;
 import java.net.URLDecoder;
 import java.net.URLEncoder;
@@ -33,7 +34,12 @@ import org.jspecify.annotations.Nullable;
  * unsub SESSION
  * resolve APPROVAL [DECISION]
  * ping
+ * hello PROTOCOL                           (answered "hello protocol=N")
  * </pre>
+ *
+ * <p>Protocol 2 (a trivial compact form, so tests can see which form a connection got): a host
+ * event ({@code kind} not starting with {@code run.}) becomes {@code cevent run=… seq=… kind=…
+ * data=…}, without session and epoch; everything else is unchanged.
  *
  * <p><b>Thread safety:</b> stateless; safe for concurrent use.
  */
@@ -130,6 +136,11 @@ public final class TextCodec implements WireCodec {
       f.put("generation", w.generation());
       f.put("server", w.serverEpoch());
       f.put("stream", w.streamTransport());
+    } else if (m instanceof Outbound.Hello) {
+      Outbound.Hello h = (Outbound.Hello) m;
+      type = "hello";
+      f.put("protocol", h.protocol());
+      f.put("ref", h.ref());
     } else if (m instanceof Outbound.StreamPaired) {
       Outbound.StreamPaired p = (Outbound.StreamPaired) m;
       type = "stream_paired";
@@ -142,6 +153,33 @@ public final class TextCodec implements WireCodec {
     for (Map.Entry<String, Object> e : f.entrySet()) {
       if (e.getValue() != null) {
         sb.append(' ').append(e.getKey()).append('=').append(enc(String.valueOf(e.getValue())));
+      }
+    }
+    return Payload.text(sb.toString());
+  }
+
+  /** 2: see the class comment. */
+  @Override
+  public int maxProtocol() {
+    return 2;
+  }
+
+  /** Protocol 2's {@code cevent} form of a host event; null for everything else. */
+  @Override
+  public @Nullable Payload reshape(Payload encoded, FrameMeta meta, int protocol) {
+    if (protocol < 2) {
+      return null;
+    }
+    WireMessage m = parse(encoded);
+    String kind = m.fields().get("kind");
+    if (!"event".equals(m.type()) || kind == null || kind.startsWith("run.")) {
+      return null;
+    }
+    StringBuilder sb = new StringBuilder("cevent");
+    for (String k : new String[] {"run", "seq", "kind", "data"}) {
+      String v = m.fields().get(k);
+      if (v != null) {
+        sb.append(' ').append(k).append('=').append(enc(v));
       }
     }
     return Payload.text(sb.toString());
@@ -177,6 +215,19 @@ public final class TextCodec implements WireCodec {
     switch (w[0]) {
       case "ping":
         return new Inbound.Ping(null);
+      case "hello":
+        {
+          int p;
+          try {
+            p = w.length > 1 ? Integer.parseInt(w[1]) : 0;
+          } catch (NumberFormatException e) {
+            p = 0;
+          }
+          if (p < 1) {
+            throw new ProtocolException(ErrorCode.INVALID_PAYLOAD, "hello needs a protocol >= 1");
+          }
+          return new Inbound.Hello(p, null);
+        }
       case "start":
         need(w, 2);
         return new Inbound.StartRun(session(w[1]), w.length > 2 ? dec(w[2]) : null, null);

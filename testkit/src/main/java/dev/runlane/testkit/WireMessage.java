@@ -22,13 +22,16 @@ public record WireMessage(String type, Map<String, String> fields) {
     fields = Map.copyOf(fields);
   }
 
-  /** A frame's payload read back: JSON (protocol-json's codec) if it is a JSON object, else {@link TextCodec}'s format. */
+  /**
+   * A frame's payload read back: JSON (protocol-json's codec) if it is a JSON object, or a JSON
+   * array (protocol 2's compact run event, read as {@code cevent}), else {@link TextCodec}'s format.
+   */
   public static WireMessage of(Payload payload) {
     String text =
         payload instanceof Payload.Text
             ? ((Payload.Text) payload).text()
             : new String(((Payload.Binary) payload).toByteArray(), StandardCharsets.UTF_8);
-    return text.startsWith("{") ? fromJson(text) : TextCodec.parse(payload);
+    return text.startsWith("{") || text.startsWith("[") ? fromJson(text) : TextCodec.parse(payload);
   }
 
   /**
@@ -38,7 +41,8 @@ public record WireMessage(String type, Map<String, String> fields) {
    * and {@code abortedBy}; other fields keep their names, null fields are left out, nested values
    * stay JSON text.
    *
-   * @throws IllegalArgumentException if {@code json} is not a JSON object with a {@code kind}
+   * @throws IllegalArgumentException if {@code json} is neither a JSON object with a {@code kind}
+   *     nor a compact run event
    */
   public static WireMessage fromJson(String json) {
     return JsonFrames.parse(json);

@@ -17,6 +17,7 @@ import dev.runlane.codec.Outbound;
 import dev.runlane.codec.ProtocolException;
 import dev.runlane.SubscribeTarget;
 import dev.runlane.codec.WireCodec;
+import dev.runlane.engine.FrameMeta;
 import dev.runlane.transport.Payload;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -37,7 +38,7 @@ import org.jspecify.annotations.Nullable;
  * }</pre>
  *
  * <p><b>Decoding</b> accepts {@code chat.send}, {@code chat.abort}, {@code chat.subscribe}, {@code
- * chat.unsubscribe}, {@code chat.approval} and {@code ping}; unknown fields are ignored. Bad input
+ * chat.unsubscribe}, {@code chat.approval}, {@code ping} and {@code hello}; unknown fields are ignored. Bad input
  * throws {@link ProtocolException} with a stable code: {@link ErrorCode#INVALID_PAYLOAD} (not JSON,
  * not an object, a duplicate key, a missing or wrongly typed field, a negative or non-integer
  * {@code lastSeq}, nesting deeper than the limit), {@link ErrorCode#PAYLOAD_TOO_LARGE} (a string or
@@ -51,6 +52,10 @@ import org.jspecify.annotations.Nullable;
  * run's writer lock). Host objects ({@code data}, approval payloads, results) are written by the
  * payload mapper; one that cannot be serialized makes {@code encode} throw {@link
  * UncheckedIOException}, and Runlane drops that one message.
+ *
+ * <p><b>Protocol 2</b> ({@link #maxProtocol()}, negotiated per connection by a client's {@code
+ * hello}): host run events travel as {@code [runId, seq, type, data]}, derived from the protocol-1
+ * bytes by {@link #reshape}; everything else is unchanged.
  *
  * <p><b>Binary option.</b> {@link Builder#cbor()} makes the same messages travel as CBOR (RFC 8949)
  * in binary frames: the same fields and values, smaller and cheaper to parse, for hosts whose
@@ -74,6 +79,15 @@ public final class JsonWireCodec implements WireCodec {
   public static final String TYPE_APPROVAL = "chat.approval";
   /** Inbound {@code type}: keepalive, answered with a heartbeat. */
   public static final String TYPE_PING = "ping";
+  /** Inbound {@code type}: ask for a protocol version, answered with a {@code hello}. */
+  public static final String TYPE_HELLO = "hello";
+
+  /**
+   * The newest protocol version this codec speaks in JSON: 2, whose host run events travel as
+   * {@code [runId, seq, type, data]} (see {@code docs/reference/protocol.md}). The CBOR option
+   * speaks 1 only.
+   */
+  public static final int MAX_PROTOCOL = 2;
 
   /** Outbound {@code kind} of a sequenced run event. */
   public static final String KIND_RUN_EVENT = "run_event";
@@ -95,6 +109,8 @@ public final class JsonWireCodec implements WireCodec {
   public static final String KIND_WELCOME = "welcome";
   /** Outbound {@code kind} of a stream transport pairing. */
   public static final String KIND_STREAM_PAIRED = "stream_paired";
+  /** Outbound {@code kind} of the answer to a {@code hello}. */
+  public static final String KIND_HELLO = "hello";
 
   /** Default {@link Builder#maxSubscribeTargets}: core's default sessions per connection. */
   public static final int DEFAULT_MAX_SUBSCRIBE_TARGETS = 64;
@@ -183,6 +199,32 @@ public final class JsonWireCodec implements WireCodec {
     }
   }
 
+  /** {@value #MAX_PROTOCOL} in JSON; 1 with the CBOR option (which has no compact form). */
+  @Override
+  public int maxProtocol() {
+    return cbor ? 1 : MAX_PROTOCOL;
+  }
+
+  /**
+   * Protocol 2's form of a host run event (a {@code type} not starting with {@code run.}): the
+   * JSON array {@code [runId, seq, type, data]}, with {@code data}'s bytes copied from the
+   * protocol-1 frame (a streaming parse finds them; no tree is built). Null, meaning the frame
+   * travels unchanged, for {@code run.*} events, CBOR and anything not written by this codec.
+   */
+  @Override
+  public @Nullable Payload reshape(Payload encoded, FrameMeta meta, int protocol) {
+    Objects.requireNonNull(encoded, "encoded");
+    Objects.requireNonNull(meta, "meta");
+    if (cbor || protocol < 2 || meta.type() != FrameMeta.Type.EVENT) {
+      return null;
+    }
+    try {
+      return CompactEvents.reshape(encoded, meta.seq());
+    } catch (IOException e) {
+      return null; // not this codec's JSON: it travels in full
+    }
+  }
+
   // ================================================================ decode
 
   @Override
@@ -236,6 +278,17 @@ public final class JsonWireCodec implements WireCodec {
         }
       case TYPE_PING:
         return new Inbound.Ping(ref);
+      case TYPE_HELLO:
+        {
+          JsonNode v = root.get("protocol");
+          if (v == null || !v.isIntegralNumber() || v.bigIntegerValue().signum() < 1) {
+            throw new ProtocolException(
+                ErrorCode.INVALID_PAYLOAD, type + " requires \"protocol\", an integer >= 1", ref);
+          }
+          // a client newer than any server asks for more than an int: it gets what the server has
+          int asked = v.canConvertToInt() ? v.intValue() : Integer.MAX_VALUE;
+          return new Inbound.Hello(asked, ref);
+        }
       default:
         throw new ProtocolException(
             ErrorCode.UNKNOWN_MESSAGE_TYPE, "unknown message type \"" + abbreviate(type) + "\"", ref);

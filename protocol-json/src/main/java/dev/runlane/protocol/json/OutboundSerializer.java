@@ -131,6 +131,11 @@ final class OutboundSerializer extends StdSerializer<Outbound> {
       g.writeStringField("kind", JsonWireCodec.KIND_STREAM_PAIRED);
       g.writeStringField("connectionId", s.connectionId());
       g.writeNumberField("generation", s.generation());
+    } else if (m instanceof Outbound.Hello) {
+      Outbound.Hello h = (Outbound.Hello) m;
+      g.writeStringField("kind", JsonWireCodec.KIND_HELLO);
+      g.writeNumberField("protocol", h.protocol());
+      string(g, "ref", h.ref());
     } else {
       // Outbound is sealed; a new permitted type must be added above (and to protocol.md).
       throw new IllegalArgumentException("unknown outbound message " + m.getClass().getName());

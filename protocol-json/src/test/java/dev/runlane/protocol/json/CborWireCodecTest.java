@@ -48,7 +48,8 @@ class CborWireCodecTest {
           new Outbound.Notice(null, "reload", Map.of("in", 5)),
           new Outbound.Heartbeat(1_700_000_000_000L),
           new Outbound.Welcome("c1", 4, "ep", true),
-          new Outbound.StreamPaired("c1", 4));
+          new Outbound.StreamPaired("c1", 4),
+          new Outbound.Hello(1, "h"));
 
   static final List<String> COMMANDS =
       List.of(
@@ -57,7 +58,8 @@ class CborWireCodecTest {
           "{\"type\":\"chat.subscribe\",\"sessions\":[{\"sessionId\":\"s1\",\"lastSeq\":12,\"epoch\":\"e1\"},{\"sessionId\":\"s2\"}]}",
           "{\"type\":\"chat.unsubscribe\",\"sessionId\":\"s1\"}",
           "{\"type\":\"chat.approval\",\"approvalId\":\"ap1\",\"allow\":true,\"message\":\"ok\"}",
-          "{\"type\":\"ping\",\"ref\":\"p\"}");
+          "{\"type\":\"ping\",\"ref\":\"p\"}",
+          "{\"type\":\"hello\",\"protocol\":2,\"ref\":\"h\"}");
 
   @Test
   void everyMessageCarriesTheSameFieldsAndValuesAsJsonInABinaryFrame() throws Exception {

@@ -124,4 +124,41 @@ class JsonProtocolThroughRunlaneTest {
     assertEquals("run.started", kind(a, "run_event").get(0).get("type").asText());
     assertEquals("hey", kind(a, "run_event").get(0).get("data").asText());
   }
+
+  /**
+   * Protocol 2 end to end: the hello's answer, then deltas as arrays to that connection only, while
+   * a protocol-1 connection on the same run gets the same events as objects; the resume ack maps
+   * the run before its compact replay.
+   */
+  @Test
+  void helloSwitchesOneConnectionToCompactDeltas() throws Exception {
+    InMemoryConnection v2 = tx.open("alice");
+    v2.sendText("{\"type\":\"hello\",\"protocol\":2,\"ref\":\"h1\"}");
+    assertEquals("{\"kind\":\"hello\",\"protocol\":2,\"ref\":\"h1\"}",
+        ((Payload.Text) v2.frames().get(1).payload()).text());
+    RunHandle run =
+        rl.startRun(dev.runlane.StartRequest.of("alice:2", "alice").fromConnection(v2.id()).withInput("hi").following())
+            .orElseThrow();
+    InMemoryConnection v1 = tx.open("alice");
+    v1.sendText("{\"type\":\"chat.subscribe\",\"sessions\":[{\"sessionId\":\"alice:2\"}]}");
+    run.publish("delta", java.util.Map.of("text", "Hel"));
+    run.complete(null);
+
+    List<JsonNode> got = json(v2);
+    JsonNode started = got.get(2);
+    assertEquals("run.started", started.get("type").asText(), "run.started stays a full object");
+    JsonNode delta = got.get(3);
+    assertTrue(delta.isArray(), delta.toString());
+    assertEquals("[\"" + run.runId() + "\",2,\"delta\",{\"text\":\"Hel\"}]", delta.toString());
+    assertEquals("run.completed", got.get(4).get("type").asText(), "the terminal event stays a full object");
+    List<JsonNode> full = kind(v1, "run_event");
+    assertEquals(List.of(1L, 2L, 3L), full.stream().map(n -> n.get("seq").asLong()).toList());
+    assertEquals(delta.get(3), full.get(1).get("data"));
+    // the testkit reads the compact form too, with TextCodec's protocol-2 name
+    dev.runlane.testkit.WireMessage m = v2.messages("cevent").get(0);
+    assertEquals(run.runId(), m.get("run"));
+    assertEquals(2, m.num("seq"));
+    assertEquals("delta", m.get("kind"));
+    assertEquals(List.of(1L, 3L), v2.messages("event").stream().map(w -> w.num("seq")).toList());
+  }
 }

@@ -210,6 +210,11 @@ class JsonWireCodecTest {
       assertEquals("stream_paired", sp.get("kind").asText());
       assertEquals("c1", sp.get("connectionId").asText());
       assertEquals(4, sp.get("generation").asLong());
+
+      JsonNode hello = enc(new Outbound.Hello(2, "h1"));
+      assertEquals("hello", hello.get("kind").asText());
+      assertEquals(2, hello.get("protocol").asInt());
+      assertEquals("h1", hello.get("ref").asText());
     }
 
     @Test
@@ -218,7 +223,7 @@ class JsonWireCodecTest {
       for (Class<?> c : Outbound.class.getPermittedSubclasses()) {
         assertTrue(c.isRecord(), c.getName());
       }
-      assertEquals(10, Outbound.class.getPermittedSubclasses().length,
+      assertEquals(11, Outbound.class.getPermittedSubclasses().length,
           "a new Outbound type needs an encoder branch, a test here and a row in protocol.md");
     }
 
