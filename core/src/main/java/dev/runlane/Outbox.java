@@ -36,6 +36,9 @@ final class Outbox {
 
     /** A drain pass moved frames from this outbox to the transport: its backlog shrank. */
     default void drained() {}
+
+    /** A live frame's send succeeded {@code latencyNanos} after its publish (timed outboxes only). */
+    default void deliveryLatency(Lane lane, long latencyNanos) {}
   }
 
   /** One transport with its own in-flight accounting. */
@@ -99,6 +102,7 @@ final class Outbox {
         for (; ; ) {
           EncodedFrame next;
           boolean more;
+          boolean timed;
           synchronized (Outbox.this) {
             if (closed || sent - completedLocked - syncCompleted >= maxInFlight) {
               break;
@@ -109,11 +113,12 @@ final class Outbox {
             }
             sent++;
             more = hasQueued(this);
+            timed = latencyClock != null && !polledReplay && next.isStamped();
           }
           if (!sentSinceTick) {
             sentSinceTick = true; // a volatile write costs a fence: only once per housekeeping tick
           }
-          Completion done = new Completion(this);
+          Completion done = timed ? new TimedCompletion(this, next) : new Completion(this);
           sentAny = true;
           try {
             transport.send(next.frame(), done);
@@ -186,7 +191,7 @@ final class Outbox {
    * outstanding, swapped once, atomically, for the pipe's transport, which the warning about a
    * second call names.
    */
-  private static final class Completion implements SendCallback {
+  private static class Completion implements SendCallback {
     @SuppressWarnings("UnusedVariable") // accessed through STATE
     private volatile Object state;
 
@@ -211,7 +216,7 @@ final class Outbox {
     }
 
     /** The pipe, for the first call only; null (and a warning) for any later one. */
-    private @Nullable Pipe claim() {
+    final @Nullable Pipe claim() {
       Object s = state;
       if (s instanceof Pipe) {
         Pipe pipe = (Pipe) s;
@@ -231,6 +236,27 @@ final class Outbox {
         STATE = MethodHandles.lookup().findVarHandle(Completion.class, "state", Object.class);
       } catch (ReflectiveOperationException e) {
         throw new ExceptionInInitializerError(e);
+      }
+    }
+  }
+
+  /** A live, stamped frame's callback in a timed outbox: a success reports the time since publish. */
+  private static final class TimedCompletion extends Completion {
+    private final EncodedFrame frame;
+
+    TimedCompletion(Pipe pipe, EncodedFrame frame) {
+      super(pipe);
+      this.frame = frame;
+    }
+
+    @Override
+    public void succeeded() {
+      Pipe pipe = claim();
+      if (pipe != null) {
+        Outbox o = pipe.outbox();
+        TimeSource clock = java.util.Objects.requireNonNull(o.latencyClock);
+        o.owner.deliveryLatency(frame.lane(), clock.nanoTime() - frame.publishedAtNanos());
+        pipe.completed(true, null);
       }
     }
   }
@@ -262,6 +288,8 @@ final class Outbox {
   private final long maxBytes;
   private final int maxInFlight;
   private final int maxReplayFrames;
+  /** Non-null if live run frames' deliveries are timed (the metrics listener asks for it). */
+  private final @Nullable TimeSource latencyClock;
   final Pipe primary;
   private volatile @Nullable Pipe streamPipe;
 
@@ -276,6 +304,8 @@ final class Outbox {
   private long delivered; // successful completions accounted under this; see delivered()
   private boolean streamEverQueued;
   private boolean closed;
+  /** Whether the frame {@link #poll} returned last was replayed (not live). */
+  private boolean polledReplay;
 
   Outbox(Owner owner, Connection transport, int maxFrames, long maxBytes, int maxInFlight) {
     this(owner, transport, maxFrames, maxBytes, maxInFlight, maxFrames);
@@ -286,7 +316,14 @@ final class Outbox {
    *     apart from the live bounds
    */
   Outbox(Owner owner, Connection transport, int maxFrames, long maxBytes, int maxInFlight, int maxReplayFrames) {
+    this(owner, transport, maxFrames, maxBytes, maxInFlight, maxReplayFrames, null);
+  }
+
+  /** @param latencyClock if non-null, times live stamped frames' sends ({@link Owner#deliveryLatency}) */
+  Outbox(Owner owner, Connection transport, int maxFrames, long maxBytes, int maxInFlight, int maxReplayFrames,
+      @Nullable TimeSource latencyClock) {
     this.owner = owner;
+    this.latencyClock = latencyClock;
     this.maxFrames = maxFrames;
     this.maxBytes = maxBytes;
     this.maxInFlight = maxInFlight;
@@ -418,7 +455,8 @@ final class Outbox {
       return null;
     }
     EncodedFrame f;
-    if (item instanceof Replayed) {
+    polledReplay = item instanceof Replayed;
+    if (polledReplay) {
       f = ((Replayed) item).frame;
       replayFrames--;
       replayBytes -= f.bytes();
