@@ -126,6 +126,7 @@ final class ConnectionState implements InboundHandler, Outbox.Owner {
             c.maxQueuedBytes,
             c.maxInFlight,
             Math.max(c.maxQueuedFrames, c.replayCapacity),
+            hooks.timesDeliveries ? hooks.time : null,
             writeLoop);
     this.budget = new CommandBudget(c.commandBurst, c.commandsPerSecond, hooks.time.nanoTime());
   }
@@ -196,6 +197,11 @@ final class ConnectionState implements InboundHandler, Outbox.Owner {
     if (f != null) {
       outbox.enqueue(f);
     }
+  }
+
+  @Override
+  public void deliveryLatency(Lane lane, long latencyNanos) {
+    hooks.deliveryLatency(lane, latencyNanos);
   }
 
   void sendError(ErrorCode code, String message, @Nullable String sessionId, @Nullable String ref) {

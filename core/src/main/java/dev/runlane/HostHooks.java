@@ -37,6 +37,8 @@ final class HostHooks {
   private final Authorizer authorizer;
   private final RunlaneMetrics metrics;
   private final List<RunListener> runListeners;
+  /** Whether the metrics listener times deliveries: run frames are stamped at publish. */
+  final boolean timesDeliveries;
 
   HostHooks(
       RunlaneConfig config,
@@ -51,16 +53,30 @@ final class HostHooks {
     this.authorizer = authorizer;
     this.metrics = metrics;
     this.runListeners = List.copyOf(runListeners);
+    boolean timed = false;
+    try {
+      timed = metrics.timesDeliveries();
+    } catch (RuntimeException e) {
+      LOG.warn("metrics listener threw; deliveries are not timed", e);
+    }
+    this.timesDeliveries = timed;
   }
 
   WireCodec codec() {
     return codec;
   }
 
-  /** Encodes once; null (logged) if the codec threw. */
+  /**
+   * Encodes once; null (logged) if the codec threw. A frame a run publishes is stamped with the
+   * time if deliveries are timed.
+   */
   @Nullable EncodedFrame encode(Outbound message, Lane lane, @Nullable String coalesceKey) {
     try {
-      return new EncodedFrame(new Frame(lane, codec.encode(message)), coalesceKey, meta(message));
+      Frame frame = new Frame(lane, codec.encode(message));
+      dev.runlane.engine.FrameMeta meta = meta(message);
+      return timesDeliveries && meta != null
+          ? new EncodedFrame(frame, coalesceKey, meta, time.nanoTime())
+          : new EncodedFrame(frame, coalesceKey, meta);
     } catch (RuntimeException e) {
       LOG.error("codec failed to encode {}", message.getClass().getSimpleName(), e);
       return null;
@@ -144,6 +160,15 @@ final class HostHooks {
   void subscribed(String connectionId, ResumeStatus status) {
     try {
       metrics.subscribed(connectionId, status);
+    } catch (RuntimeException e) {
+      LOG.warn("metrics listener threw", e);
+    }
+  }
+
+  /** A live run frame's send succeeded {@code latencyNanos} after its publish. */
+  void deliveryLatency(Lane lane, long latencyNanos) {
+    try {
+      metrics.deliveryLatency(lane, latencyNanos);
     } catch (RuntimeException e) {
       LOG.warn("metrics listener threw", e);
     }

@@ -44,10 +44,13 @@ final class Outbox {
     default dev.runlane.transport.Frame wire(EncodedFrame f) {
       return f.frame();
     }
+
+    /** A live frame's send succeeded {@code latencyNanos} after its publish (timed outboxes only). */
+    default void deliveryLatency(Lane lane, long latencyNanos) {}
   }
 
   /** One transport with its own in-flight accounting. */
-  final class Pipe {
+  final class Pipe implements SendCompletion.Target {
     final Connection transport;
     final boolean streamOnly;
     /** Whether the transport batches writes until {@link Connection#flush()} (rule T2.7). */
@@ -107,6 +110,7 @@ final class Outbox {
         for (; ; ) {
           EncodedFrame next;
           boolean more;
+          boolean timed;
           synchronized (Outbox.this) {
             if (closed || sent - completedLocked - syncCompleted >= maxInFlight) {
               break;
@@ -117,11 +121,12 @@ final class Outbox {
             }
             sent++;
             more = hasQueued(this);
+            timed = latencyClock != null && !polledReplay && next.isStamped();
           }
           if (!sentSinceTick) {
             sentSinceTick = true; // a volatile write costs a fence: only once per housekeeping tick
           }
-          Completion done = new Completion(this);
+          SendCompletion done = timed ? new SendCompletion.Timed(this, next) : new SendCompletion(this);
           sentAny = true;
           try {
             // the form in the connection's negotiated protocol; the budgets counted the protocol-1
@@ -156,7 +161,19 @@ final class Outbox {
       }
     }
 
-    void completed(boolean success, @Nullable Throwable cause) {
+    @Override
+    public Connection transport() {
+      return transport;
+    }
+
+    @Override
+    public void delivered(EncodedFrame frame) {
+      TimeSource clock = java.util.Objects.requireNonNull(latencyClock);
+      owner.deliveryLatency(frame.lane(), clock.nanoTime() - frame.publishedAtNanos());
+    }
+
+    @Override
+    public void completed(boolean success, @Nullable Throwable cause) {
       if (success && drainer == Thread.currentThread()) {
         // Completed inside a send of this pipe's own drain loop, which goes on by itself: count it
         // without a lock and without re-entering the loop.
@@ -190,61 +207,6 @@ final class Outbox {
     }
   }
 
-  /**
-   * A send's callback: fires once even if a broken transport calls it twice (rule T2.2). One
-   * reference field (16 bytes, where a flag and a pipe took 24): the pipe while the send is
-   * outstanding, swapped once, atomically, for the pipe's transport, which the warning about a
-   * second call names.
-   */
-  private static final class Completion implements SendCallback {
-    @SuppressWarnings("UnusedVariable") // accessed through STATE
-    private volatile Object state;
-
-    Completion(Pipe pipe) {
-      this.state = pipe;
-    }
-
-    @Override
-    public void succeeded() {
-      Pipe pipe = claim();
-      if (pipe != null) {
-        pipe.completed(true, null);
-      }
-    }
-
-    @Override
-    public void failed(Throwable cause) {
-      Pipe pipe = claim();
-      if (pipe != null) {
-        pipe.completed(false, cause);
-      }
-    }
-
-    /** The pipe, for the first call only; null (and a warning) for any later one. */
-    private @Nullable Pipe claim() {
-      Object s = state;
-      if (s instanceof Pipe) {
-        Pipe pipe = (Pipe) s;
-        if (STATE.compareAndSet(this, pipe, pipe.transport)) {
-          return pipe;
-        }
-        s = pipe.transport; // another call won the race
-      }
-      LOG.warn("transport {} completed a send twice (rule T2.2); ignored", ((Connection) s).id());
-      return null;
-    }
-
-    private static final VarHandle STATE;
-
-    static {
-      try {
-        STATE = MethodHandles.lookup().findVarHandle(Completion.class, "state", Object.class);
-      } catch (ReflectiveOperationException e) {
-        throw new ExceptionInInitializerError(e);
-      }
-    }
-  }
-
   /** A queued coalescable frame, replaceable in place while queued. */
   private static final class Coalesced {
     EncodedFrame frame;
@@ -272,6 +234,8 @@ final class Outbox {
   private final long maxBytes;
   private final int maxInFlight;
   private final int maxReplayFrames;
+  /** Non-null if live run frames' deliveries are timed (the metrics listener asks for it). */
+  private final @Nullable TimeSource latencyClock;
   final Pipe primary;
   private volatile @Nullable Pipe streamPipe;
 
@@ -286,20 +250,24 @@ final class Outbox {
   private long delivered; // successful completions accounted under this; see delivered()
   private boolean streamEverQueued;
   private boolean closed;
+  /** Whether the frame {@link #poll} returned last was replayed (not live). */
+  private boolean polledReplay;
 
   Outbox(Owner owner, Connection transport, int maxFrames, long maxBytes, int maxInFlight) {
-    this(owner, transport, maxFrames, maxBytes, maxInFlight, maxFrames, null);
+    this(owner, transport, maxFrames, maxBytes, maxInFlight, maxFrames, null, null);
   }
 
   /**
    * @param maxReplayFrames replayed frames (references into run rings) queued at most at once,
    *     apart from the live bounds
+   * @param latencyClock if non-null, times live stamped frames' sends ({@link Owner#deliveryLatency})
    * @param loop the write thread that drains this outbox, or null to drain on the flushing thread
    */
   Outbox(Owner owner, Connection transport, int maxFrames, long maxBytes, int maxInFlight, int maxReplayFrames,
-      WriteLoops.@Nullable Loop loop) {
+      @Nullable TimeSource latencyClock, WriteLoops.@Nullable Loop loop) {
     this.writeSlot = loop == null ? null : loop.slot(this::drainNow);
     this.owner = owner;
+    this.latencyClock = latencyClock;
     this.maxFrames = maxFrames;
     this.maxBytes = maxBytes;
     this.maxInFlight = maxInFlight;
@@ -467,7 +435,8 @@ final class Outbox {
       return null;
     }
     EncodedFrame f;
-    if (item instanceof Replayed) {
+    polledReplay = item instanceof Replayed;
+    if (polledReplay) {
       f = ((Replayed) item).frame;
       replayFrames--;
       replayBytes -= f.bytes();

@@ -211,13 +211,15 @@ final class RemoteRuns {
   /**
    * A frame of a mirror's run from the engine's tail, its only writer: under the mirror's lock it
    * advances the head and hands the frame to the local recipients, exactly as the owner did under
-   * its run's lock — the mirror's lock is the linearization point of this node's subscribes.
+   * its run's lock — the mirror's lock is the linearization point of this node's subscribes. When
+   * deliveries are timed, the frame is stamped here: its latency counts from its arrival on this node.
    */
-  void remoteFrame(Run m, EncodedFrame f) {
-    FrameMeta meta = f.meta();
+  void remoteFrame(Run m, EncodedFrame received) {
+    FrameMeta meta = received.meta();
     if (meta == null) {
       return;
     }
+    EncodedFrame f = hooks.timesDeliveries ? received.stampedAt(hooks.time.nanoTime()) : received;
     RunEdge[] targets = NONE;
     List<RunApprovals.Pending> dropped = new ArrayList<>(0);
     boolean ended = false;

@@ -461,12 +461,17 @@ final class RunLifecycle implements Run.Owner {
 
   /** Shutdown: every held run is cancelled through the cancel path (its runtime is told to stop). */
   void cancelAll() {
+    cancelLocalRuns();
+    remote.closeAll();
+  }
+
+  /** Cancels every run this node writes (not mirrors) and fails it with SHUTDOWN. */
+  void cancelLocalRuns() {
     for (Run r : new ArrayList<>(runs.all())) {
       if (!r.mirror) {
         r.cancel(RunState.FAILED, FailureReason.SHUTDOWN, ExitCode.FAILED, "server shutting down", null);
       }
     }
-    remote.closeAll();
   }
 
   int boundCommandHandlers() {

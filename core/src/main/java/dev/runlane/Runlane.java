@@ -353,6 +353,26 @@ public final class Runlane implements AutoCloseable {
   // ================================================================ lifecycle
 
   /**
+   * Sends everyone away and stays open, for a host that pauses and resumes serving (Spring's
+   * lifecycle {@code stop()} then {@code start()}): cancels running runs (the runtime's cancel hook
+   * is called) and fails them with {@link FailureReason#SHUTDOWN}, and closes every connection with
+   * {@link CloseReason#GOING_AWAY} (resume elsewhere or later), exactly as {@link #close()} does,
+   * but keeps the timers, the engine and the threads: ended runs stay resumable for their
+   * retention, and {@link #connect} and {@link #startRun} work again at once. A host refuses new
+   * connections itself while paused. In a cluster, only the runs this node writes are ended. No-op
+   * once closed.
+   */
+  public void drain() {
+    if (closed) {
+      return;
+    }
+    lifecycle.cancelLocalRuns();
+    for (ConnectionState c : new ArrayList<>(connections.all())) {
+      c.closeLocally(CloseReason.GOING_AWAY, true);
+    }
+  }
+
+  /**
    * Shuts down deterministically: stops the timers, cancels running runs (the runtime's cancel hook
    * is called) and fails them with {@link FailureReason#SHUTDOWN} (their listeners are called),
    * closes every connection with {@link CloseReason#GOING_AWAY}, closes the engine and stops the

@@ -483,7 +483,7 @@ class OutboxTest {
   @Test
   void replayedFramesDoNotCountAgainstTheLiveBounds() {
     FakeConnection t = new FakeConnection("c", Behaviour.HOLD);
-    Outbox o = new Outbox(owner, t, 5, 1_000, 1, 100, null);
+    Outbox o = new Outbox(owner, t, 5, 1_000, 1, 100, null, null);
     for (int i = 1; i <= 50; i++) {
       assertTrue(o.enqueueReplay(stream("r" + i + "-" + "x".repeat(40))), "replay " + i);
     }
@@ -499,7 +499,7 @@ class OutboxTest {
   @Test
   void replayAndLiveFramesShareOneOrderedStreamLane() {
     FakeConnection t = new FakeConnection("c", Behaviour.SYNC);
-    Outbox o = new Outbox(owner, t, 2, 1_000, 1, 10, null);
+    Outbox o = new Outbox(owner, t, 2, 1_000, 1, 10, null, null);
     o.enqueue(control("ack"));
     o.enqueueReplay(stream("r1"));
     o.enqueueReplay(stream("r2"));
@@ -516,7 +516,7 @@ class OutboxTest {
   @Test
   void theReplayBacklogIsBoundedToo() {
     FakeConnection t = new FakeConnection("c", Behaviour.HOLD);
-    Outbox o = new Outbox(owner, t, 5, 1_000, 1, 3, null);
+    Outbox o = new Outbox(owner, t, 5, 1_000, 1, 3, null, null);
     assertTrue(o.enqueueReplay(stream("r1")));
     assertTrue(o.enqueueReplay(stream("r2")));
     assertTrue(o.enqueueReplay(stream("r3")));

@@ -92,7 +92,7 @@ class WriteLoopsTest {
   void aPushedFrameIsWrittenByTheWriteThreadAndACommandReplyByTheCaller() throws Exception {
     loops = new WriteLoops(1, "wl-test-");
     BatchingConnection t = new BatchingConnection("c");
-    Outbox o = new Outbox(owner, t, 1000, Long.MAX_VALUE, 16, 1000, loops.loopFor("c"));
+    Outbox o = new Outbox(owner, t, 1000, Long.MAX_VALUE, 16, 1000, null, loops.loopFor("c"));
     o.enqueue(frame("pushed"));
     o.flushSoon();
     await(() -> t.sent.size() == 1, "the pushed frame");
@@ -112,7 +112,7 @@ class WriteLoopsTest {
   void aFramePushedAtTheEndOfADrainIsNotStranded() throws Exception {
     loops = new WriteLoops(1, "wl-test-");
     BatchingConnection t = new BatchingConnection("c");
-    Outbox o = new Outbox(owner, t, 1000, Long.MAX_VALUE, 16, 1000, loops.loopFor("c"));
+    Outbox o = new Outbox(owner, t, 1000, Long.MAX_VALUE, 16, 1000, null, loops.loopFor("c"));
     t.onFlush =
         () -> {
           Thread other =
@@ -140,8 +140,8 @@ class WriteLoopsTest {
     BatchingConnection busy = new BatchingConnection("busy");
     BatchingConnection t = new BatchingConnection("c");
     // both on the one loop: while it is stuck writing to "busy", frames for "c" pile up
-    Outbox blocker = new Outbox(owner, busy, 1000, Long.MAX_VALUE, 16, 1000, loops.loopFor("busy"));
-    Outbox o = new Outbox(owner, t, 1000, Long.MAX_VALUE, 16, 1000, loops.loopFor("c"));
+    Outbox blocker = new Outbox(owner, busy, 1000, Long.MAX_VALUE, 16, 1000, null, loops.loopFor("busy"));
+    Outbox o = new Outbox(owner, t, 1000, Long.MAX_VALUE, 16, 1000, null, loops.loopFor("c"));
     busy.gate = new CountDownLatch(1);
     blocker.enqueue(frame("x"));
     blocker.flushSoon();
@@ -165,8 +165,8 @@ class WriteLoopsTest {
     loops = new WriteLoops(1, "wl-test-");
     BatchingConnection busy = new BatchingConnection("busy");
     BatchingConnection t = new BatchingConnection("c");
-    Outbox blocker = new Outbox(owner, busy, 1000, Long.MAX_VALUE, 16, 1000, loops.loopFor("busy"));
-    Outbox o = new Outbox(owner, t, 10_000, Long.MAX_VALUE, 10_000, 10_000, loops.loopFor("c"));
+    Outbox blocker = new Outbox(owner, busy, 1000, Long.MAX_VALUE, 16, 1000, null, loops.loopFor("busy"));
+    Outbox o = new Outbox(owner, t, 10_000, Long.MAX_VALUE, 10_000, 10_000, null, loops.loopFor("c"));
     busy.gate = new CountDownLatch(1);
     blocker.enqueue(frame("x"));
     blocker.flushSoon();
@@ -199,7 +199,7 @@ class WriteLoopsTest {
         for (int c = 0; c < conns; c++) {
           FakeConnection t = new FakeConnection("c" + c, rnd.nextBoolean() ? Behaviour.SYNC : Behaviour.HOLD);
           ts.add(t);
-          os.add(new Outbox(owner, t, 1_000_000, Long.MAX_VALUE, 1 + rnd.nextInt(16), 1_000_000, wl.loopFor(t.id)));
+          os.add(new Outbox(owner, t, 1_000_000, Long.MAX_VALUE, 1 + rnd.nextInt(16), 1_000_000, null, wl.loopFor(t.id)));
         }
         int producers = 3;
         int perProducer = 2_000;

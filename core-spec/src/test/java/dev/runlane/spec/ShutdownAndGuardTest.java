@@ -78,6 +78,33 @@ class ShutdownAndGuardTest {
   }
 
   @Test
+  void drainEndsRunsAndSendsClientsAwayLikeCloseButRunlaneServesAgain() {
+    Runlane rl = build(Duration.ZERO);
+    InMemoryTransport tx = new InMemoryTransport(rl);
+    InMemoryConnection a = tx.open("alice");
+    RunHandle r1 = started(rl, StartRequest.of("s1", "alice").fromConnection(a.id()));
+    r1.publish("delta", "x"); // seq 2
+    rl.drain();
+    rl.drain();
+    assertEquals(1, cancels.get(), "the running run is cancelled, once");
+    assertEquals(FailureReason.SHUTDOWN, r1.outcome().orElseThrow().failureReason());
+    assertEquals(List.of(r1.outcome().orElseThrow()), ended, "its listener once");
+    RunlaneAssertions.assertSeqs(a, r1.runId(), 1, 2, 3);
+    assertEquals(CloseReason.GOING_AWAY, a.closeReason(), "told to resume elsewhere or later");
+    assertEquals(0, rl.connectionCount());
+
+    InMemoryConnection b = tx.open("alice"); // serving again
+    b.sendText("sub s1 2 " + r1.epoch() + " " + r1.runId());
+    RunlaneAssertions.assertSeqs(b, r1.runId(), 3); // the ended run stays resumable: its terminal
+    RunHandle r2 = started(rl, StartRequest.of("s1", "alice").fromConnection(b.id()));
+    assertTrue(r2.publish("delta", "y").isOk());
+    r2.complete(null);
+    assertEquals(RunState.COMPLETED, r2.state());
+    rl.close();
+    assertEquals(1, cancels.get(), "close after drain has nothing left to cancel");
+  }
+
+  @Test
   void safetyNetFailsTheRunThenRethrowsAnError() {
     Runlane rl = build(Duration.ZERO);
     RunHandle r = started(rl, StartRequest.of("s1", "alice"));

@@ -19,6 +19,13 @@ import org.slf4j.LoggerFactory;
  * payload at most once and kept here, so every recipient, the ring and a replay send the same
  * bytes in each protocol.
  *
+ * <p>A frame a run publishes may carry its publish time ({@link #publishedAtNanos()}, from the
+ * Runlane's {@code TimeSource}), taken only when the metrics listener times deliveries ({@code
+ * RunlaneMetrics#timesDeliveries()}). It stays on this node: an engine that crosses a process
+ * boundary need not store it, and core stamps a frame it receives from another node's run when the
+ * frame arrives here ({@link #stampedAt(long)}), so a remote frame's delivery latency is measured
+ * from its arrival on this node, not from its publish on the other.
+ *
  * <p><b>Thread safety:</b> immutable in value; the cached protocol form is computed racily but
  * idempotently (two threads may both derive it; either result is the same bytes) and published
  * through a volatile field.
@@ -38,6 +45,8 @@ public final class EncodedFrame {
 
   /** A derived form: which protocol, and the frame to send in it. */
   private record Variant(int protocol, Frame frame) {}
+  private final boolean stamped;
+  private final long publishedAtNanos;
 
   /** Wraps an encoded frame; {@code coalesceKey} is non-null only for coalescable status frames. */
   public EncodedFrame(Frame frame, @Nullable String coalesceKey) {
@@ -49,10 +58,43 @@ public final class EncodedFrame {
    * rebuilds frames read from its store with this constructor).
    */
   public EncodedFrame(Frame frame, @Nullable String coalesceKey, @Nullable FrameMeta meta) {
+    this(frame, coalesceKey, meta, false, 0);
+  }
+
+  /**
+   * Wraps a frame a run publishes, with its publish time ({@code TimeSource#nanoTime()} when the
+   * run published it).
+   */
+  public EncodedFrame(Frame frame, @Nullable String coalesceKey, @Nullable FrameMeta meta, long publishedAtNanos) {
+    this(frame, coalesceKey, meta, true, publishedAtNanos);
+  }
+
+  private EncodedFrame(
+      Frame frame, @Nullable String coalesceKey, @Nullable FrameMeta meta, boolean stamped, long publishedAtNanos) {
     this.frame = Objects.requireNonNull(frame, "frame");
     this.bytes = frame.payload().sizeInBytes();
     this.coalesceKey = coalesceKey;
     this.meta = meta;
+    this.stamped = stamped;
+    this.publishedAtNanos = publishedAtNanos;
+  }
+
+  /** This frame with {@code publishedAtNanos} as its publish time (the frame itself is shared). */
+  public EncodedFrame stampedAt(long publishedAtNanos) {
+    return new EncodedFrame(frame, coalesceKey, meta, true, publishedAtNanos);
+  }
+
+  /** Whether the frame carries a publish time; see {@link #publishedAtNanos()}. */
+  public boolean isStamped() {
+    return stamped;
+  }
+
+  /**
+   * When the run published the frame, in {@code TimeSource#nanoTime()} nanoseconds (or when this
+   * node received it from another node's run); meaningful only if {@link #isStamped()}.
+   */
+  public long publishedAtNanos() {
+    return publishedAtNanos;
   }
 
   /** What a run's frame is (type, seq, outcome, approval); null for frames no run writes. */

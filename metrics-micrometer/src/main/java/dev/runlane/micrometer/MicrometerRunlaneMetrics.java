@@ -9,6 +9,7 @@ import dev.runlane.RunState;
 import dev.runlane.Runlane;
 import dev.runlane.RunlaneMetrics;
 import dev.runlane.transport.CloseReason;
+import dev.runlane.transport.Lane;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Gauge;
@@ -52,8 +53,14 @@ import java.util.concurrent.atomic.AtomicLong;
  *   <tr><td>{@code runlane.outbox.in.flight}</td><td>summary</td><td></td><td>sends handed to the transport and not yet completed</td></tr>
  *   <tr><td>{@code runlane.outbox.lag}</td><td>timer</td><td></td><td>how long a connection's sends have been outstanding with none completing</td></tr>
  *   <tr><td>{@code runlane.protocol.errors}</td><td>counter</td><td>{@code code}</td><td>protocol errors sent, by {@link ErrorCode}</td></tr>
+ *   <tr><td>{@code runlane.delivery.latency}</td><td>timer</td><td>{@code lane}</td><td>end-to-end: from a run's publish to the transport's successful send, per recipient of every live run frame ({@code stream}: events; {@code control}: approvals); replayed frames are not timed. Off with {@link #MicrometerRunlaneMetrics(MeterRegistry, Iterable, boolean)}</td></tr>
  *   <tr><td>{@code runlane.resumes}</td><td>counter</td><td>{@code status}</td><td>subscribes acknowledged, by resume status ({@code exact}, {@code truncated}, {@code epoch_changed}, …): recoveries, and truncations to alert on</td></tr>
  * </table>
+ *
+ * <p>The timers publish no percentile histogram unless configured to, as Micrometer's convention
+ * is: a {@code MeterFilter} on the registry, or in Spring Boot {@code
+ * management.metrics.distribution.percentiles-histogram.runlane.delivery.latency=true} (and {@code
+ * ...slo.runlane.delivery.latency=50ms,250ms} for service-level buckets).
  *
  * <p>Every tag has a fixed, small set of values: close codes that Runlane does not name are tagged
  * {@code other}. Deliveries are the growth of {@link ConnectionStats#delivered()} between two
@@ -101,6 +108,9 @@ public final class MicrometerRunlaneMetrics implements RunlaneMetrics {
   private final DistributionSummary queuedBytes;
   private final DistributionSummary inFlight;
   private final Timer lag;
+  private final boolean timesDeliveries;
+  private final Timer streamLatency;
+  private final Timer controlLatency;
 
   /** A bridge registering its meters in {@code registry}. */
   public MicrometerRunlaneMetrics(MeterRegistry registry) {
@@ -109,8 +119,20 @@ public final class MicrometerRunlaneMetrics implements RunlaneMetrics {
 
   /** A bridge registering its meters in {@code registry}, each with {@code commonTags} added. */
   public MicrometerRunlaneMetrics(MeterRegistry registry, Iterable<Tag> commonTags) {
+    this(registry, commonTags, true);
+  }
+
+  /**
+   * A bridge registering its meters in {@code registry}, each with {@code commonTags} added; with
+   * {@code deliveryLatency} false, Runlane times no delivery (no clock read per publish and per
+   * send) and {@code runlane.delivery.latency} stays empty.
+   */
+  public MicrometerRunlaneMetrics(MeterRegistry registry, Iterable<Tag> commonTags, boolean deliveryLatency) {
     this.registry = Objects.requireNonNull(registry, "registry");
     this.tags = Tags.of(Objects.requireNonNull(commonTags, "commonTags"));
+    this.timesDeliveries = deliveryLatency;
+    streamLatency = latencyTimer("stream");
+    controlLatency = latencyTimer("control");
     runEvents =
         DistributionSummary.builder("runlane.run.events")
             .description("Sequenced events of each ended run, terminal event included")
@@ -146,6 +168,14 @@ public final class MicrometerRunlaneMetrics implements RunlaneMetrics {
             .description("How long a connection's sends have been outstanding with none completing")
             .tags(tags)
             .register(registry);
+  }
+
+  private Timer latencyTimer(String lane) {
+    return Timer.builder("runlane.delivery.latency")
+        .description("From a run's publish to the transport's successful send, per live recipient")
+        .tags(tags)
+        .tag("lane", lane)
+        .register(registry);
   }
 
   /**
@@ -265,6 +295,16 @@ public final class MicrometerRunlaneMetrics implements RunlaneMetrics {
                     .tag("status", st.name().toLowerCase(java.util.Locale.ROOT))
                     .register(registry))
         .increment();
+  }
+
+  @Override
+  public boolean timesDeliveries() {
+    return timesDeliveries;
+  }
+
+  @Override
+  public void deliveryLatency(Lane lane, long latencyNanos) {
+    (lane == Lane.CONTROL ? controlLatency : streamLatency).record(latencyNanos, TimeUnit.NANOSECONDS);
   }
 
   @Override

@@ -14,7 +14,11 @@ import dev.runlane.testkit.TextCodec;
 import dev.runlane.transport.CloseReason;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.config.MeterFilter;
+import io.micrometer.core.instrument.distribution.DistributionStatisticConfig;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
@@ -162,6 +166,55 @@ class MicrometerRunlaneMetricsTest {
     b.completeAll();
     time.advance(TICK);
     assertEquals(a.frames().size() + b.frames().size(), counter("runlane.deliveries"));
+  }
+
+  @Test
+  void liveDeliveriesAreTimedFromPublishToWriteAndReplaysAreNot() {
+    InMemoryConnection a = tx.open("alice");
+    a.mode(InMemoryConnection.Mode.MANUAL);
+    RunHandle run = start("s", a); // seq 1, held
+    run.publish("delta", "d"); // seq 2, held
+    time.advance(Duration.ofMillis(40));
+    a.completeAll();
+    a.mode(InMemoryConnection.Mode.AUTO);
+    InMemoryConnection b = tx.open("alice");
+    b.sendText("sub s 0"); // seq 1..2 replayed to b: not timed
+    run.requestApproval("tool?", null, (approval, resolution, decision, by) -> {}); // control, to both
+    run.publish("delta", "e"); // seq 3 to both, at once
+    run.complete("ok"); // seq 4 and the approval's RUN_ENDED resolution to both, at once
+
+    Timer stream = registry.get("runlane.delivery.latency").tags("lane", "stream", "app", "test").timer();
+    assertEquals(2 + 2 + 2, stream.count(), "a: seq 1..4; b: seq 3..4 (its replay of 1..2 is not a delivery latency)");
+    assertEquals(80, stream.totalTime(TimeUnit.MILLISECONDS), "seq 1 and 2 waited 40 ms each, the rest none");
+    assertEquals(40, stream.max(TimeUnit.MILLISECONDS));
+    Timer control = registry.get("runlane.delivery.latency").tags("lane", "control").timer();
+    assertEquals(4, control.count(), "the approval raised and resolved, to a and b");
+    assertEquals(0, control.totalTime(TimeUnit.NANOSECONDS));
+    assertEquals(0, stream.takeSnapshot().histogramCounts().length, "no histogram unless configured");
+    assertEquals(0, stream.takeSnapshot().percentileValues().length, "no percentiles unless configured");
+  }
+
+  @Test
+  void theLatencyHistogramIsConfiguredTheMicrometerWayAndTimingCanBeOff() {
+    SimpleMeterRegistry r = new SimpleMeterRegistry();
+    r.config()
+        .meterFilter(
+            new MeterFilter() {
+              @Override
+              public DistributionStatisticConfig configure(Meter.Id id, DistributionStatisticConfig config) {
+                return id.getName().equals("runlane.delivery.latency")
+                    ? DistributionStatisticConfig.builder().percentiles(0.99).build().merge(config)
+                    : config;
+              }
+            });
+    MicrometerRunlaneMetrics histogram = new MicrometerRunlaneMetrics(r);
+    assertTrue(histogram.timesDeliveries());
+    histogram.deliveryLatency(dev.runlane.transport.Lane.STREAM, TimeUnit.MILLISECONDS.toNanos(3));
+    Timer t = r.get("runlane.delivery.latency").tag("lane", "stream").timer();
+    assertEquals(1, t.count());
+    assertEquals(1, t.takeSnapshot().percentileValues().length, "the registry's filter configures the timer");
+
+    assertFalse(new MicrometerRunlaneMetrics(new SimpleMeterRegistry(), Tags.empty(), false).timesDeliveries());
   }
 
   @Test

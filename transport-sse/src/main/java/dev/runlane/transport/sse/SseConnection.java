@@ -48,6 +48,18 @@ import org.slf4j.LoggerFactory;
  * went away is noticed on the next write, so the servlet writes an SSE comment ({@code :}) as a
  * keep-alive every {@code keepAliveInterval}.
  *
+ * <p><b>Never racing the container's end of the response.</b> Every call into the response ({@code
+ * isReady}, {@code write}, {@code flush}, {@code complete}) is made holding one monitor, and the
+ * container's callbacks that end the stream ({@code AsyncListener} {@code onError}, {@code
+ * onComplete}, {@code onTimeout}; {@link #onError}) take it before they return, after which no call
+ * is made. So the container never completes and recycles the response while a Runlane thread is
+ * still inside one of its methods. Tomcat needs this (seen on 11.0.22, same code in 11.0.29): a
+ * {@code flush()} that fails on a thread outside the container dispatches the error to a container
+ * thread and only then records the exception on the response ({@code AbstractProcessor}, {@code
+ * CLIENT_FLUSH}); if the container thread completed and recycled the request first, the exception
+ * stays on the recycled processor, and the next connection that reuses it fails its first flush
+ * with the old connection's error and is closed. The lock is held only for one non-blocking call.
+ *
  * <p><b>Thread safety:</b> thread-safe. No lock is held while a {@link SendCallback} runs (rule
  * T2.3).
  */
@@ -94,6 +106,15 @@ public final class SseConnection implements Connection, WriteListener {
 
   /** Whether {@link #nudge} has logged for this connection; touched by the servlet's timer only. */
   private boolean nudged;
+
+  /**
+   * Held for every call into the response and by the container's end callbacks; see the class
+   * comment.
+   */
+  private final Object io = new Object();
+
+  /** The container ended (or is ending) the response: no more calls into it. Guarded by {@link #io}. */
+  private boolean containerDone;
 
   /** Set once the connection can no longer send; never cleared (rule T3.1). */
   private final AtomicBoolean closed = new AtomicBoolean();
@@ -227,12 +248,33 @@ public final class SseConnection implements Connection, WriteListener {
   @Override
   public void onError(Throwable t) {
     LOG.debug("Connection {}: write failed", id, t);
+    containerEnding();
     requestEnd(new CloseReason(1006, "stream write failed: " + t.getClass().getSimpleName()));
   }
 
-  /** The container completed or failed the response (the client left, a timeout, shutdown). */
+  /**
+   * The container completed or failed the response (the client left, a timeout, shutdown). Called
+   * on the container's thread, which returns only once no Runlane thread is inside a call into the
+   * response.
+   */
   void containerEnded(String why) {
+    containerEnding();
     requestEnd(new CloseReason(1006, why));
+  }
+
+  /** Waits until no call into the response is in progress, and allows none after. */
+  private void containerEnding() {
+    synchronized (io) {
+      containerDone = true;
+    }
+  }
+
+  /** The response, unless the container has ended it: callers hold {@link #io}. */
+  private ServletOutputStream outLocked() throws ClosedChannelException {
+    if (containerDone) {
+      throw new ClosedChannelException();
+    }
+    return out;
   }
 
   /**
@@ -318,8 +360,10 @@ public final class SseConnection implements Connection, WriteListener {
       }
       boolean ready;
       try {
-        ready = out.isReady();
-      } catch (RuntimeException e) {
+        synchronized (io) {
+          ready = outLocked().isReady();
+        }
+      } catch (IOException | RuntimeException e) {
         current = item;
         finish(new CloseReason(1006, "stream unusable: " + e));
         continue;
@@ -332,7 +376,9 @@ public final class SseConnection implements Connection, WriteListener {
       waitingSince = 0;
       current = null;
       try {
-        out.write(item.bytes);
+        synchronized (io) {
+          outLocked().write(item.bytes);
+        }
         unflushed = true;
       } catch (IOException | RuntimeException e) {
         if (item.callback != null) {
@@ -361,9 +407,16 @@ public final class SseConnection implements Connection, WriteListener {
       return;
     }
     try {
-      if (out.isReady()) {
+      boolean flushed;
+      synchronized (io) {
+        ServletOutputStream o = outLocked();
+        flushed = o.isReady();
+        if (flushed) {
+          o.flush();
+        }
+      }
+      if (flushed) {
         waitingSince = 0;
-        out.flush();
         unflushed = false;
       } else {
         startWaiting(); // onWritePossible() drains again, and this flush happens then
@@ -383,11 +436,7 @@ public final class SseConnection implements Connection, WriteListener {
   private void finishAfterClose(CloseReason sent) {
     finished = true;
     endedWith = sent;
-    try {
-      async.complete();
-    } catch (RuntimeException e) {
-      LOG.debug("Connection {}: completing the response failed", id, e);
-    }
+    complete();
     ended.ended(this, sent);
     failQueued();
   }
@@ -404,14 +453,24 @@ public final class SseConnection implements Connection, WriteListener {
       endedWith = reason;
     }
     if (first) {
+      complete();
+    }
+    ended.ended(this, reason);
+    drain();
+  }
+
+  /** Completes the response, unless the container ended it (it completes it itself then). */
+  private void complete() {
+    synchronized (io) {
+      if (containerDone) {
+        return;
+      }
       try {
         async.complete();
       } catch (RuntimeException e) {
         LOG.debug("Connection {}: completing the response failed", id, e);
       }
     }
-    ended.ended(this, reason);
-    drain();
   }
 
   private void failQueued() {

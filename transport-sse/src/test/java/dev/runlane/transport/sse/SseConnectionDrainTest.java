@@ -22,13 +22,14 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The drainer of one SSE stream against a scripted container: a container that never calls {@code
- * onWritePossible()} delays the stream until the servlet's nudge instead of stalling it, and an end
- * reported by the container fails what is queued and completes the response once.
+ * onWritePossible()} delays the stream until the servlet's nudge instead of stalling it, an end
+ * reported by the container fails what is queued, and the container's end waits for a write in
+ * progress and is followed by no call into the response.
  */
 class SseConnectionDrainTest {
 
   /** A container output whose readiness the test sets; it never calls onWritePossible() itself. */
-  static final class ScriptedOut extends ServletOutputStream {
+  static class ScriptedOut extends ServletOutputStream {
     volatile boolean ready;
     final ByteArrayOutputStream written = new ByteArrayOutputStream();
     final AtomicInteger flushes = new AtomicInteger();
@@ -135,14 +136,105 @@ class SseConnectionDrainTest {
     assertTrue(out.flushes.get() > flushed, "the nudged drain flushes too");
   }
 
+  /**
+   * Tomcat's failed {@code flush()} on a thread outside the container dispatches the error to a
+   * container thread and then still records the exception on the response; if that container thread
+   * recycled the response first, the next connection on the recycled processor inherits the error
+   * (see {@link SseConnection}). So the container's end callback must not return while a Runlane
+   * thread is inside a call into the response, and no call may follow it.
+   */
   @Test
-  void anEndReportedByTheContainerFailsWhatIsQueuedAndCompletesOnce() {
+  void theContainersEndWaitsForAWriterInsideTheResponseAndNothingFollowsIt() throws Exception {
+    java.util.concurrent.CountDownLatch inFlush = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+    List<String> order = java.util.Collections.synchronizedList(new ArrayList<>());
+    AtomicInteger callsAfterEnd = new AtomicInteger();
+    java.util.concurrent.atomic.AtomicBoolean ended = new java.util.concurrent.atomic.AtomicBoolean();
+    ScriptedOut failing =
+        new ScriptedOut() {
+          @Override
+          public boolean isReady() {
+            count();
+            return true;
+          }
+
+          @Override
+          public synchronized void write(byte[] b, int off, int len) {
+            count();
+            super.write(b, off, len);
+          }
+
+          @Override
+          public void flush() {
+            count();
+            inFlush.countDown();
+            try {
+              release.await(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+              Thread.currentThread().interrupt();
+            }
+            order.add("flush left the response");
+            throw new java.io.UncheckedIOException(new java.io.IOException("Connection reset by peer"));
+          }
+
+          void count() {
+            if (ended.get()) {
+              callsAfterEnd.incrementAndGet();
+            }
+          }
+        };
+    AsyncContext countingAsync =
+        (AsyncContext)
+            Proxy.newProxyInstance(
+                AsyncContext.class.getClassLoader(),
+                new Class<?>[] {AsyncContext.class},
+                (proxy, method, args) -> {
+                  if (ended.get()) {
+                    callsAfterEnd.incrementAndGet();
+                  }
+                  return null;
+                });
+    SseConnection c =
+        new SseConnection("c2", "alice", "token", countingAsync, failing, SseEvents.none(), (x, reason) -> ends.add(reason));
+    Callbacks cb = new Callbacks();
+    Thread publisher = new Thread(() -> c.send(frame("one"), cb), "publisher");
+    publisher.start();
+    assertTrue(inFlush.await(10, TimeUnit.SECONDS), "the publisher is inside flush()");
+
+    Thread container =
+        new Thread(
+            () -> {
+              c.containerEnded("stream failed"); // Tomcat's error dispatch, on its own thread
+              ended.set(true);
+              order.add("container ended the response");
+            },
+            "container");
+    container.start();
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (container.getState() != Thread.State.BLOCKED && container.isAlive() && System.nanoTime() < deadline) {
+      Thread.onSpinWait();
+    }
+    assertEquals(Thread.State.BLOCKED, container.getState(), "the container's end waits: " + order);
+    release.countDown();
+    publisher.join(10_000);
+    container.join(10_000);
+    assertEquals(List.of("flush left the response", "container ended the response"), order);
+
+    c.send(frame("late"), cb);
+    c.keepAlive();
+    c.nudge(System.nanoTime() + TimeUnit.HOURS.toNanos(1), 0);
+    assertEquals(0, callsAfterEnd.get(), "no call into the response or its async context after the container's end");
+    assertEquals(List.of("ok", ClosedChannelException.class.getSimpleName()), cb.outcomes());
+  }
+
+  @Test
+  void anEndReportedByTheContainerFailsWhatIsQueuedAndLeavesTheResponseToIt() {
     Callbacks cb = new Callbacks();
     connection.send(frame("queued"), cb); // waits: the container is not ready
     connection.containerEnded("the client left");
     connection.onError(new java.io.IOException("broken pipe")); // a second report changes nothing
     assertEquals(List.of(ClosedChannelException.class.getSimpleName()), cb.outcomes());
-    assertEquals(1, completes.get(), "the response is completed once");
+    assertEquals(0, completes.get(), "the container ended the response: it completes it, Runlane does not touch it");
     assertFalse(connection.isOpen());
     assertFalse(ends.isEmpty());
     assertEquals(1006, ends.get(0).code());

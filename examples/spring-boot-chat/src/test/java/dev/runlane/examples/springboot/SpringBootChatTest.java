@@ -36,6 +36,7 @@ class SpringBootChatTest {
 
   @LocalServerPort int port;
   @Autowired MeterRegistry registry;
+  @Autowired org.springframework.context.ConfigurableApplicationContext context;
 
   final List<AutoCloseable> toClose = new ArrayList<>();
   URI base;
@@ -126,6 +127,43 @@ class SpringBootChatTest {
     text.append(deltas(rest));
     String full = DemoAgent.answer(prompt, true);
     assertEquals(full, text.toString(), "two connections' texts, joined at lastSeq, are the whole answer");
+  }
+
+  @Test
+  void aPausedContextServesAgainWithTheSameRunlaneOnceRestarted() throws Exception {
+    WsClient before = connect("erin");
+    before.send(send("erin/chat", "Explain resume, and please approve the tool")); // waits at its approval
+    String runId = before.await("run_event").get("runId").asText();
+    String epoch = before.events(runId).get(0).get("epoch").asText();
+    before.await("approval_requested");
+    List<JsonNode> seen = before.events(runId);
+    long lastSeq = seen.get(seen.size() - 1).get("seq").asLong();
+
+    // What Spring 7's test context cache does to a cached context between test classes: the
+    // pauseable lifecycle beans stop (Runlane drains), the web server keeps running.
+    context.pause();
+    try {
+      assertEquals(1001, before.awaitClose(), "told to resume elsewhere or later");
+      WsClient refused = WsClient.open(base, "erin", WsClient.ticket(base, "erin"));
+      toClose.add(refused);
+      assertEquals(1001, refused.awaitClose(), "no new connection while paused");
+    } finally {
+      context.restart();
+    }
+
+    WsClient after = connect("erin");
+    after.send(subscribe("erin/chat", lastSeq, epoch));
+    JsonNode end = after.awaitEnd(runId);
+    assertEquals("run.failed", end.get("type").asText(), end::toString);
+    assertEquals("SHUTDOWN", end.get("data").get("failureReason").asText(), end::toString);
+    after.send(send("erin/chat", "Hello again"));
+    String next =
+        after.await(n -> "run_event".equals(n.path("kind").asText()) && !runId.equals(n.path("runId").asText()))
+            .get("runId")
+            .asText();
+    assertEquals("run.completed", after.awaitEnd(next).get("type").asText());
+    assertContiguous(after.events(next), 1);
+    assertEquals(DemoAgent.answer("Hello again", true), after.text(next), "the whole answer (the tool runs without an approval)");
   }
 
   @Test

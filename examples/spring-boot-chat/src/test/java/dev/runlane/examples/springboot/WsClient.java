@@ -219,6 +219,11 @@ final class WsClient implements AutoCloseable {
     return "run_event".equals(n.path("kind").asText()) && runId.equals(n.path("runId").asText());
   }
 
+  /** The close code the server sent, waiting at most {@link #TIMEOUT} for it. */
+  int awaitClose() throws Exception {
+    return closed.get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
   /** Drops the TCP connection without a close handshake (a crashed tab, a lost network). */
   void abort() {
     ws.abort();

@@ -21,8 +21,8 @@ import org.springframework.context.annotation.Bean;
 /**
  * The {@link Runlane} bean: the JSON protocol ({@link JsonWireCodec}, unless a {@link WireCodec}
  * bean is declared), the {@code runlane.*} properties, and the host's {@link RunRuntime}, {@link
- * Authorizer}, {@link RunListener} and {@link RunlaneMetrics} beans when present; closed through
- * {@link RunlaneLifecycle} when the context stops.
+ * Authorizer}, {@link RunListener} and {@link RunlaneMetrics} beans when present; drained through
+ * {@link RunlaneLifecycle} when the context stops, closed when the context closes.
  *
  * <p><b>Thread safety:</b> Spring calls it once, at start-up.
  */
@@ -88,7 +88,7 @@ public class RunlaneAutoConfiguration {
     return b.build();
   }
 
-  /** Closes Runlane gracefully when the context stops. */
+  /** Drains Runlane when the context stops and accepts connections again when it starts. */
   @Bean
   @ConditionalOnMissingBean
   public RunlaneLifecycle runlaneLifecycle(Runlane runlane) {

@@ -7,7 +7,7 @@ import org.springframework.boot.health.contributor.HealthIndicator;
 
 /**
  * Actuator health of Runlane: {@code UP} with its connection, run and session counts while the
- * application runs, {@code OUT_OF_SERVICE} once {@link RunlaneLifecycle} closed it.
+ * application runs, {@code OUT_OF_SERVICE} while {@link RunlaneLifecycle} has it stopped (drained).
  *
  * <p><b>Thread safety:</b> thread-safe; the counts are read live.
  */
@@ -16,7 +16,7 @@ public final class RunlaneHealthIndicator implements HealthIndicator {
   private final Runlane runlane;
   private final RunlaneLifecycle lifecycle;
 
-  /** Reports on {@code runlane}, closed by {@code lifecycle}. */
+  /** Reports on {@code runlane}, paused and resumed by {@code lifecycle}. */
   public RunlaneHealthIndicator(Runlane runlane, RunlaneLifecycle lifecycle) {
     this.runlane = Objects.requireNonNull(runlane, "runlane");
     this.lifecycle = Objects.requireNonNull(lifecycle, "lifecycle");

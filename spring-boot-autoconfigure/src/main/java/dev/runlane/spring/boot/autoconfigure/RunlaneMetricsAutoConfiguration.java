@@ -27,14 +27,16 @@ import org.springframework.context.annotation.Bean;
       "org.springframework.boot.actuate.autoconfigure.metrics.export.simple.SimpleMetricsExportAutoConfiguration"
     })
 @ConditionalOnClass({MeterRegistry.class, MicrometerRunlaneMetrics.class, Runlane.class})
+@org.springframework.boot.context.properties.EnableConfigurationProperties(RunlaneProperties.class)
 public class RunlaneMetricsAutoConfiguration {
 
   /** The Micrometer bridge, handed to the {@code Runlane} bean as its metrics listener. */
   @Bean
   @ConditionalOnBean(MeterRegistry.class)
   @ConditionalOnMissingBean
-  public MicrometerRunlaneMetrics micrometerRunlaneMetrics(MeterRegistry registry) {
-    return new MicrometerRunlaneMetrics(registry);
+  public MicrometerRunlaneMetrics micrometerRunlaneMetrics(MeterRegistry registry, RunlaneProperties properties) {
+    return new MicrometerRunlaneMetrics(
+        registry, io.micrometer.core.instrument.Tags.empty(), properties.getMetrics().isDeliveryLatency());
   }
 
   /** Binds the gauges ({@code runlane.connections}, {@code runlane.runs}, …) once Runlane exists. */

@@ -77,6 +77,9 @@ public class RunlaneProperties {
   /** The Server-Sent Events endpoint (with runlane-transport-sse on the class path). */
   private final Sse sse = new Sse();
 
+  /** The Micrometer meters (with runlane-micrometer and a MeterRegistry). */
+  private final Metrics metrics = new Metrics();
+
   public boolean isEnabled() {
     return enabled;
   }
@@ -247,6 +250,28 @@ public class RunlaneProperties {
 
   public Sse getSse() {
     return sse;
+  }
+
+  public Metrics getMetrics() {
+    return metrics;
+  }
+
+  /** {@code runlane.metrics.*}: the Micrometer bridge's options. */
+  public static class Metrics {
+
+    /**
+     * Whether to time every live delivery from the run's publish to the transport's write
+     * (runlane.delivery.latency): two clock reads per frame and recipient.
+     */
+    private boolean deliveryLatency = true;
+
+    public boolean isDeliveryLatency() {
+      return deliveryLatency;
+    }
+
+    public void setDeliveryLatency(boolean deliveryLatency) {
+      this.deliveryLatency = deliveryLatency;
+    }
   }
 
   /**

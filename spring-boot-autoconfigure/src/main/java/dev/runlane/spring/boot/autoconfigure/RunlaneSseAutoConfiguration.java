@@ -34,12 +34,17 @@ public class RunlaneSseAutoConfiguration {
   /** The SSE servlet, registered with async support at {@code runlane.sse.path}. */
   @Bean
   public ServletRegistrationBean<SseRunlaneServlet> runlaneSseEndpoint(
-      Runlane runlane, WireCodec codec, RunlaneProperties properties, ObjectProvider<RunlanePrincipalResolver> resolver) {
+      Runlane runlane,
+      WireCodec codec,
+      RunlaneProperties properties,
+      ObjectProvider<RunlanePrincipalResolver> resolver,
+      ObjectProvider<RunlaneLifecycle> lifecycle) {
     RunlanePrincipalResolver custom = resolver.getIfUnique();
+    RunlaneLifecycle gate = lifecycle.getIfUnique();
     RunlaneProperties.Sse sse = properties.getSse();
     SseEvents events = codec instanceof JsonWireCodec ? new JsonSseEvents() : SseEvents.none();
     SseRunlaneServlet servlet =
-        SseRunlaneServlet.builder(runlane::connect)
+        SseRunlaneServlet.builder(gate != null ? gate::connect : runlane::connect)
             .principal(
                 request -> {
                   if (custom != null) {

@@ -38,9 +38,14 @@ public class RunlaneWebSocketAutoConfiguration {
   /** The Spring WebSocket transport, registering each connection with Runlane. */
   @Bean(destroyMethod = "close")
   @ConditionalOnMissingBean
-  public RunlaneWebSocketHandler runlaneWebSocketHandler(Runlane runlane, RunlaneProperties properties) {
+  public RunlaneWebSocketHandler runlaneWebSocketHandler(
+      Runlane runlane, RunlaneProperties properties, ObjectProvider<RunlaneLifecycle> lifecycle) {
     int max = Math.toIntExact(properties.getWebsocket().getMaxMessageSize().toBytes());
-    return RunlaneWebSocketHandler.builder(runlane::connect).maxTextMessageSize(max).maxBinaryMessageSize(max).build();
+    RunlaneLifecycle gate = lifecycle.getIfUnique();
+    return RunlaneWebSocketHandler.builder(gate != null ? gate::connect : runlane::connect)
+        .maxTextMessageSize(max)
+        .maxBinaryMessageSize(max)
+        .build();
   }
 
   /** Maps the handler to {@code runlane.websocket.path}, with ticket authentication. */
