@@ -44,7 +44,11 @@ import org.jspecify.annotations.Nullable;
  *
  * <p>Options: {@code reps=3} (repetitions, medians reported), {@code clients=2} (client
  * processes), {@code only=REGEX} (scenarios by name), {@code storm10k=true} (adds the 10,000-client
- * storm), {@code hol=false}, {@code holReps=REPS}, {@code holSamples=20}, {@code warm=2 measure=4} (seconds), {@code
+ * storm), {@code idle=N[,N...]} (adds memory-only scenarios {@code idle-N}: N connections, each
+ * subscribed to its own running run, no traffic), {@code openWindow=200} (upgrades in progress at
+ * once per client process in idle scenarios), {@code histo=DIR} (the server's class histogram
+ * before and after the connections open, per scenario round), {@code serverJvm=OPT,OPT} (extra JVM
+ * options of the server process), {@code hol=false}, {@code holReps=REPS}, {@code holSamples=20}, {@code warm=2 measure=4} (seconds), {@code
  * acceptQueue=N} (the server's listen backlog; default Jetty's), {@code holSndbuf=16384} (the hol
  * server's fixed socket send buffer), {@code jfr=DIR} (a JFR recording
  * of every server process), {@code results=DIR}. Every child is killed when the harness ends, even
@@ -72,7 +76,11 @@ public final class WireLoadHarness {
   }
 
   /** A scenario: runs, connections (connection i watches run i % runs), rate (0: max), storm. */
-  record Spec(String name, int runs, int conns, double rate, boolean storm) {}
+  record Spec(String name, int runs, int conns, double rate, boolean storm, boolean idle) {
+    Spec(String name, int runs, int conns, double rate, boolean storm) {
+      this(name, runs, conns, rate, storm, false);
+    }
+  }
 
   public static void main(String[] args) throws Exception {
     Runtime.getRuntime().addShutdownHook(new Thread(WireLoadHarness::killAll, "kill-children"));
@@ -114,6 +122,12 @@ public final class WireLoadHarness {
     specs.add(new Spec("storm-1000", 1000, 1000, 20_000, true));
     if (Boolean.parseBoolean(opt.getOrDefault("storm10k", "false"))) {
       specs.add(new Spec("storm-10000", 10_000, 10_000, 20_000, true));
+    }
+    for (String n : opt.getOrDefault("idle", "").split(",")) { // e.g. idle=10000: memory only
+      if (!n.isBlank()) {
+        int conns = Integer.parseInt(n.trim());
+        specs.add(new Spec("idle-" + conns, conns, conns, 0, false, true));
+      }
     }
     String only = opt.getOrDefault("only", ".*");
     String stamp = opt.getOrDefault("name", "wire");
@@ -199,19 +213,41 @@ public final class WireLoadHarness {
         cs.add(client(server, "client" + j, 0));
       }
       server.call("start s " + s.runs(), 120);
+      String histo = opt.get("histo");
+      if (histo != null) {
+        Files.createDirectories(Paths.get(histo));
+        server.call("histo " + Paths.get(histo, s.name() + "-" + rep + "-before.txt").toAbsolutePath(), 120);
+      }
       Map<String, String> mem0 = kv(server.call("mem", 60));
       long t = System.nanoTime();
+      // idle scenarios open at most `openWindow` connections at a time (the upgrades, not the idle
+      // connections, are what a listen backlog of 50 cannot take at once)
+      String window = s.idle() ? " " + opt.getOrDefault("openWindow", "200") : "";
       for (int j = 0; j < k; j++) {
-        cs.get(j).send("open " + (long) j * s.conns() / k + " " + (long) (j + 1) * s.conns() / k + " s " + s.runs());
+        cs.get(j).send("open " + (long) j * s.conns() / k + " " + (long) (j + 1) * s.conns() / k + " s " + s.runs() + window);
       }
       for (Child c : cs) {
-        expectPrefix(c.expect(150), "opendone");
+        expectPrefix(c.expect(s.idle() ? 600 : 150), "opendone");
       }
       r.put("openMs", (System.nanoTime() - t) / 1e6);
       Map<String, String> mem1 = kv(server.call("mem", 60));
       r.put("heapPerConnB", (lng(mem1, "heap") - lng(mem0, "heap")) / (double) s.conns());
       r.put("directPerConnB", (lng(mem1, "direct") - lng(mem0, "direct")) / (double) s.conns());
       r.put("rssPerConnB", (lng(mem1, "rss") - lng(mem0, "rss")) / (double) s.conns());
+      r.put("heapBeforeB", lng(mem0, "heap"));
+      r.put("heapAfterB", lng(mem1, "heap"));
+      r.put("directBeforeB", lng(mem0, "direct"));
+      r.put("directAfterB", lng(mem1, "direct"));
+      r.put("serverConns", lng(mem1, "conns"));
+      r.put("serverThreadsBefore", lng(mem0, "threads"));
+      r.put("serverThreadsAfter", lng(mem1, "threads"));
+      if (histo != null) {
+        server.call("histo " + Paths.get(histo, s.name() + "-" + rep + "-after.txt").toAbsolutePath(), 120);
+      }
+      if (s.idle()) {
+        r.put("loadAverage", procLine("/proc/loadavg"));
+        return r;
+      }
 
       // warm-up
       server.call("pub s " + s.rate() + " " + warm + " " + Long.MAX_VALUE, 10);
@@ -416,6 +452,9 @@ public final class WireLoadHarness {
     if (jfr != null) {
       Files.createDirectories(Paths.get(jfr));
       cmd.add("-XX:StartFlightRecording=filename=" + Paths.get(jfr, "server-" + name + ".jfr") + ",settings=profile,dumponexit=true");
+    }
+    if (opt.containsKey("serverJvm")) { // extra JVM options of the server, comma-separated
+      cmd.addAll(List.of(opt.get("serverJvm").split(",")));
     }
     cmd.add(WireServer.class.getName());
     if (opt.containsKey("acceptQueue")) {
