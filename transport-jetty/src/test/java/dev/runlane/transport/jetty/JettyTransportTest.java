@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -14,6 +15,7 @@ import dev.runlane.transport.CloseReason;
 import dev.runlane.transport.Frame;
 import dev.runlane.transport.Lane;
 import dev.runlane.transport.Payload;
+import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.net.http.WebSocket;
@@ -565,6 +567,47 @@ class JettyTransportTest {
         EnumSet.of(Capability.BINARY, Capability.TRANSPORT_PING, Capability.BATCHING),
         a.connection.capabilities());
     assertEquals("alice", a.connection.upgradeRequest().getHeader(TestServer.USER_HEADER));
+  }
+
+  @Test
+  void theUpgradeRequestIsADetachedCopyWithHeadersAndQuery() throws Exception {
+    start();
+    ClientRecorder listener = new ClientRecorder();
+    TestServer.client()
+        .newWebSocketBuilder()
+        .header(TestServer.USER_HEADER, "alice")
+        .header("Cookie", "theme=dark")
+        .buildAsync(URI.create(server.wsUri() + "?primary=c1&generation=3"), listener)
+        .get(10, TimeUnit.SECONDS);
+    JettyConnection c = server.acceptor.next().connection;
+    org.eclipse.jetty.websocket.api.UpgradeRequest r = c.upgradeRequest();
+    // Jetty's own copy keeps the HTTP exchange (parser, channel, connection) reachable; ours not
+    assertInstanceOf(DetachedUpgradeRequest.class, r);
+    assertEquals("alice", r.getHeader(TestServer.USER_HEADER));
+    assertEquals("alice", r.getHeader(TestServer.USER_HEADER.toLowerCase(java.util.Locale.ROOT)));
+    assertEquals(List.of("alice"), r.getHeaders(TestServer.USER_HEADER));
+    assertEquals(List.of("c1"), r.getParameterMap().get("primary"));
+    assertEquals(List.of("3"), r.getParameterMap().get("generation"));
+    assertEquals("primary=c1&generation=3", r.getQueryString());
+    assertEquals("GET", r.getMethod());
+    assertEquals("ws", r.getRequestURI().getScheme());
+    assertEquals("/ws", r.getRequestURI().getPath());
+    assertEquals("dark", r.getCookies().get(0).getValue());
+    assertFalse(r.isSecure());
+  }
+
+  @Test
+  void detachedHeaderFieldsAreFreshObjectsWithTheSameNamesAndValues() {
+    org.eclipse.jetty.http.HttpFields original =
+        org.eclipse.jetty.http.HttpFields.build().add("X-A", "1").add("X-B", "2").add("X-A", "3");
+    org.eclipse.jetty.http.HttpFields copy = DetachedUpgradeRequest.copy(original);
+    assertEquals(original.size(), copy.size());
+    for (int i = 0; i < original.size(); i++) {
+      assertNotSame(original.getField(i), copy.getField(i));
+      assertEquals(original.getField(i).getName(), copy.getField(i).getName());
+      assertEquals(original.getField(i).getValue(), copy.getField(i).getValue());
+    }
+    assertEquals(List.of("1", "3"), copy.getValuesList("x-a"));
   }
 
   @Test
