@@ -12,6 +12,7 @@ import org.eclipse.jetty.websocket.api.ExtensionConfig;
 import org.eclipse.jetty.websocket.common.JettyExtensionConfig;
 import org.eclipse.jetty.websocket.common.JettyWebSocketFrameHandler;
 import org.eclipse.jetty.websocket.common.JettyWebSocketFrameHandlerFactory;
+import org.eclipse.jetty.websocket.core.Configuration;
 import org.eclipse.jetty.websocket.core.WebSocketComponents;
 import org.eclipse.jetty.websocket.core.server.FrameHandlerFactory;
 import org.eclipse.jetty.websocket.core.server.ServerUpgradeRequest;
@@ -27,8 +28,9 @@ import org.jspecify.annotations.Nullable;
  * ServerWebSocketContainer.addMapping} does, except for what each session keeps of its upgrade:
  * {@link DetachedUpgradeRequest} and {@link DetachedUpgradeResponse} instead of Jetty 12.1's
  * snapshots, which keep the whole HTTP/1.1 exchange reachable (about 4 KB per open WebSocket).
- * Sessions still belong to the container (its session listeners and open sessions see them);
- * requests for other paths go to the next handler.
+ * Sessions still belong to the container (its session listeners and open sessions see them) and
+ * get its settings (buffer sizes, limits, idle timeout) as its own mappings would; requests for
+ * other paths go to the next handler.
  *
  * <p><b>Thread safety:</b> thread-safe once the server started, as any Jetty handler.
  */
@@ -63,7 +65,19 @@ final class DetachedUpgradeHandler extends Handler.Wrapper {
             return null;
           }
         };
-    mappings.addMapping(WebSocketMappings.parsePathSpec(pathSpec), core, factory, null);
+    // what the container's own mappings get: its settings, read at each upgrade
+    Configuration.Customizer settings =
+        session -> {
+          session.setIdleTimeout(container.getIdleTimeout());
+          session.setAutoFragment(container.isAutoFragment());
+          session.setMaxFrameSize(container.getMaxFrameSize());
+          session.setInputBufferSize(container.getInputBufferSize());
+          session.setOutputBufferSize(container.getOutputBufferSize());
+          session.setMaxBinaryMessageSize(container.getMaxBinaryMessageSize());
+          session.setMaxTextMessageSize(container.getMaxTextMessageSize());
+          session.setMaxOutgoingFrames(container.getMaxOutgoingFrames());
+        };
+    mappings.addMapping(WebSocketMappings.parsePathSpec(pathSpec), core, factory, settings);
   }
 
   @Override

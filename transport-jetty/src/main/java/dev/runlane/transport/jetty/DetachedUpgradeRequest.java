@@ -8,13 +8,14 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import org.eclipse.jetty.http.HttpField;
 import org.eclipse.jetty.http.HttpFields;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.http.HttpScheme;
 import org.eclipse.jetty.http.HttpURI;
 import org.eclipse.jetty.server.Request;
-import org.eclipse.jetty.util.Fields;
+import org.eclipse.jetty.util.UrlEncoded;
 import org.eclipse.jetty.websocket.api.ExtensionConfig;
 import org.eclipse.jetty.websocket.api.UpgradeRequest;
 import org.eclipse.jetty.websocket.common.JettyExtensionConfig;
@@ -23,21 +24,23 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * What a WebSocket session keeps of its upgrade request ({@code Session.getUpgradeRequest()}): a
- * copy that references nothing of the HTTP exchange.
+ * compact copy that references nothing of the HTTP exchange.
  *
  * <p>Jetty 12.1's own snapshot keeps the request's header fields as parsed, and each parsed field
  * is an inner object of the connection's {@code HttpParser}, whose fields lead to the whole HTTP/1.1
- * connection (channel state, request, response, generator, the parser's buffers): about 4 KB of
+ * connection (channel state, request, response, generator, the parser's buffers): about 3 KB of
  * heap per WebSocket, for as long as it is open (see docs/benchmarks.md, "Memory per connection").
- * This copy holds fresh header fields, the URI, the query, the cookies and the negotiated
- * extensions and sub-protocols, nothing else.
+ * This copy keeps the header names and values in one array, the URI as one string, and the
+ * cookies, sub-protocols and extensions; the query parameters, the URI's parts and header maps are
+ * derived when asked for.
  *
- * <p><b>Thread safety:</b> immutable once built, apart from the lazily built maps, which are
- * idempotent.
+ * <p><b>Thread safety:</b> immutable.
  */
 final class DetachedUpgradeRequest implements UpgradeRequest {
-  private final HttpFields headers;
-  private final HttpURI uri;
+  /** Header names and values, alternating, in arrival order. */
+  private final String[] headers;
+
+  private final String uri;
   private final String method;
   private final String httpVersion;
   private final List<String> subProtocols;
@@ -46,40 +49,80 @@ final class DetachedUpgradeRequest implements UpgradeRequest {
   private final String protocolVersion;
   private final @Nullable Principal principal;
   private final List<HttpCookie> cookies;
-  private final @Nullable Fields query;
 
   DetachedUpgradeRequest(ServerUpgradeRequest request) {
-    this.headers = copy(request.getHeaders());
-    this.uri = HttpURI.build(request.getHttpURI()).asImmutable();
+    HttpFields fields = request.getHeaders();
+    this.headers = flatten(fields);
+    this.uri = request.getHttpURI().toString();
     this.method = request.getMethod();
     this.httpVersion = request.getConnectionMetaData().getHttpVersion().asString();
     this.subProtocols = List.copyOf(request.getSubProtocols());
-    List<ExtensionConfig> ext = new ArrayList<>();
-    for (org.eclipse.jetty.websocket.core.ExtensionConfig e : request.getExtensions()) {
-      ext.add(new JettyExtensionConfig(e));
-    }
-    this.extensions = Collections.unmodifiableList(ext);
+    this.extensions = apiExtensions(request.getExtensions());
     this.secure = request.isSecure();
     this.protocolVersion = request.getProtocolVersion();
     Request.AuthenticationState auth = Request.getAuthenticationState(request);
     this.principal = auth == null ? null : auth.getUserPrincipal();
-    List<HttpCookie> c = new ArrayList<>();
-    if (headers.contains(HttpHeader.COOKIE)) {
+    List<HttpCookie> c = List.of();
+    if (fields.contains(HttpHeader.COOKIE)) {
+      List<HttpCookie> parsed = new ArrayList<>();
       for (org.eclipse.jetty.http.HttpCookie cookie : Request.getCookies(request)) {
-        c.add(org.eclipse.jetty.http.HttpCookie.asJavaNetHttpCookie(cookie));
+        parsed.add(org.eclipse.jetty.http.HttpCookie.asJavaNetHttpCookie(cookie));
       }
+      c = Collections.unmodifiableList(parsed);
     }
-    this.cookies = Collections.unmodifiableList(c);
-    this.query = uri.getQuery() == null ? null : Request.extractQueryParameters(request);
+    this.cookies = c;
   }
 
-  /** Fresh fields with the same names and values: none of them belongs to the parser. */
-  static HttpFields copy(HttpFields fields) {
-    HttpFields.Mutable copy = HttpFields.build(fields.size());
+  /** Names and values, alternating: fresh references to the strings, none to the fields. */
+  static String[] flatten(HttpFields fields) {
+    String[] flat = new String[fields.size() * 2];
+    int i = 0;
     for (HttpField f : fields) {
-      copy.add(new HttpField(f.getHeader(), f.getName(), f.getValue()));
+      flat[i++] = f.getName();
+      flat[i++] = f.getValue() == null ? "" : f.getValue();
     }
-    return copy.asImmutable();
+    return flat;
+  }
+
+  /** The values of the headers named {@code name} (case-insensitive), in order. */
+  static List<String> values(String[] flat, String name) {
+    List<String> out = new ArrayList<>(1);
+    for (int i = 0; i < flat.length; i += 2) {
+      if (flat[i].equalsIgnoreCase(name)) {
+        out.add(flat[i + 1]);
+      }
+    }
+    return out;
+  }
+
+  static @Nullable String first(String[] flat, String name) {
+    for (int i = 0; i < flat.length; i += 2) {
+      if (flat[i].equalsIgnoreCase(name)) {
+        return flat[i + 1];
+      }
+    }
+    return null;
+  }
+
+  /** Header name (case-insensitive) to its values, in the order the names first appear. */
+  static Map<String, List<String>> asMap(String[] flat) {
+    Map<String, List<String>> m = new TreeMap<>(String.CASE_INSENSITIVE_ORDER);
+    for (int i = 0; i < flat.length; i += 2) {
+      m.computeIfAbsent(flat[i], k -> new ArrayList<>(1)).add(flat[i + 1]);
+    }
+    m.replaceAll((k, v) -> Collections.unmodifiableList(v));
+    return Collections.unmodifiableMap(m);
+  }
+
+  static List<ExtensionConfig> apiExtensions(List<org.eclipse.jetty.websocket.core.ExtensionConfig> core) {
+    if (core.isEmpty()) {
+      return List.of();
+    }
+    List<ExtensionConfig> ext = new ArrayList<>(core.size());
+    for (org.eclipse.jetty.websocket.core.ExtensionConfig e : core) {
+      ext.add(new JettyExtensionConfig(e));
+    }
+    return Collections.unmodifiableList(ext);
   }
 
   @Override
@@ -94,28 +137,28 @@ final class DetachedUpgradeRequest implements UpgradeRequest {
 
   @Override
   public @Nullable String getHeader(String name) {
-    return headers.get(name);
+    return first(headers, name);
   }
 
   @Override
   public int getHeaderInt(String name) {
-    HttpField field = headers.getField(name);
-    return field == null ? -1 : field.getIntValue();
+    String v = first(headers, name);
+    return v == null ? -1 : Integer.parseInt(v);
   }
 
   @Override
   public Map<String, List<String>> getHeaders() {
-    return HttpFields.asMap(headers);
+    return asMap(headers);
   }
 
   @Override
   public List<String> getHeaders(String name) {
-    return headers.getValuesList(name);
+    return Collections.unmodifiableList(values(headers, name));
   }
 
   @Override
   public @Nullable String getHost() {
-    return uri.getHost();
+    return HttpURI.from(uri).getHost();
   }
 
   @Override
@@ -130,19 +173,19 @@ final class DetachedUpgradeRequest implements UpgradeRequest {
 
   @Override
   public @Nullable String getOrigin() {
-    return headers.get(HttpHeader.ORIGIN);
+    return first(headers, HttpHeader.ORIGIN.asString());
   }
 
   @Override
   public Map<String, List<String>> getParameterMap() {
-    Fields q = query;
-    if (q == null) {
+    String query = HttpURI.from(uri).getQuery();
+    if (query == null || query.isEmpty()) {
       return Map.of();
     }
     Map<String, List<String>> m = new LinkedHashMap<>();
-    for (Fields.Field f : q) {
-      m.put(f.getName(), f.getValues());
-    }
+    UrlEncoded.decodeUtf8To(
+        query, 0, query.length(), (k, v) -> m.computeIfAbsent(k, x -> new ArrayList<>(1)).add(v));
+    m.replaceAll((k, v) -> Collections.unmodifiableList(v));
     return Collections.unmodifiableMap(m);
   }
 
@@ -153,14 +196,13 @@ final class DetachedUpgradeRequest implements UpgradeRequest {
 
   @Override
   public @Nullable String getQueryString() {
-    return uri.getQuery();
+    return HttpURI.from(uri).getQuery();
   }
 
   @Override
   public URI getRequestURI() {
-    HttpURI.Mutable ws = HttpURI.build(uri);
-    ws.scheme(HttpScheme.isSecure(uri.getScheme()) ? HttpScheme.WSS : HttpScheme.WS);
-    return ws.toURI();
+    HttpURI u = HttpURI.from(uri);
+    return HttpURI.build(u).scheme(HttpScheme.isSecure(u.getScheme()) ? HttpScheme.WSS : HttpScheme.WS).toURI();
   }
 
   @Override

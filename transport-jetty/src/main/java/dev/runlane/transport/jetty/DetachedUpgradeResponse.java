@@ -1,14 +1,12 @@
 package dev.runlane.transport.jetty;
 
-import java.util.ArrayList;
 import java.util.Collections;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import org.eclipse.jetty.http.HttpFields;
 import org.eclipse.jetty.websocket.api.ExtensionConfig;
 import org.eclipse.jetty.websocket.api.UpgradeResponse;
-import org.eclipse.jetty.websocket.common.JettyExtensionConfig;
 import org.eclipse.jetty.websocket.core.server.ServerUpgradeResponse;
 import org.jspecify.annotations.Nullable;
 
@@ -21,20 +19,18 @@ import org.jspecify.annotations.Nullable;
  * <p><b>Thread safety:</b> immutable.
  */
 final class DetachedUpgradeResponse implements UpgradeResponse {
-  private final HttpFields headers;
+  /** Header names and values, alternating. */
+  private final String[] headers;
+
   private final int status;
   private final @Nullable String subProtocol;
   private final List<ExtensionConfig> extensions;
 
   DetachedUpgradeResponse(ServerUpgradeResponse response) {
-    this.headers = DetachedUpgradeRequest.copy(response.getHeaders());
+    this.headers = DetachedUpgradeRequest.flatten(response.getHeaders());
     this.status = response.getStatus();
     this.subProtocol = response.getAcceptedSubProtocol();
-    List<ExtensionConfig> ext = new ArrayList<>();
-    for (org.eclipse.jetty.websocket.core.ExtensionConfig e : response.getExtensions()) {
-      ext.add(new JettyExtensionConfig(e));
-    }
-    this.extensions = Collections.unmodifiableList(ext);
+    this.extensions = DetachedUpgradeRequest.apiExtensions(response.getExtensions());
   }
 
   @Override
@@ -49,22 +45,26 @@ final class DetachedUpgradeResponse implements UpgradeResponse {
 
   @Override
   public @Nullable String getHeader(String name) {
-    return headers.get(name);
+    return DetachedUpgradeRequest.first(headers, name);
   }
 
   @Override
   public Set<String> getHeaderNames() {
-    return headers.getFieldNamesCollection();
+    Set<String> names = new LinkedHashSet<>();
+    for (int i = 0; i < headers.length; i += 2) {
+      names.add(headers[i]);
+    }
+    return Collections.unmodifiableSet(names);
   }
 
   @Override
   public Map<String, List<String>> getHeaders() {
-    return HttpFields.asMap(headers);
+    return DetachedUpgradeRequest.asMap(headers);
   }
 
   @Override
   public List<String> getHeaders(String name) {
-    return headers.getValuesList(name);
+    return Collections.unmodifiableList(DetachedUpgradeRequest.values(headers, name));
   }
 
   @Override

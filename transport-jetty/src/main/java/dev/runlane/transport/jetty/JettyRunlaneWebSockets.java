@@ -58,12 +58,12 @@ public final class JettyRunlaneWebSockets {
    * ServerWebSocketContainer.addMapping}.
    *
    * <p>The path is mapped beside the handler's {@code ServerWebSocketContainer} rather than in it
-   * (its sessions still belong to the container: session listeners and {@code getOpenSessions()}
-   * see them), so that each session keeps only a detached copy of its upgrade request and response
-   * ({@link JettyConnection#upgradeRequest()}): Jetty 12.1's own copies keep the whole HTTP/1.1
-   * exchange reachable for as long as the WebSocket is open, about 4 KB of heap per connection.
-   * Limits set on the container (message sizes, idle timeout) do not apply to this path; set them
-   * in {@link Settings}. With {@link #creator} and {@code addMapping}, Jetty's copies are kept.
+   * (its sessions still belong to the container and get its settings: session listeners and {@code
+   * getOpenSessions()} see them), so that each session keeps only a compact, detached copy of its
+   * upgrade request and response ({@link JettyConnection#upgradeRequest()}): Jetty 12.1's own
+   * copies keep the whole HTTP/1.1 exchange reachable for as long as the WebSocket is open, about 3
+   * KB of heap per connection. With {@link #creator} and {@code addMapping}, Jetty's copies are
+   * kept.
    *
    * @param server the server, from which Jetty looks up shared WebSocket components
    * @param context the context; {@code pathSpec} is relative to its context path
