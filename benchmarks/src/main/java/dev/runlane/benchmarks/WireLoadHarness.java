@@ -47,8 +47,9 @@ import org.jspecify.annotations.Nullable;
  * storm), {@code idle=N[,N...]} (adds memory-only scenarios {@code idle-N}: N connections, each
  * subscribed to its own running run, no traffic), {@code openWindow=200} (upgrades in progress at
  * once per client process in idle scenarios), {@code histo=DIR} (the server's class histogram
- * before and after the connections open, per scenario round), {@code serverJvm=OPT,OPT} (extra JVM
- * options of the server process), {@code hol=false}, {@code holReps=REPS}, {@code holSamples=20}, {@code warm=2 measure=4} (seconds), {@code
+ * before and after the connections open, per scenario round), {@code owners=true} (bytes reachable
+ * per connection by owner class, from a reflective walk of the server's objects: {@link
+ * HeapPaths#owners}), {@code serverJvm=OPT,OPT} (extra JVM options of the server process), {@code hol=false}, {@code holReps=REPS}, {@code holSamples=20}, {@code warm=2 measure=4} (seconds), {@code
  * acceptQueue=N} (the server's listen backlog; default Jetty's), {@code holSndbuf=16384} (the hol
  * server's fixed socket send buffer), {@code jfr=DIR} (a JFR recording
  * of every server process), {@code results=DIR}. Every child is killed when the harness ends, even
@@ -143,7 +144,9 @@ public final class WireLoadHarness {
       for (int r = 0; r < reps; r++) {
         System.out.println("-- " + s.name() + " rep " + (r + 1) + "/" + reps + " (load " + procLine("/proc/loadavg") + ")");
         Map<String, Object> res = scenario(s, r);
-        System.out.println("   " + res);
+        Map<String, Object> shown = new LinkedHashMap<>(res);
+        shown.remove("ownersPerConnB"); // printed as a table above
+        System.out.println("   " + shown);
         rounds.add(res);
       }
       Map<String, Object> med = medians(rounds);
@@ -218,6 +221,8 @@ public final class WireLoadHarness {
         Files.createDirectories(Paths.get(histo));
         server.call("histo " + Paths.get(histo, s.name() + "-" + rep + "-before.txt").toAbsolutePath(), 120);
       }
+      boolean owners = Boolean.parseBoolean(opt.getOrDefault("owners", "false"));
+      Map<String, String> owners0 = owners ? kv(server.call("owners class", 300)) : Map.of();
       Map<String, String> mem0 = kv(server.call("mem", 60));
       long t = System.nanoTime();
       // idle scenarios open at most `openWindow` connections at a time (the upgrades, not the idle
@@ -243,6 +248,29 @@ public final class WireLoadHarness {
       r.put("serverThreadsAfter", lng(mem1, "threads"));
       if (histo != null) {
         server.call("histo " + Paths.get(histo, s.name() + "-" + rep + "-after.txt").toAbsolutePath(), 120);
+      }
+      if (owners) { // bytes per connection by owner class, largest first
+        Map<String, String> owners1 = kv(server.call("owners class", 300));
+        List<Map.Entry<String, Double>> per = new ArrayList<>();
+        for (Map.Entry<String, String> e : owners1.entrySet()) {
+          double before = Double.parseDouble(owners0.getOrDefault(e.getKey(), "0"));
+          per.add(Map.entry(e.getKey().replace('_', ' '), (Double.parseDouble(e.getValue()) - before) / s.conns()));
+        }
+        per.sort((x, y) -> Double.compare(y.getValue(), x.getValue()));
+        Map<String, Object> byOwner = new LinkedHashMap<>();
+        Map<String, Double> byGroup = new LinkedHashMap<>();
+        per.removeIf(e -> Math.abs(e.getValue()) < 0.5); // shared objects, not per connection
+        for (Map.Entry<String, Double> e : per) {
+          byOwner.put(e.getKey(), Math.round(e.getValue() * 10) / 10.0);
+          String group = e.getKey().contains(":") ? e.getKey().substring(0, e.getKey().indexOf(':')) : e.getKey();
+          byGroup.merge(group, e.getValue(), Double::sum);
+        }
+        r.put("ownersPerConnB", byOwner);
+        System.out.println("   reachable bytes per connection by owner (HeapPaths.owners):");
+        byGroup.entrySet().stream()
+            .sorted((x, y) -> Double.compare(y.getValue(), x.getValue()))
+            .forEach(e -> System.out.printf(Locale.ROOT, "     %-28s %7.0f%n", e.getKey(), e.getValue()));
+        per.stream().limit(25).forEach(e -> System.out.printf(Locale.ROOT, "       %-54s %7.0f%n", e.getKey(), e.getValue()));
       }
       if (s.idle()) {
         r.put("loadAverage", procLine("/proc/loadavg"));
@@ -452,6 +480,14 @@ public final class WireLoadHarness {
     if (jfr != null) {
       Files.createDirectories(Paths.get(jfr));
       cmd.add("-XX:StartFlightRecording=filename=" + Paths.get(jfr, "server-" + name + ".jfr") + ",settings=profile,dumponexit=true");
+    }
+    if (Boolean.parseBoolean(opt.getOrDefault("owners", "false"))) { // HeapPaths walks JDK internals
+      for (String p : new String[] {"java.util", "java.util.concurrent", "java.util.concurrent.locks",
+          "java.util.concurrent.atomic", "java.lang", "java.lang.ref", "java.lang.invoke", "sun.nio.ch", "java.nio",
+          "java.nio.channels", "java.nio.channels.spi", "java.net", "java.io", "java.security", "sun.nio.cs",
+          "java.nio.charset"}) {
+        cmd.add("--add-opens=java.base/" + p + "=ALL-UNNAMED");
+      }
     }
     if (opt.containsKey("serverJvm")) { // extra JVM options of the server, comma-separated
       cmd.addAll(List.of(opt.get("serverJvm").split(",")));

@@ -194,6 +194,9 @@ public final class WireServer {
    *       every connection's outbox is empty and nothing is in flight, and the CPU time spent.
    *   <li>{@code histo PATH}: writes the live class histogram (what {@code jcmd PID
    *       GC.class_histogram} prints, after a full collection) to PATH; answers its byte total.
+   *   <li>{@code owners [class]}: bytes reachable from this server by owner group, or by owner
+   *       class (a diagnostic; see
+   *       {@link HeapPaths#owners}).
    *   <li>{@code path CLASS}: the shortest chain of fields from this server to an instance of
    *       CLASS (a diagnostic; see {@link HeapPaths}).
    *   <li>{@code idle}: waits (at most 60 s) until no connection has queued or in-flight frames.
@@ -243,6 +246,12 @@ public final class WireServer {
         heap = rt.totalMemory() - rt.freeMemory();
         answer("mem heap " + heap + " direct " + direct() + " rss " + rss() + " conns " + connections.size()
             + " threads " + ManagementFactory.getThreadMXBean().getThreadCount());
+      }
+      case "owners" -> {
+        StringBuilder sb = new StringBuilder("owners");
+        HeapPaths.owners(this, 50_000_000, a.length > 1 && "class".equals(a[1]))
+            .forEach((k, v) -> sb.append(' ').append(k.replace(' ', '_')).append(' ').append(v[1]));
+        answer(sb.toString());
       }
       case "path" -> answer("path " + HeapPaths.pathTo(this, a[1], 20_000_000));
       case "histo" -> answer("histo " + histogram(Path.of(a[1])));
