@@ -49,7 +49,7 @@ import org.jspecify.annotations.Nullable;
  * once per client process in idle scenarios), {@code histo=DIR} (the server's class histogram
  * before and after the connections open, per scenario round), {@code owners=true} (bytes reachable
  * per connection by owner class, from a reflective walk of the server's objects: {@link
- * HeapPaths#owners}), {@code serverJvm=OPT,OPT} (extra JVM options of the server process), {@code hol=false}, {@code holReps=REPS}, {@code holSamples=20}, {@code warm=2 measure=4} (seconds), {@code
+ * HeapPaths#owners}), {@code hol=false}, {@code holReps=REPS}, {@code holSamples=20}, {@code warm=2 measure=4} (seconds), {@code
  * acceptQueue=N} (the server's listen backlog; default Jetty's), {@code holSndbuf=16384} (the hol
  * server's fixed socket send buffer), {@code jfr=DIR} (a JFR recording
  * of every server process), {@code results=DIR}. Every child is killed when the harness ends, even
@@ -481,22 +481,21 @@ public final class WireLoadHarness {
       Files.createDirectories(Paths.get(jfr));
       cmd.add("-XX:StartFlightRecording=filename=" + Paths.get(jfr, "server-" + name + ".jfr") + ",settings=profile,dumponexit=true");
     }
-    if (Boolean.parseBoolean(opt.getOrDefault("owners", "false"))) { // HeapPaths walks JDK internals
-      for (String p : new String[] {"java.util", "java.util.concurrent", "java.util.concurrent.locks",
-          "java.util.concurrent.atomic", "java.lang", "java.lang.ref", "java.lang.invoke", "sun.nio.ch", "java.nio",
-          "java.nio.channels", "java.nio.channels.spi", "java.net", "java.io", "java.security", "sun.nio.cs",
-          "java.nio.charset"}) {
-        cmd.add("--add-opens=java.base/" + p + "=ALL-UNNAMED");
-      }
-    }
-    if (opt.containsKey("serverJvm")) { // extra JVM options of the server, comma-separated
-      cmd.addAll(List.of(opt.get("serverJvm").split(",")));
-    }
     cmd.add(WireServer.class.getName());
     if (opt.containsKey("acceptQueue")) {
       cmd.add("acceptQueue=" + opt.get("acceptQueue"));
     }
     extra.forEach((k, v) -> cmd.add(k + "=" + v));
+    if (Boolean.parseBoolean(opt.getOrDefault("owners", "false"))) { // HeapPaths walks JDK internals
+      List<String> opens = new ArrayList<>();
+      for (String p : new String[] {"java.util", "java.util.concurrent", "java.util.concurrent.locks",
+          "java.util.concurrent.atomic", "java.lang", "java.lang.ref", "java.lang.invoke", "sun.nio.ch", "java.nio",
+          "java.nio.channels", "java.nio.channels.spi", "java.net", "java.io", "java.security", "sun.nio.cs",
+          "java.nio.charset"}) {
+        opens.add("--add-opens=java.base/" + p + "=ALL-UNNAMED");
+      }
+      cmd.addAll(cmd.indexOf(WireServer.class.getName()), opens); // JVM options go before the class
+    }
     Child c = new Child("server", cmd);
     String hello = c.expect(60);
     for (int i = 0; i < 20 && !hello.startsWith("port "); i++) { // e.g. JFR's "Started recording"
