@@ -13,6 +13,7 @@ module dev.runlane.transport.jetty {
   requires transitive org.eclipse.jetty.websocket.server;
   requires org.eclipse.jetty.websocket.common; // the core session behind the API one: encode-once text frames
   requires org.eclipse.jetty.websocket.core.common;
+  requires org.eclipse.jetty.websocket.core.server; // the mapping whose sessions keep a detached upgrade
   requires org.slf4j;
 
   exports dev.runlane.transport.jetty;

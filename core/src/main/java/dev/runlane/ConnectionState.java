@@ -71,9 +71,11 @@ final class ConnectionState implements InboundHandler, Outbox.Owner {
    * sets closed before walking its links: either the run sees the close, or the close sees the
    * link (see {@link #closeLocally}).
    */
-  final Set<RunLink> runLinks = ConcurrentHashMap.newKeySet();
+  final Set<RunLink> runLinks = ConcurrentHashMap.newKeySet(1);
   /** Sessions this connection follows. */
-  final Set<Followed> follows = ConcurrentHashMap.newKeySet();
+  final Set<Followed> follows = ConcurrentHashMap.newKeySet(1);
+  // Both sized for one entry (a table of 2, 24 bytes, where the default 16 take 80): a connection
+  // usually watches one run of one session; the sets grow as any ConcurrentHashMap does.
 
   private volatile boolean closed;
   private volatile boolean closeReported;

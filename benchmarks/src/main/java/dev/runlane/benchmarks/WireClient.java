@@ -123,7 +123,7 @@ public final class WireClient {
       if (r != null) {
         c.answer(r);
       } else if ("open".equals(a[0]) || "storm".equals(a[0])) {
-        c.answer(c.awaitDone(a[0], 120));
+        c.answer(c.awaitDone(a[0], "open".equals(a[0]) && a.length > 5 ? 500 : 120));
       }
     }
     System.exit(0);
@@ -138,9 +138,10 @@ public final class WireClient {
    * #awaitDone}).
    *
    * <ul>
-   *   <li>{@code open FROM TO PREFIX MOD}: opens connections FROM..TO-1, user {@code cI}, each
-   *       subscribing to session {@code PREFIX(I % MOD)} with lastSeq 0; answers when all are
-   *       acknowledged: {@code opened N MILLIS}.
+   *   <li>{@code open FROM TO PREFIX MOD [WINDOW]}: opens connections FROM..TO-1, user {@code
+   *       cI}, each subscribing to session {@code PREFIX(I % MOD)} with lastSeq 0, at most WINDOW
+   *       (default: all) being opened at once; a connection that fails while opening is retried
+   *       up to 5 times; answers when all are acknowledged: {@code opened N MILLIS}.
    *   <li>{@code reset}: zeroes the counters and histograms (a measured window starts).
    *   <li>{@code stats}: the counters, and the histograms in HdrHistogram's compressed form, base64.
    *   <li>{@code drop}: closes every connection at once and reconnects each at once, resuming from
@@ -155,12 +156,14 @@ public final class WireClient {
         int from = Integer.parseInt(a[1]);
         int to = Integer.parseInt(a[2]);
         int mod = Integer.parseInt(a[4]);
+        openWindow = a.length > 5 ? Integer.parseInt(a[5]) : Integer.MAX_VALUE;
         pendingSince = System.nanoTime();
         for (int i = from; i < to; i++) {
           Conn c = new Conn("c" + i, a[3] + (i % mod));
           conns.add(c);
-          c.connect();
+          toOpen.add(c);
         }
+        openMore();
         return null;
       }
       case "reset" -> {
@@ -227,6 +230,34 @@ public final class WireClient {
 
   private long pendingSince;
 
+  /** Connections of an {@code open} not yet started, started while fewer than the window open. */
+  private final java.util.ArrayDeque<Conn> toOpen = new java.util.ArrayDeque<>();
+
+  private int openWindow = Integer.MAX_VALUE;
+  private int opening;
+
+  /** Starts queued connections while fewer than {@link #openWindow} are between connect and ack. */
+  private void openMore() throws IOException {
+    while (opening < openWindow && !toOpen.isEmpty()) {
+      Conn c = toOpen.poll();
+      c.opening = true;
+      c.attempts++;
+      opening++;
+      c.connect();
+    }
+  }
+
+  /** A connection closed or failed: if it was still opening, it leaves the window (and retries). */
+  private void closedWhileOpening(Conn c) {
+    if (c.opening) {
+      c.opening = false;
+      opening--;
+      if (c.attempts < 5) {
+        toOpen.add(c);
+      }
+    }
+  }
+
   /** Polls (on the command thread, through tasks) until every connection is acked and caught up. */
   private String awaitDone(String what, int seconds) throws InterruptedException {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
@@ -284,6 +315,9 @@ public final class WireClient {
             c.closeQuietly();
           }
         }
+        if (!toOpen.isEmpty()) {
+          openMore();
+        }
       }
     } catch (IOException e) {
       answer("error selector " + e);
@@ -301,6 +335,9 @@ public final class WireClient {
     @Nullable ByteBuffer pendingOut;
     boolean upgraded;
     boolean acked;
+    /** Between connect and ack within an {@code open}'s window. */
+    boolean opening;
+    int attempts;
     boolean catchingUp;
     @Nullable String runId;
     @Nullable String epoch;
@@ -371,6 +408,7 @@ public final class WireClient {
       } catch (IOException e) {
         errors++;
       }
+      closedWhileOpening(this);
     }
 
     void write(ByteBuffer b) throws IOException {
@@ -589,6 +627,10 @@ public final class WireClient {
         }
         replayTo = number(a, indexOf(a, k, to, REPLAY_TO) + REPLAY_TO.length);
         acked = true;
+        if (opening) {
+          opening = false;
+          WireClient.this.opening--;
+        }
         if (catchingUp) {
           back.recordValue(now - dropAt);
           if (lastSeq >= replayTo) {

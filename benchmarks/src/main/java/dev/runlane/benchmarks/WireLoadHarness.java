@@ -44,7 +44,12 @@ import org.jspecify.annotations.Nullable;
  *
  * <p>Options: {@code reps=3} (repetitions, medians reported), {@code clients=2} (client
  * processes), {@code only=REGEX} (scenarios by name), {@code storm10k=true} (adds the 10,000-client
- * storm), {@code hol=false}, {@code holReps=REPS}, {@code holSamples=20}, {@code warm=2 measure=4} (seconds), {@code
+ * storm), {@code idle=N[,N...]} (adds memory-only scenarios {@code idle-N}: N connections, each
+ * subscribed to its own running run, no traffic), {@code openWindow=200} (upgrades in progress at
+ * once per client process in idle scenarios), {@code histo=DIR} (the server's class histogram
+ * before and after the connections open, per scenario round), {@code owners=true} (bytes reachable
+ * per connection by owner class, from a reflective walk of the server's objects: {@link
+ * HeapPaths#owners}), {@code hol=false}, {@code holReps=REPS}, {@code holSamples=20}, {@code warm=2 measure=4} (seconds), {@code
  * acceptQueue=N} (the server's listen backlog; default Jetty's), {@code holSndbuf=16384} (the hol
  * server's fixed socket send buffer), {@code protocol=2} (the clients negotiate the compact
  * protocol 2 after each welcome; default 1), {@code jfr=DIR} (a JFR recording
@@ -77,7 +82,11 @@ public final class WireLoadHarness {
   }
 
   /** A scenario: runs, connections (connection i watches run i % runs), rate (0: max), storm. */
-  record Spec(String name, int runs, int conns, double rate, boolean storm) {}
+  record Spec(String name, int runs, int conns, double rate, boolean storm, boolean idle) {
+    Spec(String name, int runs, int conns, double rate, boolean storm) {
+      this(name, runs, conns, rate, storm, false);
+    }
+  }
 
   public static void main(String[] args) throws Exception {
     Runtime.getRuntime().addShutdownHook(new Thread(WireLoadHarness::killAll, "kill-children"));
@@ -120,6 +129,12 @@ public final class WireLoadHarness {
     if (Boolean.parseBoolean(opt.getOrDefault("storm10k", "false"))) {
       specs.add(new Spec("storm-10000", 10_000, 10_000, 20_000, true));
     }
+    for (String n : opt.getOrDefault("idle", "").split(",")) { // e.g. idle=10000: memory only
+      if (!n.isBlank()) {
+        int conns = Integer.parseInt(n.trim());
+        specs.add(new Spec("idle-" + conns, conns, conns, 0, false, true));
+      }
+    }
     String only = opt.getOrDefault("only", ".*");
     String stamp = opt.getOrDefault("name", "wire");
     Path jsonFile = dir.resolve(stamp + ".json");
@@ -134,7 +149,9 @@ public final class WireLoadHarness {
       for (int r = 0; r < reps; r++) {
         System.out.println("-- " + s.name() + " rep " + (r + 1) + "/" + reps + " (load " + procLine("/proc/loadavg") + ")");
         Map<String, Object> res = scenario(s, r);
-        System.out.println("   " + res);
+        Map<String, Object> shown = new LinkedHashMap<>(res);
+        shown.remove("ownersPerConnB"); // printed as a table above
+        System.out.println("   " + shown);
         rounds.add(res);
       }
       Map<String, Object> med = medians(rounds);
@@ -204,19 +221,66 @@ public final class WireLoadHarness {
         cs.add(client(server, "client" + j, 0));
       }
       server.call("start s " + s.runs(), 120);
+      String histo = opt.get("histo");
+      if (histo != null) {
+        Files.createDirectories(Paths.get(histo));
+        server.call("histo " + Paths.get(histo, s.name() + "-" + rep + "-before.txt").toAbsolutePath(), 120);
+      }
+      boolean owners = Boolean.parseBoolean(opt.getOrDefault("owners", "false"));
+      Map<String, String> owners0 = owners ? kv(server.call("owners class", 300)) : Map.of();
       Map<String, String> mem0 = kv(server.call("mem", 60));
       long t = System.nanoTime();
+      // idle scenarios open at most `openWindow` connections at a time (the upgrades, not the idle
+      // connections, are what a listen backlog of 50 cannot take at once)
+      String window = s.idle() ? " " + opt.getOrDefault("openWindow", "200") : "";
       for (int j = 0; j < k; j++) {
-        cs.get(j).send("open " + (long) j * s.conns() / k + " " + (long) (j + 1) * s.conns() / k + " s " + s.runs());
+        cs.get(j).send("open " + (long) j * s.conns() / k + " " + (long) (j + 1) * s.conns() / k + " s " + s.runs() + window);
       }
       for (Child c : cs) {
-        expectPrefix(c.expect(150), "opendone");
+        expectPrefix(c.expect(s.idle() ? 600 : 150), "opendone");
       }
       r.put("openMs", (System.nanoTime() - t) / 1e6);
       Map<String, String> mem1 = kv(server.call("mem", 60));
       r.put("heapPerConnB", (lng(mem1, "heap") - lng(mem0, "heap")) / (double) s.conns());
       r.put("directPerConnB", (lng(mem1, "direct") - lng(mem0, "direct")) / (double) s.conns());
       r.put("rssPerConnB", (lng(mem1, "rss") - lng(mem0, "rss")) / (double) s.conns());
+      r.put("heapBeforeB", lng(mem0, "heap"));
+      r.put("heapAfterB", lng(mem1, "heap"));
+      r.put("directBeforeB", lng(mem0, "direct"));
+      r.put("directAfterB", lng(mem1, "direct"));
+      r.put("serverConns", lng(mem1, "conns"));
+      r.put("serverThreadsBefore", lng(mem0, "threads"));
+      r.put("serverThreadsAfter", lng(mem1, "threads"));
+      if (histo != null) {
+        server.call("histo " + Paths.get(histo, s.name() + "-" + rep + "-after.txt").toAbsolutePath(), 120);
+      }
+      if (owners) { // bytes per connection by owner class, largest first
+        Map<String, String> owners1 = kv(server.call("owners class", 300));
+        List<Map.Entry<String, Double>> per = new ArrayList<>();
+        for (Map.Entry<String, String> e : owners1.entrySet()) {
+          double before = Double.parseDouble(owners0.getOrDefault(e.getKey(), "0"));
+          per.add(Map.entry(e.getKey().replace('_', ' '), (Double.parseDouble(e.getValue()) - before) / s.conns()));
+        }
+        per.sort((x, y) -> Double.compare(y.getValue(), x.getValue()));
+        Map<String, Object> byOwner = new LinkedHashMap<>();
+        Map<String, Double> byGroup = new LinkedHashMap<>();
+        per.removeIf(e -> Math.abs(e.getValue()) < 0.5); // shared objects, not per connection
+        for (Map.Entry<String, Double> e : per) {
+          byOwner.put(e.getKey(), Math.round(e.getValue() * 10) / 10.0);
+          String group = e.getKey().contains(":") ? e.getKey().substring(0, e.getKey().indexOf(':')) : e.getKey();
+          byGroup.merge(group, e.getValue(), Double::sum);
+        }
+        r.put("ownersPerConnB", byOwner);
+        System.out.println("   reachable bytes per connection by owner (HeapPaths.owners):");
+        byGroup.entrySet().stream()
+            .sorted((x, y) -> Double.compare(y.getValue(), x.getValue()))
+            .forEach(e -> System.out.printf(Locale.ROOT, "     %-28s %7.0f%n", e.getKey(), e.getValue()));
+        per.stream().limit(25).forEach(e -> System.out.printf(Locale.ROOT, "       %-54s %7.0f%n", e.getKey(), e.getValue()));
+      }
+      if (s.idle()) {
+        r.put("loadAverage", procLine("/proc/loadavg"));
+        return r;
+      }
 
       // warm-up
       server.call("pub s " + s.rate() + " " + warm + " " + Long.MAX_VALUE, 10);
@@ -436,6 +500,16 @@ public final class WireLoadHarness {
       cmd.add("writeThreads=" + opt.get("writeThreads"));
     }
     extra.forEach((k, v) -> cmd.add(k + "=" + v));
+    if (Boolean.parseBoolean(opt.getOrDefault("owners", "false"))) { // HeapPaths walks JDK internals
+      List<String> opens = new ArrayList<>();
+      for (String p : new String[] {"java.util", "java.util.concurrent", "java.util.concurrent.locks",
+          "java.util.concurrent.atomic", "java.lang", "java.lang.ref", "java.lang.invoke", "sun.nio.ch", "java.nio",
+          "java.nio.channels", "java.nio.channels.spi", "java.net", "java.io", "java.security", "sun.nio.cs",
+          "java.nio.charset"}) {
+        opens.add("--add-opens=java.base/" + p + "=ALL-UNNAMED");
+      }
+      cmd.addAll(cmd.indexOf(WireServer.class.getName()), opens); // JVM options go before the class
+    }
     Child c = new Child("server", cmd);
     String hello = c.expect(60);
     for (int i = 0; i < 20 && !hello.startsWith("port "); i++) { // e.g. JFR's "Started recording"

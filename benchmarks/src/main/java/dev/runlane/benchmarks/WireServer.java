@@ -197,6 +197,13 @@ public final class WireServer {
    *       NANOS} at once.
    *   <li>{@code burst N}: publishes N events to run {@code h0} and answers the nanoseconds until
    *       every connection's outbox is empty and nothing is in flight, and the CPU time spent.
+   *   <li>{@code histo PATH}: writes the live class histogram (what {@code jcmd PID
+   *       GC.class_histogram} prints, after a full collection) to PATH; answers its byte total.
+   *   <li>{@code owners [class]}: bytes reachable from this server by owner group, or by owner
+   *       class (a diagnostic; see
+   *       {@link HeapPaths#owners}).
+   *   <li>{@code path CLASS}: the shortest chain of fields from this server to an instance of
+   *       CLASS (a diagnostic; see {@link HeapPaths}).
    *   <li>{@code idle}: waits (at most 60 s) until no connection has queued or in-flight frames.
    * </ul>
    */
@@ -242,8 +249,17 @@ public final class WireServer {
         }
         Runtime rt = Runtime.getRuntime();
         heap = rt.totalMemory() - rt.freeMemory();
-        answer("mem heap " + heap + " direct " + direct() + " rss " + rss() + " conns " + connections.size());
+        answer("mem heap " + heap + " direct " + direct() + " rss " + rss() + " conns " + connections.size()
+            + " threads " + ManagementFactory.getThreadMXBean().getThreadCount());
       }
+      case "owners" -> {
+        StringBuilder sb = new StringBuilder("owners");
+        HeapPaths.owners(this, 50_000_000, a.length > 1 && "class".equals(a[1]))
+            .forEach((k, v) -> sb.append(' ').append(k.replace(' ', '_')).append(' ').append(v[1]));
+        answer(sb.toString());
+      }
+      case "path" -> answer("path " + HeapPaths.pathTo(this, a[1], 20_000_000));
+      case "histo" -> answer("histo " + histogram(Path.of(a[1])));
       case "hol" -> answer("holpub " + hol("ctl".equals(a[1]), Integer.parseInt(a[2])));
       case "burst" -> {
         long cpu0 = cpuNanos();
@@ -365,6 +381,26 @@ public final class WireServer {
         return System.nanoTime() - t0;
       }
       LockSupport.parkNanos(20_000);
+    }
+    return -1;
+  }
+
+  /** The live class histogram (a full GC first) written to {@code file}; the total bytes it lists. */
+  private static long histogram(Path file) throws Exception {
+    String text =
+        (String)
+            ManagementFactory.getPlatformMBeanServer()
+                .invoke(
+                    new javax.management.ObjectName("com.sun.management:type=DiagnosticCommand"),
+                    "gcClassHistogram",
+                    new Object[] {new String[0]},
+                    new String[] {String[].class.getName()});
+    Files.writeString(file, text);
+    for (String l : text.split("\n")) {
+      String t = l.trim();
+      if (t.startsWith("Total")) {
+        return Long.parseLong(t.split(" +")[2]);
+      }
     }
     return -1;
   }

@@ -52,10 +52,18 @@ public final class JettyRunlaneWebSockets {
    * Maps WebSocket upgrades of {@code pathSpec} in {@code context} to Runlane connections.
    *
    * <p>Installs a {@link WebSocketUpgradeHandler} as the context's handler; the handler the context
-   * had before, if any, becomes its child and keeps serving every request that is not an upgrade to
+   * had before, if any, comes after it and keeps serving every request that is not an upgrade to
    * {@code pathSpec}. Call once per context before the server starts; for several paths, or to
    * place the upgrade handler yourself, use {@link #creator} with Jetty's {@code
    * ServerWebSocketContainer.addMapping}.
+   *
+   * <p>The path is mapped beside the handler's {@code ServerWebSocketContainer} rather than in it
+   * (its sessions still belong to the container and get its settings: session listeners and {@code
+   * getOpenSessions()} see them), so that each session keeps only a compact, detached copy of its
+   * upgrade request and response ({@link JettyConnection#upgradeRequest()}): Jetty 12.1's own
+   * copies keep the whole HTTP/1.1 exchange reachable for as long as the WebSocket is open, about 3
+   * KB of heap per connection. With {@link #creator} and {@code addMapping}, Jetty's copies are
+   * kept.
    *
    * @param server the server, from which Jetty looks up shared WebSocket components
    * @param context the context; {@code pathSpec} is relative to its context path
@@ -74,13 +82,17 @@ public final class JettyRunlaneWebSockets {
     Objects.requireNonNull(context, "context");
     Objects.requireNonNull(pathSpec, "pathSpec");
     WebSocketCreator creator = creator(settings, acceptor);
-    WebSocketUpgradeHandler upgrade =
-        WebSocketUpgradeHandler.from(
-            server, context, container -> container.addMapping(pathSpec, creator));
+    WebSocketUpgradeHandler upgrade = WebSocketUpgradeHandler.from(server, context, container -> {});
+    // The mapping is ours rather than the container's: the sessions it opens keep a detached copy
+    // of their upgrade request and response, not the whole HTTP exchange (about 4 KB each).
+    DetachedUpgradeHandler detached =
+        new DetachedUpgradeHandler(
+            server, context, upgrade.getServerWebSocketContainer(), pathSpec, creator);
     Handler previous = context.getHandler();
     if (previous != null) {
-      upgrade.setHandler(previous);
+      detached.setHandler(previous);
     }
+    upgrade.setHandler(detached);
     context.setHandler(upgrade);
     return upgrade;
   }

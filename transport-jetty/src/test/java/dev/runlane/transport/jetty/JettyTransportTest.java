@@ -14,6 +14,7 @@ import dev.runlane.transport.CloseReason;
 import dev.runlane.transport.Frame;
 import dev.runlane.transport.Lane;
 import dev.runlane.transport.Payload;
+import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.net.http.WebSocket;
@@ -565,6 +566,65 @@ class JettyTransportTest {
         EnumSet.of(Capability.BINARY, Capability.TRANSPORT_PING, Capability.BATCHING),
         a.connection.capabilities());
     assertEquals("alice", a.connection.upgradeRequest().getHeader(TestServer.USER_HEADER));
+  }
+
+  @Test
+  void theUpgradeRequestIsADetachedCopyWithHeadersAndQuery() throws Exception {
+    start();
+    ClientRecorder listener = new ClientRecorder();
+    TestServer.client()
+        .newWebSocketBuilder()
+        .header(TestServer.USER_HEADER, "alice")
+        .header("Cookie", "theme=dark")
+        .buildAsync(URI.create(server.wsUri() + "?primary=c1&generation=3"), listener)
+        .get(10, TimeUnit.SECONDS);
+    JettyConnection c = server.acceptor.next().connection;
+    org.eclipse.jetty.websocket.api.UpgradeRequest r = c.upgradeRequest();
+    // Jetty's own copy keeps the HTTP exchange (parser, channel, connection) reachable; ours not
+    assertInstanceOf(DetachedUpgradeRequest.class, r);
+    assertEquals("alice", r.getHeader(TestServer.USER_HEADER));
+    assertEquals("alice", r.getHeader(TestServer.USER_HEADER.toLowerCase(java.util.Locale.ROOT)));
+    assertEquals(List.of("alice"), r.getHeaders(TestServer.USER_HEADER));
+    assertEquals(List.of("alice"), r.getHeaders().get(TestServer.USER_HEADER));
+    assertEquals("127.0.0.1", r.getHost());
+    assertEquals(List.of("c1"), r.getParameterMap().get("primary"));
+    assertEquals(List.of("3"), r.getParameterMap().get("generation"));
+    assertEquals("primary=c1&generation=3", r.getQueryString());
+    assertEquals("GET", r.getMethod());
+    assertEquals("ws", r.getRequestURI().getScheme());
+    assertEquals("/ws", r.getRequestURI().getPath());
+    assertEquals("dark", r.getCookies().get(0).getValue());
+    assertFalse(r.isSecure());
+  }
+
+  @Test
+  void sessionsOfTheInstalledPathBelongToTheContainerAndGetItsSettings() throws Exception {
+    start();
+    server.container.setOutputBufferSize(12_345);
+    server.container.setInputBufferSize(5_432);
+    TestServer.Pair a = server.connect("alice");
+    assertEquals(1, server.container.getOpenSessions().size());
+    org.eclipse.jetty.websocket.api.Session s = server.container.getOpenSessions().iterator().next();
+    assertEquals(12_345, s.getOutputBufferSize());
+    assertEquals(5_432, s.getInputBufferSize());
+    assertEquals("alice", s.getUpgradeRequest().getHeader(TestServer.USER_HEADER));
+    a.client.sendClose(WebSocket.NORMAL_CLOSURE, "bye").get(10, TimeUnit.SECONDS);
+    a.handler.awaitClose();
+  }
+
+  @Test
+  void detachedHeadersKeepEveryNameAndValueInOrderAndMatchNamesIgnoringCase() {
+    org.eclipse.jetty.http.HttpFields original =
+        org.eclipse.jetty.http.HttpFields.build().add("X-A", "1").add("X-B", "2").add("X-A", "3");
+    String[] flat = DetachedUpgradeRequest.flatten(original);
+    assertArrayEquals(new String[] {"X-A", "1", "X-B", "2", "X-A", "3"}, flat);
+    assertEquals(List.of("1", "3"), DetachedUpgradeRequest.values(flat, "x-a"));
+    assertEquals("1", DetachedUpgradeRequest.first(flat, "x-A"));
+    assertEquals(null, DetachedUpgradeRequest.first(flat, "X-C"));
+    java.util.Map<String, List<String>> map = DetachedUpgradeRequest.asMap(flat);
+    assertEquals(List.of("1", "3"), map.get("x-a"));
+    assertEquals(List.of("2"), map.get("X-B"));
+    assertEquals(2, map.size());
   }
 
   @Test

@@ -28,14 +28,22 @@ final class TestServer implements AutoCloseable {
 
   final Server server;
   final RecordingAcceptor acceptor;
+  /** The container of the handler install() returned. */
+  final org.eclipse.jetty.websocket.server.ServerWebSocketContainer container;
   private final int port;
 
   /** Socket writes of the server, counted at the socket (one per buffer written). */
   final AtomicInteger writes;
 
-  private TestServer(Server server, RecordingAcceptor acceptor, int port, AtomicInteger writes) {
+  private TestServer(
+      Server server,
+      RecordingAcceptor acceptor,
+      org.eclipse.jetty.websocket.server.ServerWebSocketContainer container,
+      int port,
+      AtomicInteger writes) {
     this.server = server;
     this.acceptor = acceptor;
+    this.container = container;
     this.port = port;
     this.writes = writes;
   }
@@ -68,9 +76,11 @@ final class TestServer implements AutoCloseable {
           }
         });
     server.setHandler(context);
-    JettyRunlaneWebSockets.install(server, context, "/ws", settings, acceptor);
+    org.eclipse.jetty.websocket.server.ServerWebSocketContainer container =
+        JettyRunlaneWebSockets.install(server, context, "/ws", settings, acceptor)
+            .getServerWebSocketContainer();
     server.start();
-    return new TestServer(server, acceptor, connector.getLocalPort(), writes);
+    return new TestServer(server, acceptor, container, connector.getLocalPort(), writes);
   }
 
   static TestServer start(RecordingAcceptor acceptor) throws Exception {
