@@ -85,7 +85,9 @@ public final class WireServer {
     if (maxQueuedFrames > 0) {
       rb.maxQueuedFrames(maxQueuedFrames);
     }
-    rb.writeThreads(writeThreads);
+    if (writeThreads >= 0) { // else Runlane's default
+      rb.writeThreads(writeThreads);
+    }
     this.runlane = rb.build();
     this.server = new Server();
     this.connector = new ServerConnector(server);
@@ -149,7 +151,7 @@ public final class WireServer {
             Integer.parseInt(opt.getOrDefault("maxQueuedFrames", "0")),
             Integer.parseInt(opt.getOrDefault("acceptQueue", "0")),
             Integer.parseInt(opt.getOrDefault("sndbuf", "0")),
-            Integer.parseInt(opt.getOrDefault("writeThreads", "0")),
+            Integer.parseInt(opt.getOrDefault("writeThreads", "-1")),
             out);
     s.answer("port " + s.connector.getLocalPort() + " pid " + ProcessHandle.current().pid());
     BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
