@@ -152,7 +152,12 @@ final class Outbox {
         }
         drainer = null;
         if (sentAny) {
-          owner.drained();
+          try {
+            owner.drained();
+          } catch (RuntimeException e) {
+            // a backlog waiter's failure must not leave wip raised: that would wedge this pipe
+            LOG.error("backlog notification failed on {}", transport.id(), e);
+          }
         }
         missed = (int) WIP.getAndAdd(this, -missed) - missed;
         if (missed == 0) {
@@ -376,7 +381,7 @@ final class Outbox {
       return;
     }
     WriteLoops.Slot s = writeSlot;
-    if (s != null && queuedFramesRacy < WriteLoops.INLINE_BACKLOG) {
+    if (s != null && queuedFramesRacy < WriteLoops.INLINE_BACKLOG && s.active()) {
       s.schedule(); // the write thread drains it, with whatever arrives meanwhile
       return;
     }

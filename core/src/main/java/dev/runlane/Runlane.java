@@ -366,9 +366,18 @@ public final class Runlane implements AutoCloseable {
     if (closed) {
       return;
     }
-    lifecycle.cancelLocalRuns();
-    for (ConnectionState c : new ArrayList<>(connections.all())) {
-      c.closeLocally(CloseReason.GOING_AWAY, true);
+    if (writeLoops != null) {
+      writeLoops.pauseAndSettle(1_000); // the runs' last frames go out before the connections close
+    }
+    try {
+      lifecycle.cancelLocalRuns();
+      for (ConnectionState c : new ArrayList<>(connections.all())) {
+        c.closeLocally(CloseReason.GOING_AWAY, true);
+      }
+    } finally {
+      if (writeLoops != null) {
+        writeLoops.resume();
+      }
     }
   }
 
@@ -385,6 +394,9 @@ public final class Runlane implements AutoCloseable {
     }
     closed = true;
     housekeeping.stop();
+    if (writeLoops != null) {
+      writeLoops.pauseAndSettle(1_000); // the runs' last frames go out before the connections close
+    }
     lifecycle.cancelAll();
     for (ConnectionState c : new ArrayList<>(connections.all())) {
       c.closeLocally(CloseReason.GOING_AWAY, true);

@@ -56,6 +56,31 @@ final class WriteLoops {
     return loops[Math.floorMod(connectionId.hashCode(), loops.length)];
   }
 
+  /**
+   * Makes every push drain on the pushing thread again and waits (at most {@code timeoutMillis})
+   * until no write thread holds or has queued a drain. Called before a shutdown ends the runs and
+   * closes the connections: the runs' last frames are then written by the thread that ends them,
+   * before the close empties the outboxes, as without write threads.
+   */
+  void pauseAndSettle(long timeoutMillis) {
+    for (Loop l : loops) {
+      l.paused = true;
+    }
+    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
+    for (Loop l : loops) {
+      while ((l.busy || !l.queue.isEmpty()) && l.thread != Thread.currentThread() && System.nanoTime() < deadline) {
+        LockSupport.parkNanos(100_000);
+      }
+    }
+  }
+
+  /** Hands pushes to the write threads again (after {@link #pauseAndSettle}). */
+  void resume() {
+    for (Loop l : loops) {
+      l.paused = false;
+    }
+  }
+
   /** Stops the threads; outboxes queued and not yet drained are drained by no one (call on close). */
   void stop() {
     for (Loop l : loops) {
@@ -88,6 +113,11 @@ final class WriteLoops {
       this.drain = drain;
     }
 
+    /** Whether pushes go to the write thread (false while it is paused for a shutdown). */
+    boolean active() {
+      return !loop.paused;
+    }
+
     /** Queues the drain on the loop unless it is queued already. */
     void schedule() {
       if (get() == 0 && compareAndSet(0, 1)) {
@@ -107,6 +137,10 @@ final class WriteLoops {
     /** 1 while the thread is parked or about to park; a scheduler that swaps it to 0 unparks it. */
     private final AtomicInteger sleeping = new AtomicInteger();
     private volatile boolean stopped;
+    /** While true, pushes drain on the pushing thread ({@link WriteLoops#pauseAndSettle}). */
+    private volatile boolean paused;
+    /** True while this thread runs a drain. */
+    private volatile boolean busy;
     @SuppressWarnings("NullAway.Init") // set before the thread starts
     private Thread thread;
 
@@ -135,11 +169,14 @@ final class WriteLoops {
           sleeping.set(0);
           continue;
         }
+        busy = true;
         try {
           s.run();
         } catch (RuntimeException | Error e) {
           // the outbox guards every transport call; this is a bug, and the loop must survive it
           LOG.error("write loop: draining an outbox failed", e);
+        } finally {
+          busy = false;
         }
       }
     }

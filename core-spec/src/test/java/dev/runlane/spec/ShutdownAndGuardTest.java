@@ -47,8 +47,13 @@ class ShutdownAndGuardTest {
   }
 
   Runlane build(Duration defaultTimeout) {
+    return build(defaultTimeout, 0);
+  }
+
+  Runlane build(Duration defaultTimeout, int writeThreads) {
     RunlaneBuilder b =
         Runlane.builder()
+            .writeThreads(writeThreads)
             .codec(new TextCodec())
             .timeSource(time)
             .runtime(runtime)
@@ -75,6 +80,32 @@ class ShutdownAndGuardTest {
     assertEquals(2, ended.size(), "each run's listener exactly once");
     RunlaneAssertions.assertSeqs(a, r1.runId(), 1, 2);
     assertEquals(CloseReason.GOING_AWAY, a.closeReason());
+  }
+
+  /**
+   * With write threads (a batching transport), close and drain still deliver each run's last
+   * frame before the connection is sent away: a push at shutdown is written by the thread that
+   * ends the run, not left queued on a write thread while the close empties the outbox. Many
+   * rounds, since a write thread racing the close would lose the frame only sometimes.
+   */
+  @Test
+  void withWriteThreadsCloseAndDrainStillDeliverEachRunsLastFrame() {
+    for (int round = 0; round < 100; round++) {
+      boolean viaDrain = round % 2 == 0;
+      Runlane rl = build(Duration.ZERO, 1);
+      InMemoryConnection a =
+          new InMemoryTransport(rl).open("alice", "c" + round, java.util.Set.of(dev.runlane.transport.Capability.BATCHING));
+      RunHandle r = started(rl, StartRequest.of("s1", "alice").fromConnection(a.id()));
+      r.publish("delta", "x"); // seq 2, pushed through the write thread
+      if (viaDrain) {
+        rl.drain();
+      } else {
+        rl.close();
+      }
+      RunlaneAssertions.assertSeqs(a, r.runId(), 1, 2, 3);
+      assertEquals(CloseReason.GOING_AWAY, a.closeReason(), "round " + round);
+      rl.close();
+    }
   }
 
   @Test
