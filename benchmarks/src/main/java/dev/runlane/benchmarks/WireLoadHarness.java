@@ -55,7 +55,8 @@ import org.jspecify.annotations.Nullable;
  * protocol 2 after each welcome; default 1), {@code jfr=DIR} (a JFR recording
  * of every server process), {@code serverJvm="ARGS"} (extra JVM arguments of every server process,
  * {@code {name}} replaced by the scenario's name: an async-profiler {@code -agentpath}, say),
- * {@code writeThreads=N} (the server's {@code RunlaneBuilder.writeThreads}), {@code serverGc=G1}
+ * {@code clientJvm="ARGS"} (the same for every client process, {@code {name}} replaced by the
+ * client's name), {@code writeThreads=N} (the server's {@code RunlaneBuilder.writeThreads}), {@code serverGc=G1}
  * (the server's collector: {@code G1}, {@code Parallel}, {@code Serial}, {@code Z}),
  * {@code results=DIR}. Every child is killed when the harness ends, even
  * on failure, and every child exits when its stdin closes.
@@ -523,6 +524,12 @@ public final class WireLoadHarness {
 
   private Child client(Child server, String name, int rcvbuf) throws IOException {
     List<String> cmd = java("-Xms256m", "-Xmx768m", "-XX:+UseSerialGC");
+    String clientJvm = opt.get("clientJvm");
+    if (clientJvm != null) { // e.g. -Xlog:gc:file=…/{name}.log
+      for (String a : clientJvm.trim().split("\\s+")) {
+        cmd.add(a.replace("{name}", name));
+      }
+    }
     cmd.add(WireClient.class.getName());
     cmd.add("port=" + server.port);
     if (rcvbuf > 0) {

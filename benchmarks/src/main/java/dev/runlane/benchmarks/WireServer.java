@@ -88,6 +88,10 @@ public final class WireServer {
     if (writeThreads >= 0) { // else Runlane's default
       rb.writeThreads(writeThreads);
     }
+    String capacity = System.getProperty("runlane.bench.replayCapacity");
+    if (capacity != null) { // an experiment: how much of a figure the retained events cost
+      rb.replayCapacity(Integer.parseInt(capacity));
+    }
     this.runlane = rb.build();
     this.server = new Server();
     this.connector = new ServerConnector(server);
