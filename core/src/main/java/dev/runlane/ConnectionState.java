@@ -182,9 +182,12 @@ final class ConnectionState implements InboundHandler, Outbox.Owner {
     outbox.flush();
   }
 
-  /** Flushes a run's frames pushed here: on the write thread if there is one ({@link Outbox#flushSoon}). */
-  void flushSoon() {
-    outbox.flushSoon();
+  /**
+   * Flushes a run's frames pushed here: on the write thread if there is one ({@link
+   * Outbox#flushSoon}); {@code lone} if the run pushed them to no other connection.
+   */
+  void flushSoon(boolean lone) {
+    outbox.flushSoon(lone);
   }
 
   /** Encodes and sends one control message to this connection only. Call under no lock. */

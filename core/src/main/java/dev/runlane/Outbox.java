@@ -374,14 +374,16 @@ final class Outbox {
 
   /**
    * Like {@link #flush()}, but hands the drain to this outbox's write thread if it has one (a run's
-   * frames pushed to recipients; replies to a command are flushed at once). Call under no lock.
+   * frames pushed to recipients; replies to a command are flushed at once), unless {@code lone} (the
+   * run has no other recipient) and the write thread's loop lets this push be written here ({@link
+   * WriteLoops.Slot#inlineLone}). Call under no lock.
    */
-  void flushSoon() {
+  void flushSoon(boolean lone) {
     if (reportOverflow()) {
       return;
     }
     WriteLoops.Slot s = writeSlot;
-    if (s != null && queuedFramesRacy < WriteLoops.INLINE_BACKLOG && s.active()) {
+    if (s != null && queuedFramesRacy < WriteLoops.INLINE_BACKLOG && s.active() && !(lone && s.inlineLone())) {
       s.schedule(); // the write thread drains it, with whatever arrives meanwhile
       return;
     }

@@ -56,8 +56,9 @@ final class RunEdge implements ConnectionState.RunLink {
 
   /** Flushes the connections of {@code edges} after a hand-off under a run lock; call under no lock. */
   static void flush(RunEdge[] edges) {
+    boolean lone = edges.length == 1;
     for (RunEdge e : edges) {
-      e.connection.flushSoon();
+      e.connection.flushSoon(lone);
     }
   }
 

@@ -4,6 +4,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -33,15 +34,34 @@ final class WriteLoops {
   /** An outbox with at least this many frames queued is drained by the flushing thread itself. */
   static final int INLINE_BACKLOG = 128;
 
+  /**
+   * Lone-recipient pushes a loop lets the pushing thread write per window of 2<sup>20</sup> ns
+   * (~1 ms): 32 is 32,000 inline writes per second per loop, about a third of a core of system calls,
+   * well past where a steady, unbatched stream would gain from a hand-off.
+   */
+  static final int LONE_INLINE_PER_WINDOW = 32;
+
   private final Loop[] loops;
 
   WriteLoops(int threads, String namePrefix) {
+    this(threads, namePrefix, LONE_INLINE_PER_WINDOW, System::nanoTime);
+  }
+
+  /**
+   * @param lonePerWindow lone-recipient pushes written inline per ~1 ms window and loop; 0 hands
+   *     every push to the write thread
+   * @param nanoClock the clock of the rate windows ({@code System::nanoTime}; a test's own)
+   */
+  WriteLoops(int threads, String namePrefix, int lonePerWindow, LongSupplier nanoClock) {
     if (threads < 1) {
       throw new IllegalArgumentException("threads < 1");
     }
+    if (lonePerWindow < 0) {
+      throw new IllegalArgumentException("lonePerWindow < 0");
+    }
     loops = new Loop[threads];
     for (int i = 0; i < threads; i++) {
-      loops[i] = new Loop();
+      loops[i] = new Loop(lonePerWindow, nanoClock);
       Thread t = new Thread(loops[i], namePrefix + i);
       t.setDaemon(true);
       loops[i].thread = t;
@@ -118,6 +138,14 @@ final class WriteLoops {
       return !loop.paused;
     }
 
+    /**
+     * Whether the pushing thread should write a push to a run's lone recipient itself: true for the
+     * first {@code lonePerWindow} such pushes of the loop's current ~1 ms window. Counts the push.
+     */
+    boolean inlineLone() {
+      return loop.inlineLone();
+    }
+
     /** Queues the drain on the loop unless it is queued already. */
     void schedule() {
       if (get() == 0 && compareAndSet(0, 1)) {
@@ -134,6 +162,14 @@ final class WriteLoops {
   /** One write thread and its queue of outbox drains. */
   static final class Loop implements Runnable {
     private final ConcurrentLinkedQueue<Slot> queue = new ConcurrentLinkedQueue<>();
+    private final int lonePerWindow;
+    /**
+     * The current rate window ({@code System.nanoTime() >> 20}) and the lone pushes written inline in
+     * it. Updated racily by pushing threads: a lost reset or count only moves one push to the other,
+     * equally correct, path.
+     */
+    private volatile long window;
+    private final AtomicInteger inlineInWindow = new AtomicInteger();
     /** 1 while the thread is parked or about to park; a scheduler that swaps it to 0 unparks it. */
     private final AtomicInteger sleeping = new AtomicInteger();
     private volatile boolean stopped;
@@ -143,6 +179,25 @@ final class WriteLoops {
     private volatile boolean busy;
     @SuppressWarnings("NullAway.Init") // set before the thread starts
     private Thread thread;
+
+    private final LongSupplier nanoClock;
+
+    Loop(int lonePerWindow, LongSupplier nanoClock) {
+      this.lonePerWindow = lonePerWindow;
+      this.nanoClock = nanoClock;
+    }
+
+    private boolean inlineLone() {
+      if (lonePerWindow == 0) {
+        return false;
+      }
+      long w = nanoClock.getAsLong() >> 20;
+      if (w != window) {
+        window = w;
+        inlineInWindow.set(0);
+      }
+      return inlineInWindow.incrementAndGet() <= lonePerWindow;
+    }
 
     /** A slot on this loop for a drain (one per outbox). */
     Slot slot(Runnable drain) {

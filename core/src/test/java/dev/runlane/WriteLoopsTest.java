@@ -24,7 +24,7 @@ import org.junit.jupiter.api.Test;
 /**
  * {@link WriteLoops}: outboxes drained by write threads lose, duplicate and reorder nothing, never
  * send concurrently on one transport, batch what piles up into one flush, and fall back to the
- * pushing thread when an outbox is far behind.
+ * pushing thread when an outbox is far behind or a lone recipient's push comes on a quiet node.
  */
 class WriteLoopsTest {
   final RecordingOwner owner = new RecordingOwner();
@@ -94,13 +94,63 @@ class WriteLoopsTest {
     BatchingConnection t = new BatchingConnection("c");
     Outbox o = new Outbox(owner, t, 1000, Long.MAX_VALUE, 16, 1000, null, loops.loopFor("c"));
     o.enqueue(frame("pushed"));
-    o.flushSoon();
+    o.flushSoon(false);
     await(() -> t.sent.size() == 1, "the pushed frame");
     assertEquals("wl-test-0", t.senders.get(0));
     o.enqueue(frame("reply"));
     o.flush();
     assertEquals(List.of("pushed", "reply"), t.sent, "flush() sends before it returns");
     assertEquals(Thread.currentThread().getName(), t.senders.get(1));
+  }
+
+  /**
+   * A run's lone recipient: while its loop's window has inline budget left, the pushing thread writes
+   * (no wake-up); past it, the rest of the window's pushes go to the write thread; a new window
+   * starts with a fresh budget. Order holds across the two paths.
+   */
+  @Test
+  void aLoneRecipientsPushesAreWrittenInlineUpToTheWindowsBudgetThenByTheWriteThread() throws Exception {
+    java.util.concurrent.atomic.AtomicLong now = new java.util.concurrent.atomic.AtomicLong(5L << 20);
+    loops = new WriteLoops(1, "wl-test-", 2, now::get);
+    BatchingConnection t = new BatchingConnection("c");
+    Outbox o = new Outbox(owner, t, 1000, Long.MAX_VALUE, 16, 1000, null, loops.loopFor("c"));
+    String me = Thread.currentThread().getName();
+    for (int i = 0; i < 3; i++) {
+      o.enqueue(frame("a" + i));
+      o.flushSoon(true);
+    }
+    await(() -> t.sent.size() == 3, "the third frame");
+    assertEquals(List.of(me, me, "wl-test-0"), t.senders, "two inline, then the write thread");
+    assertEquals(3, t.flushes.get(), "each drain ends with a flush, inline ones too");
+    now.addAndGet(1L << 20); // the next window
+    o.enqueue(frame("b"));
+    o.flushSoon(true);
+    assertEquals(List.of("a0", "a1", "a2", "b"), t.sent, "inline again: sent before flushSoon returns");
+    assertEquals(me, t.senders.get(3));
+  }
+
+  /** A push to several recipients (a fan-out) goes to the write thread even on a quiet node. */
+  @Test
+  void aPushToSeveralRecipientsGoesToTheWriteThreadEvenWhenQuiet() throws Exception {
+    loops = new WriteLoops(1, "wl-test-", 1_000, () -> 0L);
+    BatchingConnection t = new BatchingConnection("c");
+    Outbox o = new Outbox(owner, t, 1000, Long.MAX_VALUE, 16, 1000, null, loops.loopFor("c"));
+    o.enqueue(frame("fan"));
+    o.flushSoon(false);
+    await(() -> t.sent.size() == 1, "the frame");
+    assertEquals(List.of("wl-test-0"), t.senders);
+  }
+
+  /** With no inline budget (0), even a lone recipient's push goes to the write thread. */
+  @Test
+  void withNoInlineBudgetALoneRecipientsPushGoesToTheWriteThread() throws Exception {
+    loops = new WriteLoops(1, "wl-test-", 0, () -> 0L);
+    BatchingConnection t = new BatchingConnection("c");
+    Outbox o = new Outbox(owner, t, 1000, Long.MAX_VALUE, 16, 1000, null, loops.loopFor("c"));
+    o.enqueue(frame("lone"));
+    o.flushSoon(true);
+    await(() -> t.sent.size() == 1, "the frame");
+    assertEquals(List.of("wl-test-0"), t.senders);
   }
 
   /**
@@ -119,7 +169,7 @@ class WriteLoopsTest {
               new Thread(
                   () -> {
                     o.enqueue(frame("late"));
-                    o.flushSoon();
+                    o.flushSoon(false);
                   });
           other.start();
           try {
@@ -129,7 +179,7 @@ class WriteLoopsTest {
           }
         };
     o.enqueue(frame("first"));
-    o.flushSoon();
+    o.flushSoon(false);
     await(() -> t.sent.size() == 2, "the late frame");
     assertEquals(List.of("first", "late"), t.sent);
   }
@@ -144,12 +194,12 @@ class WriteLoopsTest {
     Outbox o = new Outbox(owner, t, 1000, Long.MAX_VALUE, 16, 1000, null, loops.loopFor("c"));
     busy.gate = new CountDownLatch(1);
     blocker.enqueue(frame("x"));
-    blocker.flushSoon();
+    blocker.flushSoon(false);
     await(() -> busy.senders.size() == 1, "the writer to block");
     int n = 50;
     for (int i = 0; i < n; i++) {
       o.enqueue(frame("f" + i));
-      o.flushSoon();
+      o.flushSoon(false);
     }
     assertEquals(0, t.sent.size(), "nothing is written by the pushing thread below the inline backlog");
     busy.gate.countDown();
@@ -169,11 +219,11 @@ class WriteLoopsTest {
     Outbox o = new Outbox(owner, t, 10_000, Long.MAX_VALUE, 10_000, 10_000, null, loops.loopFor("c"));
     busy.gate = new CountDownLatch(1);
     blocker.enqueue(frame("x"));
-    blocker.flushSoon();
+    blocker.flushSoon(false);
     await(() -> busy.senders.size() == 1, "the writer to block");
     for (int i = 0; i < WriteLoops.INLINE_BACKLOG; i++) {
       o.enqueue(frame("f" + i));
-      o.flushSoon();
+      o.flushSoon(false);
     }
     assertEquals(WriteLoops.INLINE_BACKLOG, t.sent.size(), "the push that reached the backlog drained it");
     assertEquals(Thread.currentThread().getName(), t.senders.get(0));
@@ -191,7 +241,7 @@ class WriteLoopsTest {
     String seedInfo = "seed " + seed + " (rerun with -Drunlane.stress.seed=" + seed + ")";
     for (int round = 0; round < 6; round++) {
       Random rnd = new Random(seed + round);
-      WriteLoops wl = new WriteLoops(2, "wl-stress-");
+      WriteLoops wl = new WriteLoops(2, "wl-stress-", rnd.nextInt(4), System::nanoTime);
       try {
         int conns = 2 + rnd.nextInt(8);
         List<FakeConnection> ts = new ArrayList<>();
@@ -221,7 +271,7 @@ class WriteLoopsTest {
                         if (r.nextInt(10) == 0) {
                           o.flush(); // a command reply, inline
                         } else {
-                          o.flushSoon();
+                          o.flushSoon(r.nextBoolean()); // a lone recipient's push may be written here
                         }
                         if (r.nextInt(200) == 0) {
                           Thread.yield();

@@ -96,6 +96,11 @@ class ShutdownAndGuardTest {
       InMemoryConnection a =
           new InMemoryTransport(rl).open("alice", "c" + round, java.util.Set.of(dev.runlane.transport.Capability.BATCHING));
       RunHandle r = started(rl, StartRequest.of("s1", "alice").fromConnection(a.id()));
+      // a second recipient (another tab): a push to several recipients always goes to the write
+      // thread, where a lone recipient's push on a quiet node would be written inline
+      InMemoryConnection b =
+          new InMemoryTransport(rl).open("alice", "d" + round, java.util.Set.of(dev.runlane.transport.Capability.BATCHING));
+      b.sendText("sub s1 1 " + r.epoch() + " " + r.runId());
       r.publish("delta", "x"); // seq 2, pushed through the write thread
       if (viaDrain) {
         rl.drain();
@@ -103,7 +108,9 @@ class ShutdownAndGuardTest {
         rl.close();
       }
       RunlaneAssertions.assertSeqs(a, r.runId(), 1, 2, 3);
+      RunlaneAssertions.assertSeqs(b, r.runId(), 2, 3);
       assertEquals(CloseReason.GOING_AWAY, a.closeReason(), "round " + round);
+      assertEquals(CloseReason.GOING_AWAY, b.closeReason(), "round " + round);
       rl.close();
     }
   }
