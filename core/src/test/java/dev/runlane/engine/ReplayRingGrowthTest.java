@@ -3,7 +3,6 @@ package dev.runlane.engine;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
-import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.runlane.transport.Frame;
@@ -25,14 +24,14 @@ class ReplayRingGrowthTest {
     List<EncodedFrame> all = new ArrayList<>();
     int total = capacity * 3 + 7;
     for (long seq = 1; seq <= total; seq++) {
-      EncodedFrame f = new EncodedFrame(new Frame(Lane.STREAM, Payload.text("e" + seq)), null);
+      EncodedFrame f = new EncodedFrame(new Frame(Lane.STREAM, Payload.text("e" + seq)), null, FrameMeta.event(seq));
       all.add(f);
       ring.append(seq, f);
       long oldest = Math.max(1, seq - capacity + 1);
       assertEquals(oldest, ring.oldest(), "capacity " + capacity + " at seq " + seq);
       assertTrue(ring.allocatedSlots() <= capacity);
       for (long s = oldest; s <= seq; s++) {
-        assertSame(all.get((int) s - 1), ring.get(s), "capacity " + capacity + " seq " + s + " after " + seq);
+        ReplayRingTest.assertFrame(all.get((int) s - 1), ring.get(s), "capacity " + capacity + " seq " + s + " after " + seq);
       }
       assertNull(ring.get(oldest - 1));
     }

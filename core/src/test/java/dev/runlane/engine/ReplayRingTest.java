@@ -35,9 +35,27 @@ class ReplayRingTest {
     while (sb.length() < size) {
       sb.append('x');
     }
-    EncodedFrame f = new EncodedFrame(new Frame(Lane.STREAM, Payload.text(sb.toString())), null);
+    Frame frame = new Frame(Lane.STREAM, Payload.text(sb.toString()));
+    EncodedFrame f = seq > 0 ? new EncodedFrame(frame, null, FrameMeta.event(seq)) : new EncodedFrame(frame, null);
     assertEquals(size, f.bytes());
     return f;
+  }
+
+  /**
+   * The ring keeps an event as its bytes and hands back an equal frame, not the same object: same
+   * lane, payload, meta and size. Frames it keeps as objects (no event meta) come back as they are.
+   */
+  static void assertFrame(EncodedFrame want, @org.jspecify.annotations.Nullable EncodedFrame got, String where) {
+    assertNotNull(got, where);
+    if (want.meta() == null || want.meta().type() != FrameMeta.Type.EVENT) {
+      assertSame(want, got, where + ": kept as the object");
+      return;
+    }
+    assertEquals(want.lane(), got.lane(), where);
+    assertEquals(want.frame().payload(), got.frame().payload(), where);
+    assertEquals(want.meta(), got.meta(), where);
+    assertEquals(want.bytes(), got.bytes(), where);
+    assertNull(got.coalesceKey(), where);
   }
 
   @Test
@@ -74,8 +92,8 @@ class ReplayRingTest {
       assertEquals(oldest, ring.oldest(), "oldest after seq " + seq);
       assertEquals((int) Math.min(seq, capacity), ring.size());
       assertEquals(3L * ring.size(), ring.bytes());
-      assertSame(f, ring.get(seq), "newest frame");
-      assertSame(appended.get(oldest), ring.get(oldest), "oldest frame");
+      assertFrame(f, ring.get(seq), "newest frame");
+      assertFrame(appended.get(oldest), ring.get(oldest), "oldest frame");
       assertNull(ring.get(oldest - 1), "evicted frame must not be returned (it would be a stale slot)");
       assertNull(ring.get(seq + 1), "a seq beyond head");
       if (seq % capacity == 0 || seq == total) {
@@ -83,7 +101,7 @@ class ReplayRingTest {
           if (s < oldest) {
             assertNull(ring.get(s), "seq " + s + " evicted");
           } else {
-            assertSame(appended.get(s), ring.get(s), "seq " + s + " held");
+            assertFrame(appended.get(s), ring.get(s), "seq " + s + " held");
           }
         }
       }
@@ -120,7 +138,7 @@ class ReplayRingTest {
     assertEquals(1, ring.oldest());
     assertEquals(1, ring.size());
     assertEquals(1, ring.bytes());
-    assertSame(one, ring.get(1));
+    assertFrame(one, ring.get(1), "seq 1");
     ring.append(2, frame(2, 1));
     assertEquals(2, ring.head());
   }
@@ -141,7 +159,7 @@ class ReplayRingTest {
     assertEquals(4, ring.oldest(), "everything older goes, the newest stays although it exceeds the budget");
     assertEquals(1, ring.size());
     assertEquals(25, ring.bytes());
-    assertSame(big, ring.get(4));
+    assertFrame(big, ring.get(4), "seq 4");
     ring.append(5, frame(5, 1)); // 26 > 10: the big one goes now
     assertEquals(5, ring.oldest());
     assertEquals(1, ring.bytes());
@@ -197,12 +215,113 @@ class ReplayRingTest {
         long oldest = model.peekFirst()[0];
         long probe = 1 + rnd.nextInt((int) seq + 1);
         if (probe >= oldest && probe <= seq) {
-          assertSame(frames.get(probe), ring.get(probe), where + ", get(" + probe + ")");
+          assertFrame(frames.get(probe), ring.get(probe), where + ", get(" + probe + ")");
         } else {
           assertNull(ring.get(probe), where + ", get(" + probe + ")");
         }
       }
     }
+  }
+
+  /**
+   * The slab under everything at once: events of mixed sizes (some far larger than the slab so
+   * far, forcing compactions and growth), UTF-8 and binary payloads, both lanes, frames kept as
+   * objects between them, byte budgets, trims and clears. After every step every held seq reads
+   * back equal to what was appended, and a range read hands exactly the held part in order.
+   */
+  @Test
+  void slabHandsBackEveryHeldFrameUnderMixedFramesTrimsAndClears() {
+    long base = Long.getLong("runlane.seed", System.nanoTime());
+    int rounds = Integer.getInteger("runlane.model.sequences", 150);
+    for (int round = 0; round < rounds; round++) {
+      long seed = base + round;
+      Random rnd = new Random(seed);
+      int capacity = new int[] {1, 2, 3, 8, 17, 64, 1024}[rnd.nextInt(7)];
+      long budget = rnd.nextInt(3) == 0 ? 0 : 1 + rnd.nextInt(rnd.nextBoolean() ? 64 : 4096);
+      ReplayRing ring = new ReplayRing(capacity, budget);
+      ArrayDeque<EncodedFrame> model = new ArrayDeque<>();
+      long modelBytes = 0;
+      long head = 0;
+      int steps = 100 + rnd.nextInt(600);
+      for (int step = 0; step < steps; step++) {
+        String where = "seed " + seed + " (-Drunlane.seed=" + seed + " -Drunlane.model.sequences=1), capacity "
+            + capacity + ", budget " + budget + ", step " + step;
+        int op = rnd.nextInt(100);
+        if (op < 3) {
+          ring.clear();
+          model.clear();
+          modelBytes = 0;
+        } else if (op < 8) {
+          long max = rnd.nextInt(200);
+          ring.trim(max);
+          while (modelBytes > max && model.size() > 1) {
+            modelBytes -= model.removeFirst().bytes();
+          }
+        } else {
+          long seq = ++head;
+          EncodedFrame f = randomFrame(rnd, seq);
+          ring.append(seq, f);
+          model.addLast(f);
+          modelBytes += f.bytes();
+          while (model.size() > capacity) {
+            modelBytes -= model.removeFirst().bytes();
+          }
+          while (budget > 0 && modelBytes > budget && model.size() > 1) {
+            modelBytes -= model.removeFirst().bytes();
+          }
+        }
+        assertEquals(head, ring.head(), where);
+        assertEquals(model.size(), ring.size(), where);
+        assertEquals(model.isEmpty() ? head + 1 : seqOf(model.peekFirst(), ring, model), ring.oldest(), where);
+        assertEquals(modelBytes, ring.bytes(), where);
+        long s = ring.oldest();
+        for (EncodedFrame want : model) {
+          assertFrame(want, ring.get(s), where + ", seq " + s);
+          s++;
+        }
+        assertNull(ring.get(ring.oldest() - 1), where);
+        assertNull(ring.get(head + 1), where);
+        long from = ring.oldest() - 2 + rnd.nextInt(Math.max(1, model.size() + 3));
+        long to = from + rnd.nextInt(Math.max(1, model.size() + 2));
+        List<EncodedFrame> got = new ArrayList<>();
+        ring.read(from, to, got::add);
+        long expect = Math.max(from, ring.oldest());
+        for (EncodedFrame g : got) {
+          assertFrame(ring.get(expect), g, where + ", read(" + from + ", " + to + ") at " + expect);
+          expect++;
+        }
+        assertEquals(Math.max(0, Math.min(to, head) - Math.max(from, ring.oldest()) + 1), got.size(), where);
+        if (op >= 8 && model.peekLast().meta() != null) { // after an event's append, the slab is
+          // within a small factor of what it holds (it shrinks when an event is placed)
+          assertTrue(ring.allocatedSlabBytes() <= Math.max(8192, 8 * (modelBytes + 3000)), where + ": slab " + ring.allocatedSlabBytes());
+        }
+      }
+    }
+  }
+
+  /** The ring's oldest seq: the model holds frames, not seqs; its size and the head say it. */
+  private static long seqOf(EncodedFrame first, ReplayRing ring, ArrayDeque<EncodedFrame> model) {
+    return ring.head() - model.size() + 1;
+  }
+
+  private static EncodedFrame randomFrame(Random rnd, long seq) {
+    int kind = rnd.nextInt(10);
+    int size = rnd.nextInt(10) == 0 ? rnd.nextInt(3000) : rnd.nextInt(40);
+    Lane lane = rnd.nextInt(5) == 0 ? Lane.CONTROL : Lane.STREAM;
+    if (kind == 0) { // binary
+      byte[] b = new byte[size];
+      rnd.nextBytes(b);
+      return new EncodedFrame(new Frame(lane, Payload.binary(b)), null, FrameMeta.event(seq));
+    }
+    StringBuilder sb = new StringBuilder("#" + seq);
+    while (sb.length() < size) {
+      sb.append(rnd.nextInt(20) == 0 ? "é中" : "x"); // 2- and 3-byte UTF-8 too
+    }
+    Payload p = rnd.nextBoolean() ? Payload.text(sb.toString()) : Payload.utf8Text(sb.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    if (kind == 1) { // no meta: kept as the object
+      return new EncodedFrame(new Frame(lane, p), null);
+    }
+    return new EncodedFrame(new Frame(lane, p), null, FrameMeta.event(seq));
   }
 
   @Test
@@ -215,7 +334,8 @@ class ReplayRingTest {
     ring.read(1, 100, got::add); // clamped to 7..10
     assertEquals(4, got.size());
     for (int i = 0; i < got.size(); i++) {
-      assertSame(ring.get(7 + i), got.get(i));
+      assertFrame(ring.get(7 + i), got.get(i), "seq " + (7 + i));
+      assertEquals(7 + i, got.get(i).meta().seq());
     }
     got.clear();
     ring.read(9, 8, got::add);
@@ -242,7 +362,7 @@ class ReplayRingTest {
       ring.append(12, next);
       assertEquals(12, ring.oldest());
       assertEquals(1, ring.size());
-      assertSame(next, ring.get(12));
+      assertFrame(next, ring.get(12), "seq 12");
     }
   }
 }
