@@ -29,7 +29,7 @@ import org.jspecify.annotations.Nullable;
  */
 final class ReplayRing implements RunLog {
   private static final int INITIAL_SLOTS = 8;
-  private static final int INITIAL_SLAB = 512;
+  private static final int INITIAL_SLAB = 64;
   /** A slab larger than this shrinks when it is four times what it would hold after an append. */
   private static final int SHRINK_ABOVE = 4096;
   private static final byte STREAM = 1;
