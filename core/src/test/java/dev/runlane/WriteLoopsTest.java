@@ -122,11 +122,32 @@ class WriteLoopsTest {
     await(() -> t.sent.size() == 3, "the third frame");
     assertEquals(List.of(me, me, "wl-test-0"), t.senders, "two inline, then the write thread");
     assertEquals(3, t.flushes.get(), "each drain ends with a flush, inline ones too");
+    await(() -> loops.loopFor("c").idle(), "the write thread to finish its drain");
     now.addAndGet(1L << 20); // the next window
     o.enqueue(frame("b"));
     o.flushSoon(true);
     assertEquals(List.of("a0", "a1", "a2", "b"), t.sent, "inline again: sent before flushSoon returns");
     assertEquals(me, t.senders.get(3));
+  }
+
+  /** While the write thread is at work, a lone recipient's push joins it, budget or not. */
+  @Test
+  void aLoneRecipientsPushGoesToABusyWriteThread() throws Exception {
+    loops = new WriteLoops(1, "wl-test-", 1_000, () -> 0L);
+    BatchingConnection blocked = new BatchingConnection("x");
+    Outbox blocker = new Outbox(owner, blocked, 1000, Long.MAX_VALUE, 16, 1000, null, loops.loopFor("x"));
+    BatchingConnection t = new BatchingConnection("c");
+    Outbox o = new Outbox(owner, t, 1000, Long.MAX_VALUE, 16, 1000, null, loops.loopFor("c"));
+    blocked.gate = new CountDownLatch(1);
+    blocker.enqueue(frame("held"));
+    blocker.flushSoon(false);
+    await(() -> blocked.senders.size() == 1, "the write thread to be inside a send");
+    o.enqueue(frame("lone"));
+    o.flushSoon(true);
+    assertTrue(t.sent.isEmpty(), "not written by the pusher");
+    blocked.gate.countDown();
+    await(() -> t.sent.size() == 1, "the frame");
+    assertEquals(List.of("wl-test-0"), t.senders);
   }
 
   /** A push to several recipients (a fan-out) goes to the write thread even on a quiet node. */
