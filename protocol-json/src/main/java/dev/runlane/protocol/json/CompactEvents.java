@@ -31,6 +31,139 @@ final class CompactEvents {
     ByteBuffer view = ((Payload.Text) encoded).utf8();
     byte[] in = new byte[view.remaining()];
     view.get(in);
+    byte[] out = scan(in, seq);
+    if (out == KEEP) {
+      return null;
+    }
+    return out != null ? Payload.utf8Text(out) : parse(in, seq);
+  }
+
+  private static final byte[] KEEP = new byte[0];
+  private static final byte[] KIND_AND_RUN = ascii("{\"kind\":\"" + JsonWireCodec.KIND_RUN_EVENT + "\",\"runId\":\"");
+  private static final byte[] SESSION = ascii(",\"sessionId\":\"");
+  private static final byte[] SEQ = ascii(",\"seq\":");
+  private static final byte[] EPOCH = ascii(",\"epoch\":\"");
+  private static final byte[] TYPE = ascii(",\"type\":\"");
+  private static final byte[] DATA = ascii(",\"data\":");
+  private static final byte[] RUN_DOT = ascii("run.");
+
+  private static byte[] ascii(String s) {
+    return s.getBytes(StandardCharsets.US_ASCII);
+  }
+
+  /**
+   * The fast path: {@link OutboundSerializer}'s exact layout, matched byte by byte with no parser
+   * and no strings (the run id and type are copied as they are escaped, which is how the compact
+   * form quotes them too). {@link #KEEP} for a {@code run.*} event; null when the bytes are laid out
+   * otherwise or a string holds an escape, for {@link #parse} to decide.
+   */
+  static byte @Nullable [] scan(byte[] in, long seq) {
+    int i = expect(in, 0, KIND_AND_RUN);
+    int runStart = i;
+    int runEnd = endOfPlainString(in, i);
+    i = expect(in, runEnd + 1, SESSION);
+    i = expect(in, endOfPlainString(in, i) + 1, SEQ);
+    if (i < 0) {
+      return null;
+    }
+    while (i < in.length && in[i] >= '0' && in[i] <= '9') {
+      i++;
+    }
+    i = expect(in, i, EPOCH);
+    i = expect(in, endOfPlainString(in, i) + 1, TYPE);
+    int typeStart = i;
+    int typeEnd = endOfPlainString(in, i);
+    int dataStart = expect(in, typeEnd + 1, DATA);
+    if (runEnd < 0 || typeEnd < 0 || dataStart < 0) {
+      return null;
+    }
+    if (typeEnd - typeStart >= RUN_DOT.length && expect(in, typeStart, RUN_DOT) >= 0) {
+      return KEEP; // run.started and the terminal events stay full: they map the run
+    }
+    int end = in.length;
+    while (end > dataStart && isSpace(in[end - 1])) {
+      end--;
+    }
+    if (end - 1 <= dataStart || in[end - 1] != '}') {
+      return null;
+    }
+    int dataEnd = end - 1;
+    while (dataEnd > dataStart && isSpace(in[dataEnd - 1])) {
+      dataEnd--;
+    }
+    while (dataStart < dataEnd && isSpace(in[dataStart])) {
+      dataStart++;
+    }
+    if (dataEnd <= dataStart) {
+      return null;
+    }
+    return compact(in, runStart, runEnd, typeStart, typeEnd, seq, dataStart, dataEnd);
+  }
+
+  /** The index after {@code token} if {@code in} holds it at {@code at}, else -1 (also for at < 0). */
+  private static int expect(byte[] in, int at, byte[] token) {
+    if (at < 0 || at + token.length > in.length) {
+      return -1;
+    }
+    for (int k = 0; k < token.length; k++) {
+      if (in[at + k] != token[k]) {
+        return -1;
+      }
+    }
+    return at + token.length;
+  }
+
+  /**
+   * The index of the quote that closes a JSON string whose content starts at {@code at}; -1 if
+   * the content holds an escape (left to the parser) or never closes, or if at < 0.
+   */
+  private static int endOfPlainString(byte[] in, int at) {
+    if (at < 0) {
+      return -1;
+    }
+    for (int k = at; k < in.length; k++) {
+      byte b = in[k];
+      if (b == '"') {
+        return k;
+      }
+      if (b == '\\') {
+        return -1;
+      }
+    }
+    return -1;
+  }
+
+  /** {@code ["runId",seq,"type",data]} from slices of {@code in}: the strings' contents, the data. */
+  private static byte[] compact(
+      byte[] in, int runStart, int runEnd, int typeStart, int typeEnd, long seq, int dataStart, int dataEnd) {
+    byte[] num = Long.toString(seq).getBytes(StandardCharsets.US_ASCII);
+    int runLen = runEnd - runStart;
+    int typLen = typeEnd - typeStart;
+    int dataLen = dataEnd - dataStart;
+    byte[] out = new byte[1 + 1 + runLen + 1 + 1 + num.length + 1 + 1 + typLen + 1 + 1 + dataLen + 1];
+    int i = 0;
+    out[i++] = '[';
+    out[i++] = '"';
+    System.arraycopy(in, runStart, out, i, runLen);
+    i += runLen;
+    out[i++] = '"';
+    out[i++] = ',';
+    System.arraycopy(num, 0, out, i, num.length);
+    i += num.length;
+    out[i++] = ',';
+    out[i++] = '"';
+    System.arraycopy(in, typeStart, out, i, typLen);
+    i += typLen;
+    out[i++] = '"';
+    out[i++] = ',';
+    System.arraycopy(in, dataStart, out, i, dataLen);
+    i += dataLen;
+    out[i++] = ']';
+    return out;
+  }
+
+  /** The general path: a streaming parse of any field order and escapes; null to keep the frame. */
+  static @Nullable Payload parse(byte[] in, long seq) throws IOException {
     String runId = null;
     String type = null;
     int dataStart = -1;

@@ -17,6 +17,7 @@ import dev.runlane.codec.Outbound;
 import dev.runlane.codec.ProtocolException;
 import dev.runlane.engine.FrameMeta;
 import dev.runlane.transport.Payload;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -125,6 +126,57 @@ class JsonCompactProtocolTest {
     for (int i = 0; i < 300; i++) {
       assertSameFields(new Outbound.RunEvent("run_" + i, "s", "e", 1 + rnd.nextInt(1_000_000), "k" + i, randomValue(rnd, 0)));
     }
+  }
+
+  /**
+   * The byte-matching fast path ({@code CompactEvents.scan}) and the parser ({@code
+   * CompactEvents.parse}) give the same bytes for every event the serializer writes: random run ids
+   * and types (escapes, non-ASCII, {@code run.} prefixes) and random data. The fast path must
+   * actually serve the plain ones.
+   */
+  @Test
+  void theFastPathAndTheParserGiveTheSameBytes() throws Exception {
+    long seed = System.nanoTime();
+    System.out.println("JsonCompactProtocolTest fast path seed " + seed);
+    Random rnd = new Random(seed);
+    int fast = 0;
+    for (int i = 0; i < 2_000; i++) {
+      String runId = randomName(rnd, "run_");
+      String type = randomName(rnd, rnd.nextInt(5) == 0 ? "run." : "");
+      long seq = 1 + rnd.nextInt(1_000_000);
+      Outbound.RunEvent e = new Outbound.RunEvent(runId, randomName(rnd, "s"), randomName(rnd, "e"), seq, type, randomValue(rnd, 0));
+      byte[] full = text(codec.encode(e)).getBytes(StandardCharsets.UTF_8);
+      String where = "seed " + seed + ", event " + i + ": " + new String(full, StandardCharsets.UTF_8);
+      byte[] scanned = CompactEvents.scan(full, seq);
+      Payload parsed = CompactEvents.parse(full, seq);
+      if (scanned == null) {
+        assertTrue(escaped(runId) || escaped(type) || escaped(e.sessionId()) || escaped(e.epoch()),
+            where + ": only an escape may send a frame to the parser");
+        continue;
+      }
+      if (scanned.length == 0) {
+        assertNull(parsed, where + ": a run.* event stays full on both paths");
+        assertTrue(type.startsWith("run."), where);
+        continue;
+      }
+      fast++;
+      assertNotNull(parsed, where);
+      assertEquals(text(parsed), new String(scanned, StandardCharsets.UTF_8), where);
+    }
+    assertTrue(fast > 1_000, "the fast path served " + fast + " of 2000");
+  }
+
+  private static boolean escaped(String s) {
+    return s.chars().anyMatch(c -> c == '"' || c == '\\' || c < 0x20);
+  }
+
+  private static String randomName(Random rnd, String prefix) {
+    StringBuilder sb = new StringBuilder(prefix);
+    for (int j = rnd.nextInt(10); j > 0; j--) {
+      int c = rnd.nextInt(150);
+      sb.append(c == 0 ? '"' : c == 1 ? '\\' : c == 2 ? '\n' : c == 3 ? '\u00e9' : c == 4 ? '\u6f22' : (char) ('a' + rnd.nextInt(26)));
+    }
+    return sb.toString();
   }
 
   static @Nullable Object randomValue(Random rnd, int depth) {
