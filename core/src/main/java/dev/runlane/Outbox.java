@@ -279,6 +279,7 @@ final class Outbox {
     this.maxBytes = maxBytes;
     this.maxInFlight = maxInFlight;
     this.maxReplayFrames = maxReplayFrames;
+    this.inlineBacklog = Math.max(1, Math.min(WriteLoops.INLINE_BACKLOG, maxFrames / 2));
     this.primary = new Pipe(transport, false);
   }
 
@@ -383,7 +384,7 @@ final class Outbox {
       return;
     }
     WriteLoops.Slot s = writeSlot;
-    if (s != null && queuedFramesRacy < WriteLoops.INLINE_BACKLOG && s.active() && !(lone && s.inlineLone())) {
+    if (s != null && queuedFramesRacy < inlineBacklog && s.active() && !(lone && s.inlineLone())) {
       s.schedule(); // the write thread drains it, with whatever arrives meanwhile
       return;
     }
@@ -416,6 +417,11 @@ final class Outbox {
     }
   }
 
+  /**
+   * Queued frames from which the pushing thread drains itself: {@link WriteLoops#INLINE_BACKLOG},
+   * or half the frame bound if that is lower, so a lagging write thread cannot overflow a small one.
+   */
+  private final int inlineBacklog;
   /** This outbox's place on its write thread, or null to drain on the flushing thread. */
   private final WriteLoops.@Nullable Slot writeSlot;
   /**

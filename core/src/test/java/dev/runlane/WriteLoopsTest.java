@@ -252,6 +252,31 @@ class WriteLoopsTest {
   }
 
   /**
+   * With a small frame bound the pushing thread drains itself at half of it, not at {@link
+   * WriteLoops#INLINE_BACKLOG}: a write thread stuck elsewhere cannot make the connection overflow
+   * (and be closed as a slow consumer) while the pushing thread could have written.
+   */
+  @Test
+  void withASmallFrameBoundThePushingThreadDrainsAtHalfOfIt() throws Exception {
+    loops = new WriteLoops(1, "wl-test-");
+    BatchingConnection busy = new BatchingConnection("busy");
+    BatchingConnection t = new BatchingConnection("c");
+    Outbox blocker = new Outbox(owner, busy, 1000, Long.MAX_VALUE, 16, 1000, null, loops.loopFor("busy"));
+    Outbox o = new Outbox(owner, t, 20, Long.MAX_VALUE, 16, 20, null, loops.loopFor("c"));
+    busy.gate = new CountDownLatch(1);
+    blocker.enqueue(frame("x"));
+    blocker.flushSoon(false);
+    await(() -> busy.senders.size() == 1, "the writer to block");
+    for (int i = 0; i < 100; i++) {
+      assertTrue(o.enqueue(frame("f" + i)), "frame " + i + " queued: the outbox never overflows");
+      o.flushSoon(false);
+    }
+    assertEquals(100, t.sent.size(), "the pushing thread wrote them");
+    assertTrue(owner.reasons.isEmpty(), "no slow-consumer close: " + owner.reasons);
+    busy.gate.countDown();
+  }
+
+  /**
    * Seeded interleavings: pushing threads, command replies flushed inline and asynchronous
    * completions on many outboxes over two write threads. Every frame arrives once, in each
    * producer's order, and no transport ever sees two sends at once (rule T2.5).
