@@ -21,9 +21,9 @@ import org.jspecify.annotations.Nullable;
  * whose meta carries host objects (the terminal frame's outcome) are kept as they are.
  *
  * <p>The slab is a ring of variable-sized records in seq order: a record that does not fit before
- * the slab's end starts again at 0 if the oldest record leaves room there. The slot arrays start
- * small and double up to {@code capacity}, the slab doubles as needed, so a run that publishes a
- * few events does not pay for a full ring.
+ * the slab's end starts again at 0 if the oldest record leaves room there, else the records are
+ * compacted into a slab a quarter larger than they need. The slot arrays start small and double up
+ * to {@code capacity}, so a run that publishes a few events does not pay for a full ring.
  *
  * <p><b>Thread safety:</b> not thread-safe; a single writer (the owning run, under its lock).
  */
@@ -175,16 +175,14 @@ final class ReplayRing implements RunLog {
   }
 
   /**
-   * Copies the held records to the start of a new slab: the smallest power of two from {@value
-   * #INITIAL_SLAB} with room for {@code len} more bytes and half as much again (so a steady stream
-   * does not compact every few appends, nor shrink right after it grew).
+   * Copies the held records to the start of a new slab with room for {@code len} more bytes and a
+   * quarter as much again (at least {@value #INITIAL_SLAB} bytes, in steps of 64): room enough to
+   * wrap around without compacting every few appends, little enough that a full ring's slab stays
+   * close to what it holds. The same rule shrinks the slab ({@link #place}).
    */
   private void compact(int len) {
     long need = slabHeld + len;
-    long cap = INITIAL_SLAB;
-    while (cap < need + need / 2) {
-      cap *= 2;
-    }
+    long cap = Math.max(INITIAL_SLAB, (need + need / 4 + 63) & ~63L);
     if (cap > Integer.MAX_VALUE - 8) {
       throw new IllegalStateException("a run's replay ring cannot hold " + need + " bytes");
     }
