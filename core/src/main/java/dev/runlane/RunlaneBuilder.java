@@ -162,16 +162,18 @@ public final class RunlaneBuilder {
   /**
    * Threads that write a run's frames to recipients whose transport batches writes ({@link
    * dev.runlane.transport.Capability#BATCHING}); default a quarter of the cores, at least 1; 0 for
-   * none. Without them the thread that
-   * publishes writes, one socket write per frame and recipient. With them a publish only queues, and
-   * the frames a connection gets while its write thread is busy elsewhere leave together in one
-   * write: under load the server spends several times less per delivered event, at the price of a
-   * thread hand-off (tens of microseconds) per write on a quiet node. Replies to a client's command
-   * are still written by the thread that handles it, and an outbox {@value
-   * WriteLoops#INLINE_BACKLOG} frames behind is drained by the publishing thread, which keeps
-   * publishers from outrunning the sockets. Order, bounds and callbacks are the same either way;
-   * connections of a transport that does not batch (the testkit's, unless asked) are written as
-   * without write threads. See docs/benchmarks.md, "Write threads".
+   * none. Without them the thread that publishes writes, one socket write per frame and recipient.
+   * With them a publish queues the frames and hands the connections to their write thread, and the
+   * frames a connection gets while that thread is busy elsewhere leave together in one write:
+   * under load the server spends several times less per delivered event. On a quiet node a frame
+   * for a run's lone recipient is still written by the publisher (no hand-off, no wake-up) while
+   * the write thread is idle, up to about 32,000 such frames per second per thread. Replies to a
+   * client's command are written by the thread that handles it, and an outbox {@value
+   * WriteLoops#INLINE_BACKLOG} frames behind (or half of {@link #maxQueuedFrames}, if lower) is
+   * drained by the publishing thread, which keeps publishers from outrunning the sockets. Order,
+   * bounds and callbacks are the same either way; connections of a transport that does not batch
+   * (the testkit's, unless asked) are written as without write threads. See
+   * docs/concepts/threading.md, "Write threads", and docs/benchmarks.md.
    */
   public RunlaneBuilder writeThreads(int threads) {
     if (threads < 0) {

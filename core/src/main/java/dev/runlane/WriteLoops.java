@@ -18,7 +18,8 @@ import org.slf4j.LoggerFactory;
  * ("smart batching"). Only
  * frames a run pushes take this path ({@code Outbox.flushSoon}); a reply to a command is written by
  * the thread handling it. The publisher keeps its backpressure: an outbox already holding {@link
- * #INLINE_BACKLOG} frames is drained by the thread that pushes to it, as without write threads.
+ * #INLINE_BACKLOG} frames (or half its frame bound, if lower) is drained by the thread that pushes
+ * to it, as without write threads.
  *
  * <p>An outbox is queued on one loop (chosen by its connection, so a connection is always written
  * by the same thread) and at most once at a time; it is unmarked <em>before</em> it is drained, so a
@@ -33,7 +34,8 @@ import org.slf4j.LoggerFactory;
  * lonePerWindow} per window of about a millisecond ({@link #LONE_INLINE_PER_WINDOW} by default);
  * beyond that, the node is busy and the rest of the window's pushes go to the write thread, where
  * they batch. A loop at work takes every push: it batches it at no extra wake-up. A push to several
- * recipients always goes to the write thread: the publisher does not pay a fan-out's writes. Either
+ * recipients goes to the write thread (below the backlog bound): the publisher does not pay a
+ * fan-out's writes. Either
  * path drains through the pipe's own loop, so which one a frame takes never changes what a client
  * receives.
  *

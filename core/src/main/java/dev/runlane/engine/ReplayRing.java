@@ -30,8 +30,12 @@ import org.jspecify.annotations.Nullable;
 final class ReplayRing implements RunLog {
   private static final int INITIAL_SLOTS = 8;
   private static final int INITIAL_SLAB = 64;
-  /** A slab larger than this shrinks when it is four times what it would hold after an append. */
+  /** The largest slab: about a gigabyte, under the JVM's array limit. */
+  private static final long MAX_SLAB = 1L << 30;
+  /** A slab larger than this shrinks when it is four times what it holds (after an append or trim). */
   private static final int SHRINK_ABOVE = 4096;
+  /** Rebuilt frames of the newest this many seqs are shared by replays (see {@link #rebuilt}). */
+  static final int REBUILT_WINDOW = 64;
   private static final byte STREAM = 1;
   private static final byte BINARY = 2;
 
@@ -46,8 +50,9 @@ final class ReplayRing implements RunLog {
   private @Nullable EncodedFrame @Nullable [] kept;
   /**
    * Per slot: the frame last rebuilt from its bytes, so the clients resuming over the same seqs
-   * share one object and its derived protocol forms ({@link EncodedFrame#frameFor}); only frames
-   * someone replayed are here, until they leave the ring. Null until a first replay.
+   * share one object and its derived protocol forms ({@link EncodedFrame#frameFor}). Only the
+   * newest {@link #REBUILT_WINDOW} seqs are cached (what a burst of reconnects replays): an append
+   * drops the entry that falls out of that window, a trim drops them all. Null until a replay.
    */
   private @Nullable EncodedFrame @Nullable [] rebuilt;
   private byte[] slab;
@@ -101,9 +106,9 @@ final class ReplayRing implements RunLog {
     int i = index(seq);
     Payload p = frame.frame().payload();
     byte f = (byte) ((frame.lane() == Lane.STREAM ? STREAM : 0) | (p instanceof Payload.Binary ? BINARY : 0));
-    if (asBytes(frame, seq)) {
-      ByteBuffer src = p instanceof Payload.Text ? ((Payload.Text) p).utf8() : ((Payload.Binary) p).data().duplicate();
-      int len = src.remaining();
+    ByteBuffer src = p instanceof Payload.Text ? ((Payload.Text) p).utf8() : ((Payload.Binary) p).data().duplicate();
+    int len = src.remaining();
+    if (asBytes(frame, seq) && len <= MAX_SLAB / 2) { // a giant is kept as the object it is
       int at = place(len);
       src.get(slab, at, len);
       offsets[i] = at;
@@ -126,8 +131,12 @@ final class ReplayRing implements RunLog {
       bytes += frame.bytes();
     }
     flags[i] = f;
-    if (rebuilt != null) {
-      rebuilt[i] = null;
+    @Nullable EncodedFrame @Nullable [] r = rebuilt;
+    if (r != null) {
+      r[i] = null;
+      if (seq - REBUILT_WINDOW >= oldest) {
+        r[index(seq - REBUILT_WINDOW)] = null; // out of the window: rebuilt afresh if replayed again
+      }
     }
     head = seq;
     if (byteBudget > 0) {
@@ -182,10 +191,11 @@ final class ReplayRing implements RunLog {
    */
   private void compact(int len) {
     long need = slabHeld + len;
-    long cap = Math.max(INITIAL_SLAB, (need + need / 4 + 63) & ~63L);
-    if (cap > Integer.MAX_VALUE - 8) {
-      throw new IllegalStateException("a run's replay ring cannot hold " + need + " bytes");
+    while (need + need / 4 > MAX_SLAB && slabHeld > 0) {
+      evictOldest(); // one array's limit is a bound like any other: the oldest go first
+      need = slabHeld + len;
     }
+    long cap = Math.min(MAX_SLAB, Math.max(INITIAL_SLAB, (need + need / 4 + 63) & ~63L));
     byte[] next = new byte[(int) cap];
     int at = 0;
     for (long s = oldest; s <= head; s++) {
@@ -270,6 +280,10 @@ final class ReplayRing implements RunLog {
     while (bytes > maxBytes && oldest < head) {
       evictOldest();
     }
+    rebuilt = null; // a trim is memory pressure: give back the shared copies too
+    if (slab.length > SHRINK_ABOVE && slab.length / 4 > slabHeld) {
+      compact(0); // and the slab, now, not at the run's next append (it may never come)
+    }
   }
 
   @Override
@@ -292,19 +306,28 @@ final class ReplayRing implements RunLog {
     if (r != null && r[i] != null) {
       return r[i];
     }
+    EncodedFrame e = fromSlab(seq);
+    if (seq > head - REBUILT_WINDOW) { // the newest seqs: what a burst of reconnects replays
+      if (r == null) {
+        r = new EncodedFrame[offsets.length];
+        rebuilt = r;
+      }
+      r[i] = e;
+    }
+    return e;
+  }
+
+  /** A frame rebuilt from held {@code seq}'s bytes (kept as bytes), bypassing every cache. */
+  EncodedFrame fromSlab(long seq) {
+    int i = index(seq);
     byte[] b = new byte[lengths[i]];
     System.arraycopy(slab, offsets[i], b, 0, b.length);
     byte f = flags[i];
     Payload p = (f & BINARY) != 0 ? Payload.binary(b) : Payload.utf8Text(b);
     Frame frame = new Frame((f & STREAM) != 0 ? Lane.STREAM : Lane.CONTROL, p);
-    EncodedFrame e = new EncodedFrame(frame, null, FrameMeta.event(seq));
-    if (r == null) {
-      r = new EncodedFrame[offsets.length];
-      rebuilt = r;
-    }
-    r[i] = e;
-    return e;
+    return new EncodedFrame(frame, null, FrameMeta.event(seq));
   }
+
 
   /** Frames currently held. */
   int size() {
@@ -316,7 +339,7 @@ final class ReplayRing implements RunLog {
     return offsets.length;
   }
 
-  /** Bytes of the slab currently allocated (grows as needed; at most about twice what is held). */
+  /** Bytes of the slab currently allocated (a quarter more than held after a compaction; shrinks at 4x). */
   int allocatedSlabBytes() {
     return slab.length;
   }

@@ -276,6 +276,9 @@ class ReplayRingTest {
         assertEquals(modelBytes, ring.bytes(), where);
         long s = ring.oldest();
         for (EncodedFrame want : model) {
+          if (want.meta() != null) { // the slab's own bytes, past any cached rebuilt frame
+            assertFrame(want, ring.fromSlab(s), where + ", slab bytes of seq " + s);
+          }
           assertFrame(want, ring.get(s), where + ", seq " + s);
           s++;
         }
@@ -322,6 +325,53 @@ class ReplayRingTest {
       return new EncodedFrame(new Frame(lane, p), null);
     }
     return new EncodedFrame(new Frame(lane, p), null, FrameMeta.event(seq));
+  }
+
+  /** A trim gives the slab back at once: an idle run may never append again to shrink it. */
+  @Test
+  void trimReleasesTheSlabAndTheSharedCopies() {
+    ReplayRing ring = new ReplayRing(1024, 4L * 1024 * 1024);
+    for (long seq = 1; seq <= 1024; seq++) {
+      ring.append(seq, frame(seq, 4000));
+    }
+    ring.read(1, 1024, f -> {});
+    assertTrue(ring.allocatedSlabBytes() >= 1024 * 4000, "the slab holds the events");
+    EncodedFrame newest = ring.get(1024);
+    ring.trim(0);
+    assertEquals(1, ring.size(), "the newest stays");
+    assertTrue(ring.allocatedSlabBytes() <= 8192, "slab " + ring.allocatedSlabBytes() + " B kept for " + ring.bytes() + " B");
+    assertFrame(frame(1024, 4000), ring.get(1024), "the newest, intact");
+    assertTrue(newest != ring.get(1024), "the shared copies went with the trim");
+  }
+
+  /**
+   * Replays share one rebuilt frame per seq (and its derived protocol forms), but only for the
+   * newest {@link ReplayRing#REBUILT_WINDOW} seqs: a full replay does not turn the ring back into
+   * objects.
+   */
+  @Test
+  void rebuiltFramesAreSharedOnlyForTheNewestSeqs() {
+    int w = ReplayRing.REBUILT_WINDOW;
+    ReplayRing ring = new ReplayRing(1024, 0);
+    for (long seq = 1; seq <= 300; seq++) {
+      ring.append(seq, frame(seq, 10));
+    }
+    List<EncodedFrame> first = new ArrayList<>();
+    List<EncodedFrame> second = new ArrayList<>();
+    ring.read(1, 300, first::add);
+    ring.read(1, 300, second::add);
+    for (int i = 0; i < 300; i++) {
+      long seq = i + 1;
+      assertFrame(first.get(i), second.get(i), "seq " + seq);
+      assertEquals(seq > 300 - w, first.get(i) == second.get(i), "seq " + seq + " shared iff among the newest " + w);
+    }
+    EncodedFrame cached = ring.get(300);
+    assertSame(cached, ring.get(300));
+    for (long seq = 301; seq <= 300 + w; seq++) {
+      ring.append(seq, frame(seq, 10));
+    }
+    assertTrue(cached != ring.get(300), "out of the window: its cached copy was dropped");
+    assertFrame(cached, ring.get(300), "and rebuilt equal");
   }
 
   @Test

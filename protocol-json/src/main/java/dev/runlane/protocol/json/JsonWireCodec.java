@@ -220,8 +220,10 @@ public final class JsonWireCodec implements WireCodec {
     }
     try {
       return CompactEvents.reshape(encoded, meta.seq());
-    } catch (IOException e) {
-      return null; // not this codec's JSON: it travels in full
+    } catch (IOException | RuntimeException e) {
+      // not this codec's JSON, or a string the compact form cannot re-quote (a lone surrogate a
+      // payload mapper escaped): it travels in full
+      return null;
     }
   }
 
