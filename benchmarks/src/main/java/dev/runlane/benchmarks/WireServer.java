@@ -195,7 +195,7 @@ public final class WireServer {
    *       frames on sampled recipients), for SECONDS or MAX events; answers at once with {@code
    *       ok}, then {@code pubdone PUBLISHED NANOS} when done.
    *   <li>{@code stats}: process CPU time (ns, the JVM's own clock), live connections, queued
-   *       frames summed over them.
+   *       frames summed over them, live threads.
    *   <li>{@code mem}: heap used after full collections, direct memory in use, resident set.
    *   <li>{@code hol MODE BACKLOG}: publishes BACKLOG events to run {@code h0} (whose client is
    *       not reading), then a control frame (MODE {@code ctl}: a session notice) or a stream
@@ -245,7 +245,8 @@ public final class WireServer {
         for (String id : connections) {
           queued += runlane.connectionStats(id).map(ConnectionStats::queuedFrames).orElse(0);
         }
-        answer("stats cpu " + cpuNanos() + " conns " + connections.size() + " queued " + queued);
+        answer("stats cpu " + cpuNanos() + " conns " + connections.size() + " queued " + queued
+            + " threads " + ManagementFactory.getThreadMXBean().getThreadCount());
       }
       case "mem" -> {
         long heap = 0;
