@@ -60,6 +60,8 @@ import org.jspecify.annotations.Nullable;
  * {@code clientJvm="ARGS"} (the same for every client process, {@code {name}} replaced by the
  * client's name), {@code writeThreads=N} (the server's {@code RunlaneBuilder.writeThreads}), {@code serverGc=G1}
  * (the server's collector: {@code G1}, {@code Parallel}, {@code Serial}, {@code Z}),
+ * {@code maxThreads=N} and {@code selectors=N} (the server's Jetty thread pool maximum, default
+ * 200, and its connector's selector count, default Jetty's: experiments, not the example's wiring),
  * {@code results=DIR}. Every child is killed when the harness ends, even
  * on failure, and every child exits when its stdin closes.
  *
@@ -358,7 +360,10 @@ public final class WireLoadHarness {
       r.put("dups", dups);
       r.put("truncated", trunc);
       if (s.storm()) {
+        r.put("stormBackP10Ms", back.getValueAtPercentile(10) / 1e6);
         r.put("stormBackP50Ms", back.getValueAtPercentile(50) / 1e6);
+        r.put("stormBackP90Ms", back.getValueAtPercentile(90) / 1e6);
+        r.put("stormBackP99Ms", back.getValueAtPercentile(99) / 1e6);
         r.put("stormBackMaxMs", back.getMaxValue() / 1e6);
         r.put("stormCaughtUpP50Ms", caught.getValueAtPercentile(50) / 1e6);
         r.put("stormCaughtUpMaxMs", caught.getMaxValue() / 1e6);
@@ -416,7 +421,19 @@ public final class WireLoadHarness {
     r.put("stormServerThreadsBefore", lng(st0, "threads"));
     r.put("stormServerThreadsAfter", lng(st1, "threads"));
     r.put("stormLoadAverage", procLine("/proc/loadavg"));
+    Map<String, String> tl = kv(server.call("timeline " + t0, 30)); // per 100 ms from the drop
+    for (String k : new String[] {"opens", "closes", "frames"}) {
+      r.put("stormTimeline" + Character.toUpperCase(k.charAt(0)) + k.substring(1) + "Per100ms", trimZeros(tl.get(k)));
+    }
     return r;
+  }
+
+  /** A comma-separated series without its trailing zeros. */
+  static String trimZeros(@org.jspecify.annotations.Nullable String series) {
+    if (series == null) {
+      return "";
+    }
+    return series.replaceAll("(,0)+$", "");
   }
 
   /** Control-frame latency behind a 10k backlog and burst throughput, for one maxInFlight. */
@@ -531,8 +548,10 @@ public final class WireLoadHarness {
     if (opt.containsKey("acceptQueue")) {
       cmd.add("acceptQueue=" + opt.get("acceptQueue"));
     }
-    if (opt.containsKey("writeThreads")) {
-      cmd.add("writeThreads=" + opt.get("writeThreads"));
+    for (String k : new String[] {"writeThreads", "maxThreads", "selectors"}) {
+      if (opt.containsKey(k)) {
+        cmd.add(k + "=" + opt.get(k));
+      }
     }
     extra.forEach((k, v) -> cmd.add(k + "=" + v));
     if (Boolean.parseBoolean(opt.getOrDefault("owners", "false"))) { // HeapPaths walks JDK internals

@@ -21,11 +21,12 @@ import org.jspecify.annotations.Nullable;
  * on it. So here one {@code nextBytes} call fills a block of ids, each id claims the next 16 bytes
  * of the current block with an atomic increment, the caller that claims the middle of a block
  * draws the next block ahead of time, and the caller that claims the first slot past its end
- * installs it. A block is installed at most once, so no bytes are ever issued twice; every id is
- * 16 bytes of the {@code SecureRandom}'s output, cleared from the block once issued.
+ * installs it; a caller that comes while it does draws its id directly instead of waiting. A block
+ * is installed at most once, so no bytes are ever issued twice; every id is 16 bytes of the {@code
+ * SecureRandom}'s output, cleared from the block once issued.
  *
- * <p><b>Thread safety:</b> thread-safe and lock-free, except for the {@code SecureRandom}'s own
- * locks once per block.
+ * <p><b>Thread safety:</b> thread-safe and wait-free, except for the {@code SecureRandom}'s own
+ * locks once per block (and for an id drawn directly).
  */
 final class RandomIds {
   static final int ID_BYTES = 16;
@@ -61,16 +62,8 @@ final class RandomIds {
   /** The next id: 16 fresh random bytes, base64url without padding (22 characters). */
   String next() {
     byte[] id = new byte[ID_BYTES];
-    for (int spins = 0; ; spins++) {
+    while (true) {
       Block b = current;
-      if (b.claimed.get() > b.ids) { // exhausted, its successor being installed: wait for it
-        if ((spins & 63) == 63) {
-          Thread.yield();
-        } else {
-          Thread.onSpinWait();
-        }
-        continue;
-      }
       int i = b.claimed.getAndIncrement();
       if (i < b.ids) {
         int at = i * ID_BYTES;
@@ -84,7 +77,12 @@ final class RandomIds {
       if (i == b.ids) { // the first past the end installs the successor, exactly once per block
         Block next = prepared.getAndSet(null);
         current = next != null ? next : draw();
+        continue;
       }
+      // The block is used up and its successor is still being installed: rather than wait for a
+      // thread that may have been preempted, draw this id directly.
+      random.nextBytes(id);
+      return BASE64URL.encodeToString(id);
     }
   }
 
