@@ -145,9 +145,10 @@ public final class WireClient {
    *   <li>{@code reset}: zeroes the counters and histograms (a measured window starts).
    *   <li>{@code stats}: the counters, and the histograms in HdrHistogram's compressed form, base64.
    *   <li>{@code drop}: closes every connection at once and reconnects each at once, resuming from
-   *       its last seq and epoch.
+   *       its last seq and epoch; answers with this process's CPU time.
    *   <li>{@code storm}: waits until every dropped connection is acknowledged again and has
-   *       received its replay up to the ack's {@code replayTo}.
+   *       received its replay up to the ack's {@code replayTo}; answers {@code stormdone N MILLIS
+   *       cpu NANOS} (this process's CPU time).
    * </ul>
    */
   private @Nullable String command(String[] a) throws IOException {
@@ -199,7 +200,7 @@ public final class WireClient {
           c.catchingUp = true;
           c.connect();
         }
-        return "ok";
+        return "ok cpu " + WireServer.cpuNanos();
       }
       case "storm" -> {
         return null;
@@ -277,7 +278,8 @@ public final class WireClient {
       selector.wakeup();
       done.await(10, TimeUnit.SECONDS);
       if (pending[0] == 0) {
-        return what + "done " + conns.size() + " " + (System.nanoTime() - pendingSince) / 1_000_000;
+        return what + "done " + conns.size() + " " + (System.nanoTime() - pendingSince) / 1_000_000
+            + " cpu " + WireServer.cpuNanos();
       }
       last = pending[0];
       Thread.sleep(20);

@@ -44,7 +44,9 @@ import org.jspecify.annotations.Nullable;
  *
  * <p>Options: {@code reps=3} (repetitions, medians reported), {@code clients=2} (client
  * processes), {@code only=REGEX} (scenarios by name), {@code storm10k=true} (adds the 10,000-client
- * storm), {@code idle=N[,N...]} (adds memory-only scenarios {@code idle-N}: N connections, each
+ * storm; with {@code warmStorm=true} every storm scenario first drops all its clients once during
+ * the warm-up, reported as {@code cold*} figures, so that the measured storm is the process's
+ * second: a warm server's figure beside the cold one), {@code idle=N[,N...]} (adds memory-only scenarios {@code idle-N}: N connections, each
  * subscribed to its own running run, no traffic), {@code openWindow=200} (upgrades in progress at
  * once per client process in idle scenarios), {@code histo=DIR} (the server's class histogram
  * before and after the connections open, per scenario round), {@code owners=true} (bytes reachable
@@ -58,6 +60,8 @@ import org.jspecify.annotations.Nullable;
  * {@code clientJvm="ARGS"} (the same for every client process, {@code {name}} replaced by the
  * client's name), {@code writeThreads=N} (the server's {@code RunlaneBuilder.writeThreads}), {@code serverGc=G1}
  * (the server's collector: {@code G1}, {@code Parallel}, {@code Serial}, {@code Z}),
+ * {@code maxThreads=N} and {@code selectors=N} (the server's Jetty thread pool maximum, default
+ * 200, and its connector's selector count, default Jetty's: experiments, not the example's wiring),
  * {@code results=DIR}. Every child is killed when the harness ends, even
  * on failure, and every child exits when its stdin closes.
  *
@@ -285,7 +289,14 @@ public final class WireLoadHarness {
 
       // warm-up
       server.call("pub s " + s.rate() + " " + warm + " " + Long.MAX_VALUE, 10);
-      server.awaitAsync((int) warm + 60);
+      boolean warmStorm = s.storm() && Boolean.parseBoolean(opt.getOrDefault("warmStorm", "false"));
+      if (warmStorm) { // a first storm under the warm-up's load: the cold figure, kept beside the measured (warm) one
+        Thread.sleep((long) (warm * 1000 / 4));
+        Map<String, Object> cold = storm(server, cs);
+        cold.forEach((key, v) -> r.put("cold" + Character.toUpperCase(key.charAt(0)) + key.substring(1), v));
+        r.put("measuredStormIsSecondOfProcess", true);
+      }
+      server.awaitAsync((int) warm + 150);
       server.call("idle", 70);
 
       // the measured window
@@ -300,28 +311,7 @@ public final class WireLoadHarness {
       server.call("pub s " + s.rate() + " " + measure + " " + Long.MAX_VALUE, 10);
       if (s.storm()) {
         Thread.sleep((long) (measure * 1000 / 4));
-        for (Child c : cs) {
-          c.send("drop");
-        }
-        for (Child c : cs) {
-          c.expect(60);
-        }
-        for (Child c : cs) {
-          c.send("storm");
-        }
-        double lastBack = 0;
-        long notBack = 0;
-        for (Child c : cs) {
-          String a = c.expect(150);
-          if (a.startsWith("stormtimeout")) { // some connections not back within 120 s: count them
-            notBack += lng(kv(a), "pending");
-            continue;
-          }
-          expectPrefix(a, "stormdone");
-          lastBack = Math.max(lastBack, Double.parseDouble(a.split(" ")[2]));
-        }
-        r.put("stormAllCaughtUpMs", notBack > 0 ? Double.NaN : lastBack);
-        r.put("stormNotCaughtUpAfter120s", notBack);
+        r.putAll(storm(server, cs));
       }
       String[] done = server.awaitAsync((int) measure + 120).split(" ");
       String idle = server.call("idle", 70);
@@ -370,7 +360,10 @@ public final class WireLoadHarness {
       r.put("dups", dups);
       r.put("truncated", trunc);
       if (s.storm()) {
+        r.put("stormBackP10Ms", back.getValueAtPercentile(10) / 1e6);
         r.put("stormBackP50Ms", back.getValueAtPercentile(50) / 1e6);
+        r.put("stormBackP90Ms", back.getValueAtPercentile(90) / 1e6);
+        r.put("stormBackP99Ms", back.getValueAtPercentile(99) / 1e6);
         r.put("stormBackMaxMs", back.getMaxValue() / 1e6);
         r.put("stormCaughtUpP50Ms", caught.getValueAtPercentile(50) / 1e6);
         r.put("stormCaughtUpMaxMs", caught.getMaxValue() / 1e6);
@@ -383,6 +376,64 @@ public final class WireLoadHarness {
       }
       server.close();
     }
+  }
+
+  /**
+   * Drops every client connection at once and waits until each is back and caught up: the time
+   * until the last one is (from the drop, by the clients' clocks), and the CPU each process spent
+   * meanwhile, as a share of one core, so that a saturated client shows as such.
+   */
+  private Map<String, Object> storm(Child server, List<Child> cs) throws Exception {
+    Map<String, Object> r = new LinkedHashMap<>();
+    Map<String, String> st0 = kv(server.call("stats", 30));
+    long t0 = System.nanoTime();
+    long[] clientCpu0 = new long[cs.size()];
+    for (Child c : cs) {
+      c.send("drop");
+    }
+    for (int i = 0; i < cs.size(); i++) {
+      clientCpu0[i] = lng(kv(cs.get(i).expect(60)), "cpu");
+    }
+    for (Child c : cs) {
+      c.send("storm");
+    }
+    double lastBack = 0;
+    long notBack = 0;
+    double clientMaxCores = 0;
+    for (int i = 0; i < cs.size(); i++) {
+      String a = cs.get(i).expect(150);
+      double secs = (System.nanoTime() - t0) / 1e9;
+      if (a.startsWith("stormtimeout")) { // some connections not back within 120 s: count them
+        notBack += lng(kv(a), "pending");
+        continue;
+      }
+      expectPrefix(a, "stormdone");
+      lastBack = Math.max(lastBack, Double.parseDouble(a.split(" ")[2]));
+      clientMaxCores = Math.max(clientMaxCores, (lng(kv(a), "cpu") - clientCpu0[i]) / 1e9 / secs);
+    }
+    double secs = (System.nanoTime() - t0) / 1e9;
+    Map<String, String> st1 = kv(server.call("stats", 30));
+    r.put("stormAllCaughtUpMs", notBack > 0 ? Double.NaN : lastBack);
+    r.put("stormNotCaughtUpAfter120s", notBack);
+    r.put("stormServerCpuCores", (lng(st1, "cpu") - lng(st0, "cpu")) / 1e9 / secs);
+    r.put("stormServerCpuUsPerClient", (lng(st1, "cpu") - lng(st0, "cpu")) / 1e3 / Math.max(1, lng(st1, "conns")));
+    r.put("stormClientCpuCoresMax", clientMaxCores);
+    r.put("stormServerThreadsBefore", lng(st0, "threads"));
+    r.put("stormServerThreadsAfter", lng(st1, "threads"));
+    r.put("stormLoadAverage", procLine("/proc/loadavg"));
+    Map<String, String> tl = kv(server.call("timeline " + t0, 30)); // per 100 ms from the drop
+    for (String k : new String[] {"opens", "closes", "frames"}) {
+      r.put("stormTimeline" + Character.toUpperCase(k.charAt(0)) + k.substring(1) + "Per100ms", trimZeros(tl.get(k)));
+    }
+    return r;
+  }
+
+  /** A comma-separated series without its trailing zeros. */
+  static String trimZeros(@org.jspecify.annotations.Nullable String series) {
+    if (series == null) {
+      return "";
+    }
+    return series.replaceAll("(,0)+$", "");
   }
 
   /** Control-frame latency behind a 10k backlog and burst throughput, for one maxInFlight. */
@@ -497,8 +548,10 @@ public final class WireLoadHarness {
     if (opt.containsKey("acceptQueue")) {
       cmd.add("acceptQueue=" + opt.get("acceptQueue"));
     }
-    if (opt.containsKey("writeThreads")) {
-      cmd.add("writeThreads=" + opt.get("writeThreads"));
+    for (String k : new String[] {"writeThreads", "maxThreads", "selectors"}) {
+      if (opt.containsKey(k)) {
+        cmd.add(k + "=" + opt.get(k));
+      }
     }
     extra.forEach((k, v) -> cmd.add(k + "=" + v));
     if (Boolean.parseBoolean(opt.getOrDefault("owners", "false"))) { // HeapPaths walks JDK internals

@@ -30,11 +30,13 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.locks.LockSupport;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.server.handler.ContextHandler;
+import org.eclipse.jetty.util.thread.QueuedThreadPool;
 
 /**
  * The server process of the real-socket harness ({@link WireLoadHarness}): Runlane with the JSON
@@ -68,11 +70,19 @@ public final class WireServer {
   private final Set<String> connections = ConcurrentHashMap.newKeySet();
   private final Map<String, RunHandle[]> runs = new ConcurrentHashMap<>();
   private final PrintStream out;
+
+  /** Opens, closes and inbound frames per 100 ms since {@link #born}: where a storm's time goes. */
+  private final long born = System.nanoTime();
+
+  private final AtomicIntegerArray opens = new AtomicIntegerArray(TIMELINE_BUCKETS);
+  private final AtomicIntegerArray closes = new AtomicIntegerArray(TIMELINE_BUCKETS);
+  private final AtomicIntegerArray frames = new AtomicIntegerArray(TIMELINE_BUCKETS);
+  private static final int TIMELINE_BUCKETS = 12_000; // 20 minutes
   private volatile boolean stopPublisher;
   private volatile @org.jspecify.annotations.Nullable Thread publisher;
 
-  WireServer(int maxInFlight, int maxQueuedFrames, int acceptQueue, int sndbuf, int writeThreads, PrintStream out)
-      throws Exception {
+  WireServer(int maxInFlight, int maxQueuedFrames, int acceptQueue, int sndbuf, int writeThreads, int maxThreads,
+      int selectors, PrintStream out) throws Exception {
     this.out = out;
     RunlaneBuilder rb =
         Runlane.builder()
@@ -93,8 +103,9 @@ public final class WireServer {
       rb.replayCapacity(Integer.parseInt(capacity));
     }
     this.runlane = rb.build();
-    this.server = new Server();
-    this.connector = new ServerConnector(server);
+    // maxThreads and selectors are experiments (0 and -1: Jetty's defaults, as the example has them)
+    this.server = maxThreads > 0 ? new Server(new QueuedThreadPool(maxThreads)) : new Server();
+    this.connector = new ServerConnector(server, -1, selectors);
     connector.setHost("127.0.0.1");
     connector.setPort(0);
     if (acceptQueue > 0) {
@@ -120,10 +131,12 @@ public final class WireServer {
         c -> {
           String id = c.id();
           connections.add(id);
+          count(opens);
           InboundHandler h = runlane.connect(c);
           return new InboundHandler() {
             @Override
             public void onFrame(Payload payload) {
+              count(frames);
               h.onFrame(payload);
             }
 
@@ -135,6 +148,7 @@ public final class WireServer {
             @Override
             public void onClose(CloseReason reason) {
               connections.remove(id);
+              count(closes);
               h.onClose(reason);
             }
           };
@@ -144,7 +158,7 @@ public final class WireServer {
 
   /**
    * {@code java ... WireServer [maxInFlight=N] [maxQueuedFrames=N] [acceptQueue=N] [sndbuf=BYTES]
-   * [writeThreads=N]}
+   * [writeThreads=N] [maxThreads=N] [selectors=N]}
    */
   public static void main(String[] args) throws Exception {
     Map<String, String> opt = WireLoadHarness.options(args);
@@ -156,6 +170,8 @@ public final class WireServer {
             Integer.parseInt(opt.getOrDefault("acceptQueue", "0")),
             Integer.parseInt(opt.getOrDefault("sndbuf", "0")),
             Integer.parseInt(opt.getOrDefault("writeThreads", "-1")),
+            Integer.parseInt(opt.getOrDefault("maxThreads", "0")),
+            Integer.parseInt(opt.getOrDefault("selectors", "-1")),
             out);
     s.answer("port " + s.connector.getLocalPort() + " pid " + ProcessHandle.current().pid());
     BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
@@ -181,6 +197,27 @@ public final class WireServer {
     }
   }
 
+  private void count(AtomicIntegerArray buckets) {
+    long b = (System.nanoTime() - born) / 100_000_000L;
+    if (b >= 0 && b < TIMELINE_BUCKETS) {
+      buckets.incrementAndGet((int) b);
+    }
+  }
+
+  /** Counts per 100 ms from {@code fromNanos} (a {@code System.nanoTime()} of any local process) on, for 30 s. */
+  private String timeline(long fromNanos) {
+    int first = (int) Math.max(0, (fromNanos - born) / 100_000_000L);
+    StringBuilder sb = new StringBuilder("timeline");
+    for (Object[] series : new Object[][] {{"opens", opens}, {"closes", closes}, {"frames", frames}}) {
+      AtomicIntegerArray a = (AtomicIntegerArray) series[1];
+      sb.append(' ').append(series[0]).append(' ');
+      for (int i = first; i < Math.min(TIMELINE_BUCKETS, first + 300); i++) {
+        sb.append(i > first ? "," : "").append(a.get(i));
+      }
+    }
+    return sb.toString();
+  }
+
   synchronized void answer(String line) {
     out.println(line);
   }
@@ -195,7 +232,7 @@ public final class WireServer {
    *       frames on sampled recipients), for SECONDS or MAX events; answers at once with {@code
    *       ok}, then {@code pubdone PUBLISHED NANOS} when done.
    *   <li>{@code stats}: process CPU time (ns, the JVM's own clock), live connections, queued
-   *       frames summed over them.
+   *       frames summed over them, live threads.
    *   <li>{@code mem}: heap used after full collections, direct memory in use, resident set.
    *   <li>{@code hol MODE BACKLOG}: publishes BACKLOG events to run {@code h0} (whose client is
    *       not reading), then a control frame (MODE {@code ctl}: a session notice) or a stream
@@ -211,6 +248,8 @@ public final class WireServer {
    *   <li>{@code path CLASS}: the shortest chain of fields from this server to an instance of
    *       CLASS (a diagnostic; see {@link HeapPaths}).
    *   <li>{@code idle}: waits (at most 60 s) until no connection has queued or in-flight frames.
+   *   <li>{@code timeline NANOS}: opened connections, closed connections and inbound frames per
+   *       100 ms from {@code System.nanoTime()} NANOS on, for 30 s (comma-separated counts).
    * </ul>
    */
   void command(String[] a) throws Exception {
@@ -245,7 +284,8 @@ public final class WireServer {
         for (String id : connections) {
           queued += runlane.connectionStats(id).map(ConnectionStats::queuedFrames).orElse(0);
         }
-        answer("stats cpu " + cpuNanos() + " conns " + connections.size() + " queued " + queued);
+        answer("stats cpu " + cpuNanos() + " conns " + connections.size() + " queued " + queued
+            + " threads " + ManagementFactory.getThreadMXBean().getThreadCount());
       }
       case "mem" -> {
         long heap = 0;
@@ -273,6 +313,7 @@ public final class WireServer {
         answer("burst ns " + ns + " cpu " + (cpuNanos() - cpu0));
       }
       case "idle" -> answer("idle " + awaitIdle(TimeUnit.SECONDS.toNanos(60)));
+      case "timeline" -> answer(timeline(Long.parseLong(a[1])));
       default -> answer("error unknown command " + Arrays.toString(a));
     }
   }
