@@ -69,6 +69,10 @@ class ClusterAbortDuringStartTest {
   private final InMemoryTransport tx = new InMemoryTransport(rl);
   private final ExecutorService threads = Executors.newCachedThreadPool();
 
+  ClusterAbortDuringStartTest() {
+    InvariantCheck.quiesceFirst(() -> assertTrue(cluster.settle(Duration.ofSeconds(10)), "the feed threads did not settle"));
+  }
+
   @AfterEach
   void close() throws InterruptedException {
     engine.release.countDown();
