@@ -17,11 +17,18 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  * closes early (a rebuild with other settings) is checked by {@link #closeChecked(Runlane)} before
  * it closes. A test that already failed is not checked again (its own failure is the news).
  *
+ * <p>The invariants hold on a quiescent engine only. A fixture whose engines keep working on their
+ * own threads after a test's last call (a cluster's feed threads, which end a mirror and close its
+ * tail just after handing its terminal to the clients) registers how to wait for them with {@link
+ * #quiesceFirst(Runnable)}; it runs before the check, so a test that returns as soon as a client
+ * saw what it awaited is not checked mid-way through that work.
+ *
  * <p><b>Thread safety:</b> {@link #track} may be called from any thread; the check itself runs on
  * the test thread once the test method has returned, when the test's own threads must be done.
  */
 public final class InvariantCheck implements AfterTestExecutionCallback {
   private static final List<Runlane> TRACKED = new ArrayList<>();
+  private static final List<Runnable> QUIESCE = new ArrayList<>();
 
   /** Registers an engine to be checked after the current test; returns it. */
   public static Runlane track(Runlane rl) {
@@ -29,6 +36,16 @@ public final class InvariantCheck implements AfterTestExecutionCallback {
       TRACKED.add(rl);
     }
     return rl;
+  }
+
+  /**
+   * Registers how to wait until the current test's engines are idle (bounded; it throws if they do
+   * not settle); run once before the check after the test, then forgotten.
+   */
+  public static void quiesceFirst(Runnable settle) {
+    synchronized (TRACKED) {
+      QUIESCE.add(settle);
+    }
   }
 
   /** Checks an engine now, stops tracking it and closes it (for tests that replace their engine). */
@@ -67,12 +84,18 @@ public final class InvariantCheck implements AfterTestExecutionCallback {
   @Override
   public void afterTestExecution(ExtensionContext context) {
     List<Runlane> engines;
+    List<Runnable> quiesce;
     synchronized (TRACKED) {
       engines = new ArrayList<>(TRACKED);
       TRACKED.clear();
+      quiesce = new ArrayList<>(QUIESCE);
+      QUIESCE.clear();
     }
     if (context.getExecutionException().isPresent()) {
       return;
+    }
+    for (Runnable settle : quiesce) {
+      settle.run();
     }
     for (Runlane rl : engines) {
       try {

@@ -303,6 +303,15 @@ final class RunLifecycle implements Run.Owner {
   /** Executes a routed command on the node that runs {@code run}; authorization was done by the issuer. */
   private Result<?> execute(Run run, RunCommand command) {
     if (command instanceof RunCommand.Abort a) {
+      // The binding exists from inside the start's critical section, and the directory (where
+      // another node, or abortSession here, finds the run) has the claim from then too: an abort
+      // can arrive before run.started is recorded and the run published. It waits for the start
+      // (which holds the session's lock until then), so it never ends a run that is not visible
+      // yet, nor takes seq 1 from its run.started; a start that failed meanwhile is no run to abort.
+      awaitStart(run);
+      if (runs.get(run.runId()) != run) {
+        return Result.refused(ErrorCode.NO_ACTIVE_RUN, "run " + run.runId() + " is not running");
+      }
       Result<RunOutcome> r =
           run.cancel(RunState.ABORTED, null, ExitCode.ABORTED, "aborted by " + a.principal(), a.principal());
       return r.isOk() ? r : Result.refused(ErrorCode.NO_ACTIVE_RUN, "run " + run.runId() + " is not running");
@@ -311,6 +320,21 @@ final class RunLifecycle implements Run.Owner {
     return run.approvals.resolve(ra.approvalId(), Approval.Resolution.ANSWERED, ra.decision(), ra.principal())
         ? Result.ok(ra.approvalId())
         : Result.refused(ErrorCode.UNKNOWN_APPROVAL, "approval " + ra.approvalId() + " is unknown or already resolved");
+  }
+
+  /**
+   * Returns once the start of {@code run} has left its critical section: it holds the session's
+   * lock from the claim until the run is published (or abandoned), and the run is bound only inside
+   * it, so a command handler that gets the lock afterwards sees the start's outcome. Called under
+   * no lock (the handler's contract).
+   */
+  private void awaitStart(Run run) {
+    SessionState s = sessions.get(run.sessionId());
+    if (s != null) {
+      synchronized (s) {
+        // acquiring the lock is the wait: nothing else to do under it
+      }
+    }
   }
 
   // ---------------------------------------------------------------- runtime and safety net

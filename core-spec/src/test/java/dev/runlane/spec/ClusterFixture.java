@@ -25,9 +25,18 @@ final class ClusterFixture implements AutoCloseable {
   final SharedMemoryCluster cluster;
   final List<Runlane> nodes = new ArrayList<>();
   final List<InMemoryTransport> tx = new ArrayList<>();
+  private volatile boolean closed;
 
   ClusterFixture(int n, Duration lease, Consumer<RunlaneBuilder> customize) {
     cluster = new SharedMemoryCluster(lease);
+    // a test may return as soon as a client saw what it awaited, while a feed thread still ends
+    // the mirror that handed it (closing its tail): the invariants are checked once that is done
+    InvariantCheck.quiesceFirst(
+        () -> {
+          if (!closed) {
+            settle();
+          }
+        });
     for (int i = 0; i < n; i++) {
       RunlaneBuilder b =
           Runlane.builder()
@@ -94,6 +103,7 @@ final class ClusterFixture implements AutoCloseable {
 
   @Override
   public void close() {
+    closed = true;
     settle();
     for (Runlane rl : nodes) {
       rl.close();

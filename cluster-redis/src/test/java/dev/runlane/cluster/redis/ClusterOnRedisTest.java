@@ -105,6 +105,19 @@ class ClusterOnRedisTest {
     assertTrue(Fixtures.await(cond, Duration.ofSeconds(15)), "timed out waiting for " + what);
   }
 
+  /**
+   * Waits until Redis holds {@code runId}'s events up to {@code seq}. The owner hands an event to its
+   * own clients before its pipelined append reaches Redis (one round trip later, more when the
+   * pipeline is deep or the machine is loaded): a client that resumes on another node with a
+   * position the store does not hold yet is told AHEAD_OF_HEAD (typed, never a gap; see
+   * docs/concepts/cluster.md). Real reconnects take longer than a round trip; a test that resumes
+   * on another node right after publishing waits for the store, as they would.
+   */
+  private void awaitStored(String runId, long seq) {
+    RedisEngine anyNode = engines.get(0);
+    await("the store holds " + runId + " up to seq " + seq, () -> anyNode.view(runId).head() >= seq);
+  }
+
   @Test
   void resumeOnAnotherNodeIsExactThenLiveWithNoGapAtTheHandoff() {
     cluster(3);
@@ -112,6 +125,7 @@ class ClusterOnRedisTest {
     for (int i = 0; i < 10; i++) {
       run.publish("token", "t" + i);
     }
+    awaitStored(run.runId(), 4); // what the client saw on node 0 (see awaitStored)
     InMemoryConnection b = open(1, "alice");
     b.sendText("sub s1 4 " + run.epoch() + " " + run.runId());
     WireMessage ack = b.last("subscribed");
@@ -199,12 +213,7 @@ class ClusterOnRedisTest {
             seen.addAll(seqs(h, run.runId()));
           }
           long lastSeq = seen.isEmpty() ? 0 : seen.get(seen.size() - 1);
-          // The owner hands an event to its own clients before its pipelined append reaches Redis
-          // (one round trip later). A client reconnecting to another node faster than that would be
-          // told AHEAD_OF_HEAD (typed, never a gap); see docs/concepts/cluster.md. Real reconnects
-          // take longer than a round trip; here the test waits for the store.
-          RedisEngine anyNode = engines.get(0);
-          await("the store has what the client saw", () -> anyNode.view(run.runId()).head() >= lastSeq);
+          awaitStored(run.runId(), lastSeq); // a reconnect slower than a round trip (see awaitStored)
           InMemoryConnection again = open(rnd.nextInt(3), "alice");
           again.sendText("sub " + session + " " + lastSeq + " " + run.epoch() + " " + run.runId());
           assertEquals("EXACT", again.last("subscribed").require("status"));
@@ -282,6 +291,7 @@ class ClusterOnRedisTest {
     }
     InMemoryConnection b = open(1, "alice");
     b.sendText("sub s8 0");
+    awaitStored(run.runId(), 5); // see awaitStored
     InMemoryConnection c = open(2, "alice");
     c.sendText("sub s8 5 " + run.epoch() + " " + run.runId());
     await("node 2 caught up", () -> seqs(c, run.runId()).size() == 16);
