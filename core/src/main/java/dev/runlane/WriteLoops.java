@@ -30,10 +30,11 @@ import org.slf4j.LoggerFactory;
  * <p>A hand-off pays for itself only when it batches; on a quiet node it only adds a wake-up (two
  * context switches per event: 1.2&times; the CPU of an inline write at 20,000 targeted events/s).
  * So a frame pushed to a run's <em>lone</em> recipient is written by the pushing thread while its
- * loop is idle (no drain running or queued) and has let few such pushes through: at most {@code
- * lonePerWindow} per window of about a millisecond ({@link #LONE_INLINE_PER_WINDOW} by default);
- * beyond that, the node is busy and the rest of the window's pushes go to the write thread, where
- * they batch. A loop at work takes every push: it batches it at no extra wake-up. A push to several
+ * loop is idle (no drain running or queued) and sees few such pushes: at most {@code
+ * lonePerWindow} in the current window of about a millisecond and in the one before ({@link
+ * #LONE_INLINE_PER_WINDOW} by default). Beyond that the node is busy, and pushes go to the write
+ * thread, where they batch, even at the moments it is idle: an unbatched write then would cost more
+ * than the hand-off saves. A loop at work takes every push: it batches it at no extra wake-up. A push to several
  * recipients goes to the write thread (below the backlog bound): the publisher does not pay a
  * fan-out's writes. Either
  * path drains through the pipe's own loop, so which one a frame takes never changes what a client
@@ -153,8 +154,8 @@ final class WriteLoops {
 
     /**
      * Whether the pushing thread should write a push to a run's lone recipient itself: true while
-     * the loop is idle, for the first {@code lonePerWindow} such pushes of its current ~1 ms window.
-     * Counts the push.
+     * the loop is idle and neither its current ~1 ms window nor the one before saw more than {@code
+     * lonePerWindow} such pushes. Counts the push.
      */
     boolean inlineLone() {
       return loop.inlineLone();
@@ -178,12 +179,14 @@ final class WriteLoops {
     private final ConcurrentLinkedQueue<Slot> queue = new ConcurrentLinkedQueue<>();
     private final int lonePerWindow;
     /**
-     * The current rate window ({@code System.nanoTime() >> 20}) and the lone pushes written inline in
-     * it. Updated racily by pushing threads: a lost reset or count only moves one push to the other,
-     * equally correct, path.
+     * The current rate window ({@code System.nanoTime() >> 20}) and the lone pushes in it. Updated
+     * racily by pushing threads: a lost reset or count only moves one push to the other, equally
+     * correct, path.
      */
     private volatile long window;
-    private final AtomicInteger inlineInWindow = new AtomicInteger();
+    private final AtomicInteger pushesInWindow = new AtomicInteger();
+    /** Lone pushes in the window before {@link #window} (0 if none or if it was not the last one). */
+    private volatile int previousWindowPushes;
     /** 1 while the thread is parked or about to park; a scheduler that swaps it to 0 unparks it. */
     private final AtomicInteger sleeping = new AtomicInteger();
     private volatile boolean stopped;
@@ -207,15 +210,20 @@ final class WriteLoops {
     }
 
     private boolean inlineLone() {
-      if (lonePerWindow == 0 || !idle()) {
-        return false; // a write thread at work batches this push with the rest at no extra wake-up
+      if (lonePerWindow == 0) {
+        return false;
       }
       long w = nanoClock.getAsLong() >> 20;
       if (w != window) {
+        // the window before this one, if it was the last: its count is the current rate
+        previousWindowPushes = w == window + 1 ? pushesInWindow.get() : 0;
         window = w;
-        inlineInWindow.set(0);
+        pushesInWindow.set(0);
       }
-      return inlineInWindow.incrementAndGet() <= lonePerWindow;
+      // every lone push counts, written here or not: at full rate the write thread is often idle
+      // for a moment, and writing then, unbatched, would cost more than the hand-off saves
+      int n = pushesInWindow.incrementAndGet();
+      return n <= lonePerWindow && previousWindowPushes <= lonePerWindow && idle();
     }
 
     /** A slot on this loop for a drain (one per outbox). */

@@ -105,8 +105,9 @@ class WriteLoopsTest {
 
   /**
    * A run's lone recipient: while its loop's window has inline budget left, the pushing thread writes
-   * (no wake-up); past it, the rest of the window's pushes go to the write thread; a new window
-   * starts with a fresh budget. Order holds across the two paths.
+   * (no wake-up); past it, the rest of the window's pushes go to the write thread, and so do the next
+   * window's (the rate is high); after a quiet window the pusher writes again. Order holds across the
+   * two paths.
    */
   @Test
   void aLoneRecipientsPushesAreWrittenInlineUpToTheWindowsBudgetThenByTheWriteThread() throws Exception {
@@ -123,11 +124,17 @@ class WriteLoopsTest {
     assertEquals(List.of(me, me, "wl-test-0"), t.senders, "two inline, then the write thread");
     assertEquals(3, t.flushes.get(), "each drain ends with a flush, inline ones too");
     await(() -> loops.loopFor("c").idle(), "the write thread to finish its drain");
-    now.addAndGet(1L << 20); // the next window
+    now.addAndGet(1L << 20); // the next window: the one before was busy (3 pushes > 2)
     o.enqueue(frame("b"));
     o.flushSoon(true);
-    assertEquals(List.of("a0", "a1", "a2", "b"), t.sent, "inline again: sent before flushSoon returns");
-    assertEquals(me, t.senders.get(3));
+    await(() -> t.sent.size() == 4, "b");
+    assertEquals("wl-test-0", t.senders.get(3), "right after a busy window, an idle write thread still takes it");
+    await(() -> loops.loopFor("c").idle(), "the write thread to finish its drain");
+    now.addAndGet(2L << 20); // a window with no push in between: quiet again
+    o.enqueue(frame("c"));
+    o.flushSoon(true);
+    assertEquals(List.of("a0", "a1", "a2", "b", "c"), t.sent, "inline again: sent before flushSoon returns");
+    assertEquals(me, t.senders.get(4));
   }
 
   /** While the write thread is at work, a lone recipient's push joins it, budget or not. */
