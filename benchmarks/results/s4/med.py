@@ -3,7 +3,7 @@ d = sys.argv[1]
 rows = collections.defaultdict(list)
 for f in sorted(glob.glob(d + '/*.json')):
     name = f.split('/')[-1][:-5]
-    m = re.match(r'(base|new2?)-(.*)-(\d+)$', name)
+    m = re.match(r'(base|new2?|final)-(.*)-(\d+)$', name)
     if not m: continue
     v, cfg, r = m.groups()
     j = json.load(open(f))
