@@ -183,7 +183,7 @@ final class WriteLoops {
      * racily by pushing threads: a lost reset or count only moves one push to the other, equally
      * correct, path.
      */
-    private volatile long window;
+    private final java.util.concurrent.atomic.AtomicLong window;
     private final AtomicInteger pushesInWindow = new AtomicInteger();
     /** Lone pushes in the window before {@link #window} (0 if none or if it was not the last one). */
     private volatile int previousWindowPushes;
@@ -202,6 +202,8 @@ final class WriteLoops {
     Loop(int lonePerWindow, LongSupplier nanoClock) {
       this.lonePerWindow = lonePerWindow;
       this.nanoClock = nanoClock;
+      // nanoTime's origin is arbitrary (it may be negative): windows are compared by difference
+      this.window = new java.util.concurrent.atomic.AtomicLong(nanoClock.getAsLong() >> 20);
     }
 
     /** Whether no drain is running or queued on this loop. */
@@ -214,11 +216,12 @@ final class WriteLoops {
         return false;
       }
       long w = nanoClock.getAsLong() >> 20;
-      if (w != window) {
-        // the window before this one, if it was the last: its count is the current rate
-        previousWindowPushes = w == window + 1 ? pushesInWindow.get() : 0;
-        window = w;
-        pushesInWindow.set(0);
+      long cur = window.get();
+      // windows only move forward, once each: a stale clock reading (a preempted caller) or a
+      // racing caller is simply counted in the current window
+      if (w - cur > 0 && window.compareAndSet(cur, w)) {
+        int last = pushesInWindow.getAndSet(0);
+        previousWindowPushes = w == cur + 1 ? last : 0; // a gap means a quiet window in between
       }
       // every lone push counts, written here or not: at full rate the write thread is often idle
       // for a moment, and writing then, unbatched, would cost more than the hand-off saves

@@ -122,7 +122,7 @@ class WriteLoopsTest {
     }
     await(() -> t.sent.size() == 3, "the third frame");
     assertEquals(List.of(me, me, "wl-test-0"), t.senders, "two inline, then the write thread");
-    assertEquals(3, t.flushes.get(), "each drain ends with a flush, inline ones too");
+    await(() -> t.flushes.get() == 3, "each drain to end with a flush, inline ones too");
     await(() -> loops.loopFor("c").idle(), "the write thread to finish its drain");
     now.addAndGet(1L << 20); // the next window: the one before was busy (3 pushes > 2)
     o.enqueue(frame("b"));
@@ -135,6 +135,41 @@ class WriteLoopsTest {
     o.flushSoon(true);
     assertEquals(List.of("a0", "a1", "a2", "b", "c"), t.sent, "inline again: sent before flushSoon returns");
     assertEquals(me, t.senders.get(4));
+  }
+
+  /**
+   * A stale clock reading (a pusher preempted after reading it) does not move the window back and
+   * reopen the gate in a busy window: it is counted in the current one.
+   */
+  @Test
+  void aStaleClockReadingDoesNotReopenABusyWindow() throws Exception {
+    java.util.concurrent.atomic.AtomicLong now = new java.util.concurrent.atomic.AtomicLong(5L << 20);
+    loops = new WriteLoops(1, "wl-test-", 2, now::get);
+    BatchingConnection t = new BatchingConnection("c");
+    Outbox o = new Outbox(owner, t, 100_000, Long.MAX_VALUE, 16, 100_000, null, loops.loopFor("c"));
+    int sent = 0;
+    for (int i = 0; i < 10; i++) { // window 5: busy
+      o.enqueue(frame("w5-" + i));
+      o.flushSoon(true);
+    }
+    sent += 10;
+    now.set(6L << 20); // window 6: right after a busy one
+    o.enqueue(frame("w6-a"));
+    o.flushSoon(true);
+    now.set(5L << 20); // a stale reading
+    o.enqueue(frame("stale"));
+    o.flushSoon(true);
+    now.set(6L << 20);
+    await(() -> t.sent.size() == 12 && loops.loopFor("c").idle(), "the write thread to be idle again");
+    for (int i = 0; i < 10; i++) {
+      o.enqueue(frame("w6-" + i));
+      o.flushSoon(true);
+    }
+    sent += 12;
+    int total = sent;
+    await(() -> t.sent.size() == total, "every frame");
+    String me = Thread.currentThread().getName();
+    assertEquals(2, t.senders.stream().filter(me::equals).count(), "only window 5's budget was written inline: " + t.senders);
   }
 
   /** While the write thread is at work, a lone recipient's push joins it, budget or not. */
@@ -232,6 +267,7 @@ class WriteLoopsTest {
     assertEquals(0, t.sent.size(), "nothing is written by the pushing thread below the inline backlog");
     busy.gate.countDown();
     await(() -> t.sent.size() == n, "the batch");
+    await(() -> loops.loopFor("c").idle(), "the drain to end"); // its flush comes after the sends
     assertEquals(1, t.flushes.get(), "the pile-up went out with one flush");
     for (int i = 0; i < n; i++) {
       assertEquals("f" + i, t.sent.get(i));

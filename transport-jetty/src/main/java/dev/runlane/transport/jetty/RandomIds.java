@@ -70,13 +70,22 @@ final class RandomIds {
         System.arraycopy(b.bytes, at, id, 0, ID_BYTES);
         Arrays.fill(b.bytes, at, at + ID_BYTES, (byte) 0);
         if (i == b.ids / 2) { // halfway: draw the next block before anyone has to wait for it
-          prepared.set(draw());
+          try {
+            prepared.set(draw());
+          } catch (RuntimeException e) {
+            // the installer draws instead; this caller's id is valid and is returned
+          }
         }
         return BASE64URL.encodeToString(id);
       }
       if (i == b.ids) { // the first past the end installs the successor, exactly once per block
         Block next = prepared.getAndSet(null);
-        current = next != null ? next : draw();
+        try {
+          current = next != null ? next : draw();
+        } catch (RuntimeException e) {
+          current = new Block(new byte[0]); // used up at once: the next caller installs again
+          throw e;
+        }
         continue;
       }
       // The block is used up and its successor is still being installed: rather than wait for a

@@ -64,6 +64,41 @@ class RandomIdsTest {
     assertEquals(5, random.calls.get());
   }
 
+  /**
+   * A draw that fails (a provider error) fails only the call that needed it: the generator goes
+   * back to drawing by the block, not one draw per id for ever after.
+   */
+  @Test
+  void aFailedDrawDoesNotLeaveTheGeneratorDrawingPerId() {
+    AtomicInteger calls = new AtomicInteger();
+    SecureRandom flaky =
+        new SecureRandom() {
+          private static final long serialVersionUID = 1L;
+          private final Random r = new Random(7);
+
+          @Override
+          public synchronized void nextBytes(byte[] bytes) {
+            int n = calls.incrementAndGet();
+            if (n == 2 || n == 3) {
+              throw new java.security.ProviderException("transient");
+            }
+            r.nextBytes(bytes);
+          }
+        };
+    RandomIds ids = new RandomIds(flaky, 2);
+    int failed = 0;
+    java.util.Set<String> seen = new java.util.HashSet<>();
+    for (int i = 0; i < 1000; i++) {
+      try {
+        assertTrue(seen.add(ids.next()), "distinct");
+      } catch (java.security.ProviderException e) {
+        failed++;
+      }
+    }
+    assertTrue(failed <= 2, "only the calls that hit a failing draw fail: " + failed);
+    assertTrue(calls.get() <= 600, "back to one draw per block of 2 ids, not per id: " + calls.get() + " draws");
+  }
+
   @Test
   void eachIdIsTheNextSixteenBytesOfTheStream() {
     long seed = new Random().nextLong();
