@@ -41,7 +41,7 @@ public final class JsonSseEvents implements SseEvents {
 
   private static final JsonFactory JSON = new JsonFactory();
   /** Runs whose session and epoch are remembered at most; past it the record starts over. */
-  static final int MAX_RUNS = 65_536;
+  static final int MAX_RUNS = 16_384;
 
   /** Run id → the id prefix of its events ({@code <session> <epoch> }, encoded), for compact events. */
   private final ConcurrentHashMap<String, String> runs = new ConcurrentHashMap<>();
