@@ -97,6 +97,13 @@ final class ConnectionState implements InboundHandler, Outbox.Owner {
    */
   private volatile int protocol = 1;
 
+  /**
+   * Whether the client negotiated a protocol that accepts joined messages ({@link
+   * dev.runlane.codec.WireCodec#joinsFrom()}). Independent of {@link #PINNED_FULL}: a pinned
+   * connection's full frames may travel joined too.
+   */
+  private volatile boolean joins;
+
   /** {@link #protocol} of a connection that gets full frames for good, whatever it negotiated. */
   static final int PINNED_FULL = 0;
 
@@ -144,10 +151,15 @@ final class ConnectionState implements InboundHandler, Outbox.Owner {
    * @return the version granted, for the answer
    */
   int negotiate(int requested) {
-    int granted = Math.max(1, Math.min(requested, hooks.codec().maxProtocol()));
+    dev.runlane.codec.WireCodec codec = hooks.codec();
+    int granted = Math.max(1, Math.min(requested, codec.maxProtocol()));
+    int joinsFrom = codec.joinsFrom();
+    joins = joinsFrom > 0 && granted >= joinsFrom;
+    // the frames' forms: protocols that differ only in framing share one, derived once per frame
+    int form = Math.max(1, Math.min(granted, codec.formOf(granted)));
     for (; ; ) {
       int cur = protocol;
-      if (cur == PINNED_FULL || PROTOCOL.compareAndSet(this, cur, granted)) {
+      if (cur == PINNED_FULL || PROTOCOL.compareAndSet(this, cur, form)) {
         // a pinned connection stays on full frames; its client accepts both forms anyway
         return granted;
       }
@@ -167,6 +179,16 @@ final class ConnectionState implements InboundHandler, Outbox.Owner {
   public dev.runlane.transport.Frame wire(EncodedFrame f) {
     int p = protocol;
     return p <= 1 ? f.frame() : f.frameFor(p, hooks.codec());
+  }
+
+  @Override
+  public boolean joins() {
+    return joins;
+  }
+
+  @Override
+  public dev.runlane.transport.@Nullable Payload join(java.util.List<dev.runlane.transport.Payload> parts) {
+    return hooks.codec().join(parts);
   }
 
   void enqueue(EncodedFrame f) {

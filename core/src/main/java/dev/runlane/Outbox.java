@@ -47,7 +47,29 @@ final class Outbox {
 
     /** A live frame's send succeeded {@code latencyNanos} after its publish (timed outboxes only). */
     default void deliveryLatency(Lane lane, long latencyNanos) {}
+
+    /**
+     * Whether the connection's client accepts joined messages ({@link
+     * dev.runlane.codec.WireCodec#joinsFrom()}); read once per drain pass.
+     */
+    default boolean joins() {
+      return false;
+    }
+
+    /**
+     * One payload for {@code parts} (their wire forms, in order), or null to send them one by one:
+     * the codec's {@link dev.runlane.codec.WireCodec#join}. Called by the drain loop, under no lock.
+     */
+    default dev.runlane.transport.@Nullable Payload join(java.util.List<dev.runlane.transport.Payload> parts) {
+      return null;
+    }
   }
+
+  /** The most frames one drain pass polls at once to join into fewer transport frames. */
+  static final int MAX_JOINED_FRAMES = 128;
+
+  /** The most UTF-8 bytes of one joined frame; a longer message travels alone. */
+  static final int MAX_JOINED_BYTES = 16 * 1024;
 
   /** One transport with its own in-flight accounting. */
   final class Pipe implements SendCompletion.Target {
@@ -55,6 +77,8 @@ final class Outbox {
     final boolean streamOnly;
     /** Whether the transport batches writes until {@link Connection#flush()} (rule T2.7). */
     private final boolean batching;
+    /** Whether the transport keeps a text frame with line feeds whole (JOINED_MESSAGES). */
+    private final boolean joinable;
     /** The drain loop's work-in-progress counter (rule T2.5), through {@link #WIP}. */
     @SuppressWarnings("UnusedVariable") // accessed through WIP
     private volatile int wip;
@@ -84,6 +108,7 @@ final class Outbox {
       this.transport = transport;
       this.streamOnly = streamOnly;
       this.batching = transport.capabilities().contains(dev.runlane.transport.Capability.BATCHING);
+      this.joinable = transport.capabilities().contains(dev.runlane.transport.Capability.JOINED_MESSAGES);
     }
 
     Outbox outbox() {
@@ -107,10 +132,16 @@ final class Outbox {
       for (; ; ) {
         drainer = me;
         boolean sentAny = false;
+        // a backlog may leave in joined frames: polled under one lock, sent in as few frames as
+        // the codec can join (read once per pass: a hello may switch it on at any frame)
+        boolean join = joinable && owner.joins();
         for (; ; ) {
           EncodedFrame next;
           boolean more;
           boolean timed;
+          EncodedFrame @Nullable [] batch = null;
+          boolean @Nullable [] batchTimed = null;
+          int n = 1;
           synchronized (Outbox.this) {
             if (closed || sent - completedLocked - syncCompleted >= maxInFlight) {
               break;
@@ -122,18 +153,46 @@ final class Outbox {
             sent++;
             more = hasQueued(this);
             timed = latencyClock != null && !polledReplay && next.isStamped();
+            if (join && more) {
+              batch = new EncodedFrame[Math.min(MAX_JOINED_FRAMES, queuedFrames + 1)];
+              batchTimed = latencyClock != null ? new boolean[batch.length] : null;
+              batch[0] = next;
+              if (batchTimed != null) {
+                batchTimed[0] = timed;
+              }
+              long bytes = next.bytes();
+              while (more && n < batch.length && bytes < MAX_JOINED_BYTES
+                  && sent - completedLocked - syncCompleted < maxInFlight) {
+                EncodedFrame f = poll(this);
+                if (f == null) {
+                  break;
+                }
+                sent++;
+                batch[n] = f;
+                if (batchTimed != null) {
+                  batchTimed[n] = !polledReplay && f.isStamped();
+                }
+                n++;
+                bytes += f.bytes();
+                more = hasQueued(this);
+              }
+            }
           }
           if (!sentSinceTick) {
             sentSinceTick = true; // a volatile write costs a fence: only once per housekeeping tick
           }
-          SendCompletion done = timed ? new SendCompletion.Timed(this, next) : new SendCompletion(this);
           sentAny = true;
-          try {
-            // the form in the connection's negotiated protocol; the budgets counted the protocol-1
-            // size, an upper bound for the JSON codec's compact form (always shorter)
-            transport.send(owner.wire(next), done);
-          } catch (RuntimeException | Error e) {
-            done.failed(e);
+          if (batch != null) {
+            sendBatch(batch, batchTimed, n);
+          } else {
+            SendCompletion done = timed ? new SendCompletion.Timed(this, next) : new SendCompletion(this);
+            try {
+              // the form in the connection's negotiated protocol; the budgets counted the protocol-1
+              // size, an upper bound for the JSON codec's compact form (always shorter)
+              transport.send(owner.wire(next), done);
+            } catch (RuntimeException | Error e) {
+              done.failed(e);
+            }
           }
           if (!more) {
             // Nothing was left behind this frame. A frame queued since comes with a flush, and an
@@ -166,6 +225,91 @@ final class Outbox {
       }
     }
 
+    /**
+     * Sends {@code n} polled frames: consecutive text frames joined into frames of at most {@link
+     * #MAX_JOINED_BYTES} where the codec can join them, anything else alone, in order. Every frame
+     * completes exactly once, also when a wire form or a send throws.
+     */
+    private void sendBatch(EncodedFrame[] batch, boolean @Nullable [] timed, int n) {
+      dev.runlane.transport.Frame[] wires = new dev.runlane.transport.Frame[n];
+      int i = 0;
+      try {
+        for (int k = 0; k < n; k++) {
+          wires[k] = owner.wire(batch[k]);
+        }
+        while (i < n) {
+          int j = i;
+          long size = 0;
+          while (j < n) {
+            dev.runlane.transport.Payload p = wires[j].payload();
+            long add = p.sizeInBytes() + (j > i ? 1 : 0);
+            if (!(p instanceof dev.runlane.transport.Payload.Text) || (j > i && size + add > MAX_JOINED_BYTES)) {
+              break;
+            }
+            size += add;
+            j++;
+          }
+          if (j - i >= 2) {
+            java.util.List<dev.runlane.transport.Payload> parts = new java.util.ArrayList<>(j - i);
+            for (int k = i; k < j; k++) {
+              parts.add(wires[k].payload());
+            }
+            dev.runlane.transport.Payload joined = owner.join(parts);
+            if (joined != null) {
+              SendCompletion.Joined done = new SendCompletion.Joined(this, j - i, stamped(batch, timed, i, j));
+              dev.runlane.transport.Lane lane = wires[i].lane();
+              i = j; // handed over: the completion now accounts for these frames, whatever happens
+              try {
+                transport.send(new dev.runlane.transport.Frame(lane, joined), done);
+              } catch (RuntimeException | Error e) {
+                done.failed(e);
+              }
+              continue;
+            }
+          }
+          // alone: a binary or an over-long frame, or parts the codec would not join
+          int end = Math.max(j, i + 1);
+          for (; i < end; ) {
+            int k = i++;
+            SendCompletion done = timed != null && timed[k] ? new SendCompletion.Timed(this, batch[k]) : new SendCompletion(this);
+            try {
+              transport.send(wires[k], done);
+            } catch (RuntimeException | Error e) {
+              done.failed(e);
+            }
+          }
+        }
+      } catch (RuntimeException | Error e) {
+        // a wire form or a join threw: what was not handed over fails, which closes the connection
+        if (i < n) {
+          new SendCompletion.Joined(this, n - i, null).failed(e);
+        }
+      }
+    }
+
+    private EncodedFrame @Nullable [] stamped(EncodedFrame[] batch, boolean @Nullable [] timed, int from, int to) {
+      if (timed == null) {
+        return null;
+      }
+      int c = 0;
+      for (int k = from; k < to; k++) {
+        if (timed[k]) {
+          c++;
+        }
+      }
+      if (c == 0) {
+        return null;
+      }
+      EncodedFrame[] out = new EncodedFrame[c];
+      c = 0;
+      for (int k = from; k < to; k++) {
+        if (timed[k]) {
+          out[c++] = batch[k];
+        }
+      }
+      return out;
+    }
+
     @Override
     public Connection transport() {
       return transport;
@@ -179,16 +323,21 @@ final class Outbox {
 
     @Override
     public void completed(boolean success, @Nullable Throwable cause) {
+      completed(success, cause, 1);
+    }
+
+    @Override
+    public void completed(boolean success, @Nullable Throwable cause, int frames) {
       if (success && drainer == Thread.currentThread()) {
         // Completed inside a send of this pipe's own drain loop, which goes on by itself: count it
         // without a lock and without re-entering the loop.
-        SYNC_COMPLETED.setRelease(this, syncCompleted + 1);
+        SYNC_COMPLETED.setRelease(this, syncCompleted + frames);
         return;
       }
       synchronized (Outbox.this) {
-        completedLocked++;
+        completedLocked += frames;
         if (success) {
-          delivered++;
+          delivered += frames;
         }
       }
       if (success) {

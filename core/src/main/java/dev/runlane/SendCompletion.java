@@ -28,6 +28,9 @@ class SendCompletion implements SendCallback {
     /** The send ended: a success drains on, a failure closes the connection. */
     void completed(boolean success, @Nullable Throwable cause);
 
+    /** A send that carried {@code frames} frames joined into one ended (see {@link Joined}). */
+    void completed(boolean success, @Nullable Throwable cause, int frames);
+
     /** A live, stamped frame was written: report its delivery latency. */
     void delivered(EncodedFrame frame);
   }
@@ -84,6 +87,43 @@ class SendCompletion implements SendCallback {
       if (t != null) {
         t.delivered(frame);
         t.completed(true, null);
+      }
+    }
+  }
+
+  /**
+   * The callback of one send that carries several frames joined into one: it completes them all at
+   * once, and reports the delivery latency of those that were live and stamped.
+   */
+  static final class Joined extends SendCompletion {
+    private final int frames;
+    private final EncodedFrame @Nullable [] stamped;
+
+    Joined(Target target, int frames, EncodedFrame @Nullable [] stamped) {
+      super(target);
+      this.frames = frames;
+      this.stamped = stamped;
+    }
+
+    @Override
+    public void succeeded() {
+      Target t = claim();
+      if (t != null) {
+        EncodedFrame[] s = stamped;
+        if (s != null) {
+          for (EncodedFrame f : s) {
+            t.delivered(f);
+          }
+        }
+        t.completed(true, null, frames);
+      }
+    }
+
+    @Override
+    public void failed(Throwable cause) {
+      Target t = claim();
+      if (t != null) {
+        t.completed(false, cause, frames);
       }
     }
   }

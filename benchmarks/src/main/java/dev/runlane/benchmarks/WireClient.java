@@ -521,7 +521,18 @@ public final class WireClient {
           if ((b0 & 0x80) == 0) {
             throw new IOException("fragmented message (not expected for small frames)");
           }
-          message(a, from, to);
+          if (protocol >= 3) { // protocol 3: a text message may join several by line feeds
+            int start = from;
+            for (int i = from; i < to; i++) {
+              if (a[i] == '\n') {
+                message(a, start, i);
+                start = i + 1;
+              }
+            }
+            message(a, start, to);
+          } else {
+            message(a, from, to);
+          }
         } else if (op == 9) {
           byte[] payload = new byte[len];
           System.arraycopy(a, from, payload, 0, len);

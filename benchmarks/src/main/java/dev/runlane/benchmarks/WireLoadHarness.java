@@ -54,7 +54,8 @@ import org.jspecify.annotations.Nullable;
  * HeapPaths#owners}), {@code hol=false}, {@code holReps=REPS}, {@code holSamples=20}, {@code warm=2 measure=4} (seconds), {@code
  * acceptQueue=N} (the server's listen backlog; default Jetty's), {@code holSndbuf=16384} (the hol
  * server's fixed socket send buffer), {@code protocol=2} (the clients negotiate the compact
- * protocol 2 after each welcome; default 1), {@code jfr=DIR} (a JFR recording
+ * protocol 2 after each welcome; default 1; {@code protocol=3} adds joined messages, a backlog in
+ * one WebSocket message), {@code jfr=DIR} (a JFR recording
  * of every server process), {@code serverJvm="ARGS"} (extra JVM arguments of every server process,
  * {@code {name}} replaced by the scenario's name: an async-profiler {@code -agentpath}, say),
  * {@code clientJvm="ARGS"} (the same for every client process, {@code {name}} replaced by the

@@ -63,4 +63,36 @@ public interface WireCodec {
   default @Nullable Payload reshape(Payload encoded, FrameMeta meta, int protocol) {
     return null;
   }
+
+  /**
+   * The oldest protocol whose clients accept several messages joined into one text frame by
+   * {@link #join}, or 0 (the default) if no protocol of this codec joins. Must be constant and
+   * at most {@link #maxProtocol()}.
+   */
+  default int joinsFrom() {
+    return 0;
+  }
+
+  /**
+   * The protocol whose {@linkplain #reshape frame forms} {@code protocol} uses: protocols that
+   * differ only in how messages are framed (a joining protocol and the one before it) share one
+   * form, derived once per frame. The default, {@code protocol} itself, gives each its own.
+   */
+  default int formOf(int protocol) {
+    return protocol;
+  }
+
+  /**
+   * One payload carrying {@code parts} (messages queued for one connection at the same moment,
+   * each in the connection's protocol, in order) for a client on protocol {@link #joinsFrom()} or
+   * later, or null to send them one by one (the default; also right for a part that cannot be
+   * joined, such as a binary one). Called at send time, outside any lock, only for connections
+   * whose transport declares {@code JOINED_MESSAGES}, with at least two parts.
+   *
+   * @param parts the messages, in the order they would have been sent
+   * @return the joined payload, or null
+   */
+  default @Nullable Payload join(java.util.List<Payload> parts) {
+    return null;
+  }
 }

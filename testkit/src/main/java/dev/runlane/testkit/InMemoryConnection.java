@@ -329,12 +329,14 @@ public final class InMemoryConnection implements Connection {
   /**
    * Received frames parsed into messages: {@link TextCodec}'s frames with {@link TextCodec#parse},
    * JSON frames (protocol-json's codec) with {@link WireMessage#fromJson}, so {@link
-   * RunlaneAssertions} work with either codec.
+   * RunlaneAssertions} work with either codec; a frame that joins several JSON messages (protocol
+   * 3, on a connection opened with {@code JOINED_MESSAGES}) gives each of them ({@link
+   * WireMessage#allOf}).
    */
   public List<WireMessage> messages() {
     List<WireMessage> out = new ArrayList<>();
     for (Frame f : frames()) {
-      out.add(WireMessage.of(f.payload()));
+      out.addAll(WireMessage.allOf(f.payload()));
     }
     return out;
   }

@@ -35,6 +35,24 @@ public record WireMessage(String type, Map<String, String> fields) {
   }
 
   /**
+   * Every message one frame carries: one, or for a JSON text frame that joins several (protocol
+   * 3 of protocol-json's codec, see {@code Capability.JOINED_MESSAGES}) each of its lines, in order.
+   */
+  public static java.util.List<WireMessage> allOf(Payload payload) {
+    if (payload instanceof Payload.Text) {
+      String text = ((Payload.Text) payload).text();
+      if ((text.startsWith("{") || text.startsWith("[")) && text.indexOf('\n') >= 0) {
+        java.util.List<WireMessage> out = new java.util.ArrayList<>();
+        for (String line : text.split("\n", -1)) {
+          out.add(fromJson(line));
+        }
+        return out;
+      }
+    }
+    return java.util.List.of(of(payload));
+  }
+
+  /**
    * Reads a JSON frame of protocol-json's codec with TextCodec's names: {@code run_event} becomes
    * {@code event}, {@code runId} {@code run}, the event's {@code type} its {@code kind}, a terminal
    * event's outcome its {@code state}, {@code reason}, {@code exit}, {@code message}, {@code result}

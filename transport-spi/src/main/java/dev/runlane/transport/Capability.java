@@ -28,5 +28,14 @@ public enum Capability {
    * of each drain of a connection's outbox, so a lone frame goes out at once and a backlog goes out
    * in as few writes as the transport allows.
    */
-  BATCHING
+  BATCHING,
+  /**
+   * The transport delivers a text payload that holds line feeds (0x0A) to the peer as one message,
+   * byte for byte (a WebSocket text message does; an SSE event, whose framing splits lines, does
+   * not). Runlane may then hand it one text frame that joins several messages queued at the same
+   * moment, for a connection whose client negotiated a protocol that joins (see {@code
+   * WireCodec.joinsFrom()} in core; the JSON codec's protocol 3). Nothing changes for the
+   * transport: the frame is an ordinary text frame (rule T5.2).
+   */
+  JOINED_MESSAGES
 }

@@ -52,6 +52,45 @@ public sealed interface Payload permits Payload.Text, Payload.Binary {
     return new Text(copy);
   }
 
+  /**
+   * One text payload holding {@code parts}' UTF-8 bytes in order, separated by {@code separator}:
+   * several encoded messages joined into one frame (see {@link Capability#JOINED_MESSAGES}). The
+   * parts are already well-formed UTF-8 and the separator is ASCII, so nothing is checked or
+   * encoded again; the bytes are copied once.
+   *
+   * @param parts at least one text payload
+   * @param separator an ASCII character (below 0x80)
+   * @throws IllegalArgumentException if {@code parts} is empty or {@code separator} is not ASCII
+   */
+  static Payload.Text joinText(java.util.List<Payload.Text> parts, char separator) {
+    if (parts.isEmpty()) {
+      throw new IllegalArgumentException("nothing to join");
+    }
+    if (separator >= 0x80) {
+      throw new IllegalArgumentException("the separator must be ASCII: " + (int) separator);
+    }
+    int n = parts.size();
+    byte[][] bytes = new byte[n][];
+    long total = n - 1L;
+    for (int i = 0; i < n; i++) {
+      bytes[i] = parts.get(i).bytes();
+      total += bytes[i].length;
+    }
+    if (total > Integer.MAX_VALUE - 8) {
+      throw new IllegalArgumentException("joined payload too large: " + total + " bytes");
+    }
+    byte[] out = new byte[(int) total];
+    int at = 0;
+    for (int i = 0; i < n; i++) {
+      if (i > 0) {
+        out[at++] = (byte) separator;
+      }
+      System.arraycopy(bytes[i], 0, out, at, bytes[i].length);
+      at += bytes[i].length;
+    }
+    return new Text(out);
+  }
+
   /** Creates a binary payload holding a copy of {@code bytes}. */
   static Payload.Binary binary(byte[] bytes) {
     return new Binary(ByteBuffer.wrap(bytes.clone()));
@@ -110,7 +149,11 @@ public sealed interface Payload permits Payload.Text, Payload.Binary {
       return ByteBuffer.wrap(bytes()).asReadOnlyBuffer();
     }
 
-    private byte[] bytes() {
+    /**
+     * The UTF-8 bytes themselves, never to be modified: for this package's {@link
+     * Payload#joinText} and the index checks of {@link #indexOf(byte)}.
+     */
+    byte[] bytes() {
       byte[] b = utf8;
       if (b != null) {
         return b;
@@ -123,6 +166,20 @@ public sealed interface Payload permits Payload.Text, Payload.Binary {
         }
         return b;
       }
+    }
+
+    /**
+     * The index of the first occurrence of the ASCII byte {@code b} in the UTF-8 bytes, or -1: how a
+     * codec checks that a message holds no separator before joining it, without a copy.
+     */
+    public int indexOf(byte b) {
+      byte[] a = bytes();
+      for (int i = 0; i < a.length; i++) {
+        if (a[i] == b) {
+          return i;
+        }
+      }
+      return -1;
     }
 
     @Override

@@ -53,9 +53,12 @@ import org.jspecify.annotations.Nullable;
  * payload mapper; one that cannot be serialized makes {@code encode} throw {@link
  * UncheckedIOException}, and Runlane drops that one message.
  *
- * <p><b>Protocol 2</b> ({@link #maxProtocol()}, negotiated per connection by a client's {@code
- * hello}): host run events travel as {@code [runId, seq, type, data]}, derived from the protocol-1
- * bytes by {@link #reshape}; everything else is unchanged.
+ * <p><b>Protocol 2</b> (negotiated per connection by a client's {@code hello}): host run events
+ * travel as {@code [runId, seq, type, data]}, derived from the protocol-1 bytes by {@link
+ * #reshape}; everything else is unchanged. <b>Protocol 3</b> ({@link #maxProtocol()}) is protocol
+ * 2 plus joined messages: {@link #join} puts the messages queued for a connection at the same
+ * moment into one text frame, separated by line feeds ({@code \n}, which this codec's JSON never
+ * holds raw).
  *
  * <p><b>Binary option.</b> {@link Builder#cbor()} makes the same messages travel as CBOR (RFC 8949)
  * in binary frames: the same fields and values, smaller and cheaper to parse, for hosts whose
@@ -83,11 +86,15 @@ public final class JsonWireCodec implements WireCodec {
   public static final String TYPE_HELLO = "hello";
 
   /**
-   * The newest protocol version this codec speaks in JSON: 2, whose host run events travel as
-   * {@code [runId, seq, type, data]} (see {@code docs/reference/protocol.md}). The CBOR option
-   * speaks 1 only.
+   * The newest protocol version this codec speaks in JSON: 3. In protocol 2 host run events travel
+   * as {@code [runId, seq, type, data]}; protocol 3 adds joined messages, several in one text
+   * frame separated by line feeds (see {@code docs/reference/protocol.md}). The CBOR option speaks
+   * 1 only.
    */
-  public static final int MAX_PROTOCOL = 2;
+  public static final int MAX_PROTOCOL = 3;
+
+  /** The protocol from which messages may travel joined: {@value}. */
+  public static final int JOINING_PROTOCOL = 3;
 
   /** Outbound {@code kind} of a sequenced run event. */
   public static final String KIND_RUN_EVENT = "run_event";
@@ -225,6 +232,38 @@ public final class JsonWireCodec implements WireCodec {
       // payload mapper escaped): it travels in full
       return null;
     }
+  }
+
+  /** {@value #JOINING_PROTOCOL} in JSON; 0 (never) with the CBOR option. */
+  @Override
+  public int joinsFrom() {
+    return cbor ? 0 : JOINING_PROTOCOL;
+  }
+
+  /** Protocol 3 sends the same forms as protocol 2; it only joins them. */
+  @Override
+  public int formOf(int protocol) {
+    return protocol >= JOINING_PROTOCOL ? JOINING_PROTOCOL - 1 : protocol;
+  }
+
+  /**
+   * The parts as one text payload, separated by line feeds; null if one of them is not text or
+   * holds a raw line feed (a payload mapper that writes raw JSON may put one there), so that the
+   * split a client makes at every line feed is exact.
+   */
+  @Override
+  public @Nullable Payload join(List<Payload> parts) {
+    if (cbor) {
+      return null;
+    }
+    List<Payload.Text> texts = new ArrayList<>(parts.size());
+    for (Payload p : parts) {
+      if (!(p instanceof Payload.Text) || ((Payload.Text) p).indexOf((byte) '\n') >= 0) {
+        return null;
+      }
+      texts.add((Payload.Text) p);
+    }
+    return Payload.joinText(texts, '\n');
   }
 
   // ================================================================ decode

@@ -238,10 +238,40 @@ class JsonCompactProtocolTest {
 
   @Test
   void protocolVersions() {
-    assertEquals(2, codec.maxProtocol());
+    assertEquals(3, codec.maxProtocol());
+    assertEquals(3, codec.joinsFrom(), "protocol 3 joins messages");
+    assertEquals(2, codec.formOf(3), "protocol 3 sends protocol 2's forms");
+    assertEquals(2, codec.formOf(2));
+    assertEquals(1, codec.formOf(1));
     JsonWireCodec cbor = JsonWireCodec.builder().cbor().build();
     assertEquals(1, cbor.maxProtocol(), "CBOR has no compact form");
+    assertEquals(0, cbor.joinsFrom(), "CBOR never joins");
     assertNull(cbor.reshape(cbor.encode(delta("x")), FrameMeta.event(17), 2));
+    assertNull(cbor.join(List.of(cbor.encode(delta("x")), cbor.encode(delta("y")))));
+  }
+
+  @Test
+  void joinPutsTheMessagesOnOneLineEachAndSplitsBackExactly() throws Exception {
+    Payload a = codec.encode(delta("line\nfeed inside a string is escaped"));
+    Payload b = codec.reshape(codec.encode(delta("ünï")), FrameMeta.event(2), 2);
+    Payload c = codec.encode(new Outbound.Hello(3, "h"));
+    Payload joined = codec.join(List.of(a, b, c));
+    assertNotNull(joined);
+    String text = ((Payload.Text) joined).text();
+    String[] lines = text.split("\n", -1);
+    assertEquals(3, lines.length, text);
+    assertEquals(((Payload.Text) a).text(), lines[0]);
+    assertEquals(((Payload.Text) b).text(), lines[1]);
+    assertEquals(((Payload.Text) c).text(), lines[2]);
+    assertEquals(a.sizeInBytes() + b.sizeInBytes() + c.sizeInBytes() + 2, joined.sizeInBytes());
+    assertEquals("line\nfeed inside a string is escaped", M.readTree(lines[0]).get("data").asText());
+  }
+
+  @Test
+  void aPartWithARawLineFeedOrBinaryIsNotJoined() {
+    Payload ok = codec.encode(delta("x"));
+    assertNull(codec.join(List.of(ok, Payload.text("{\"raw\":\n1}"))), "a raw line feed would split wrongly");
+    assertNull(codec.join(List.of(ok, Payload.binary(new byte[] {1}))));
   }
 
   @Test

@@ -161,4 +161,79 @@ class JsonProtocolThroughRunlaneTest {
     assertEquals("delta", m.get("kind"));
     assertEquals(List.of(1L, 3L), v2.messages("event").stream().map(w -> w.num("seq")).toList());
   }
+
+  /**
+   * Protocol 3: a backlog (here: events published while the connection's drain is inside the send
+   * of run.started, as a socket's write thread finds them) leaves in one frame whose lines are the
+   * messages, in order, in protocol 2's forms; a protocol-2 connection in the same state gets them
+   * one frame each, and a transport that does not keep line feeds whole gets no joined frame
+   * whatever its client asked for.
+   */
+  @Test
+  void helloThreeJoinsABacklogIntoOneFrame() throws Exception {
+    Runlane one =
+        Runlane.builder()
+            .codec(new JsonWireCodec())
+            .timeSource(time)
+            .runtimeExecutor(Runnable::run)
+            .runtime((run, input) -> lastRun.set(run))
+            .build();
+    try {
+      InMemoryTransport t = new InMemoryTransport(one);
+      java.util.Set<dev.runlane.transport.Capability> joinable =
+          java.util.Set.of(dev.runlane.transport.Capability.JOINED_MESSAGES);
+      InMemoryConnection v3 = t.open("alice", "v3", joinable);
+      InMemoryConnection v2 = t.open("alice", "v2", joinable);
+      InMemoryConnection sse = t.open("alice", "sse", java.util.Set.of());
+      v3.sendText("{\"type\":\"hello\",\"protocol\":3,\"ref\":\"h3\"}");
+      v2.sendText("{\"type\":\"hello\",\"protocol\":2}");
+      sse.sendText("{\"type\":\"hello\",\"protocol\":3}");
+      for (InMemoryConnection c : List.of(v3, v2, sse)) {
+        assertEquals(2, c.frames().size(), "welcome and hello answer");
+        // follow the session before its run starts: run.started is then the run's first frame
+        one.subscribe(c.id(), dev.runlane.SubscribeTarget.session("alice:3", 0L, null), dev.runlane.AttachMode.ADDITIVE);
+        assertEquals(3, c.frames().size(), "and the subscribe's ack");
+      }
+      assertEquals("{\"kind\":\"hello\",\"protocol\":3,\"ref\":\"h3\"}",
+          ((Payload.Text) v3.frames().get(1).payload()).text());
+      AtomicReference<RunHandle> started = new AtomicReference<>();
+      java.util.concurrent.atomic.AtomicBoolean once = new java.util.concurrent.atomic.AtomicBoolean();
+      v3.onFrame(f -> {
+        RunHandle r = started.get();
+        if (r != null && once.compareAndSet(false, true)) {
+          for (int i = 0; i < 4; i++) { // queued behind the frame being sent, drained right after it
+            r.publish("delta", java.util.Map.of("text", "d" + i));
+          }
+        }
+      });
+      RunHandle run = one.startRun(dev.runlane.StartRequest.of("alice:3", "alice").withInput("hi")).orElseThrow();
+      started.set(run);
+      run.publish("delta", java.util.Map.of("text", "first"));
+
+      List<String> v3Frames = new ArrayList<>();
+      for (Frame f : v3.frames().subList(3, v3.frames().size())) {
+        v3Frames.add(((Payload.Text) f.payload()).text());
+      }
+      assertEquals(3, v3Frames.size(), "run.started, the first delta, then the backlog joined: " + v3Frames);
+      assertTrue(v3Frames.get(2).contains("\n"), v3Frames.get(2));
+      List<Long> seqs = new ArrayList<>();
+      for (String line : String.join("\n", v3Frames).split("\n", -1)) {
+        JsonNode n = M.readTree(line);
+        seqs.add(n.isArray() ? n.get(1).asLong() : n.get("seq").asLong());
+        if (n.get(0) != null) {
+          assertEquals(run.runId(), n.get(0).asText(), "protocol 2's compact form, joined");
+        }
+      }
+      assertEquals(List.of(1L, 2L, 3L, 4L, 5L, 6L), seqs);
+      // the testkit splits joined frames too
+      assertEquals(List.of(2L, 3L, 4L, 5L, 6L), v3.messages("cevent").stream().map(m -> m.num("seq")).toList());
+
+      assertEquals(v3.messages().size(), v2.messages().size(), "the same messages");
+      assertEquals(v2.messages().size(), v2.frames().size(), "protocol 2: one message per frame");
+      assertEquals(sse.messages().size(), sse.frames().size(), "no JOINED_MESSAGES: one message per frame");
+      assertEquals(v2.frames().size() - 3, v3.frames().size());
+    } finally {
+      one.close();
+    }
+  }
 }

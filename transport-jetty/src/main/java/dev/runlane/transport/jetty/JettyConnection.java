@@ -93,8 +93,9 @@ public final class JettyConnection implements Connection {
    * @param id the connection id; unique among live connections and hard to guess (rule T1.1)
    * @param principal the principal the host authenticated (rule T1.2)
    * @param session the open Jetty session
-   * @param capabilities what the connection honours; {@link Capability#BINARY} and {@link
-   *     Capability#TRANSPORT_PING} are always honoured by a WebSocket and so always declared; {@link
+   * @param capabilities what the connection honours; {@link Capability#BINARY}, {@link
+   *     Capability#TRANSPORT_PING} and {@link Capability#JOINED_MESSAGES} are always honoured by a
+   *     WebSocket and so always declared; {@link
    *     Capability#BATCHING} only if asked for (then whoever sends must {@link #flush()}, as
    *     Runlane does), {@link Capability#STREAM_TRANSPORT} only if the host
    *     pairs stream transports
@@ -115,7 +116,7 @@ public final class JettyConnection implements Connection {
     this.principal = Objects.requireNonNull(principal, "principal");
     this.session = Objects.requireNonNull(session, "session");
     this.core = core;
-    EnumSet<Capability> declared = EnumSet.of(Capability.BINARY, Capability.TRANSPORT_PING);
+    EnumSet<Capability> declared = EnumSet.of(Capability.BINARY, Capability.TRANSPORT_PING, Capability.JOINED_MESSAGES);
     declared.addAll(capabilities);
     if (core == null) {
       declared.remove(Capability.BATCHING); // batching needs Jetty's core session

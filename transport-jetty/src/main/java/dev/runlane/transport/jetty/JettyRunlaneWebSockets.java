@@ -156,7 +156,7 @@ public final class JettyRunlaneWebSockets {
       this.maxTextMessageSize = b.maxTextMessageSize;
       this.maxBinaryMessageSize = b.maxBinaryMessageSize;
       this.idleTimeout = b.idleTimeout;
-      EnumSet<Capability> caps = EnumSet.of(Capability.BINARY, Capability.TRANSPORT_PING);
+      EnumSet<Capability> caps = EnumSet.of(Capability.BINARY, Capability.TRANSPORT_PING, Capability.JOINED_MESSAGES);
       if (b.streamTransport) {
         caps.add(Capability.STREAM_TRANSPORT);
       }
@@ -224,8 +224,8 @@ public final class JettyRunlaneWebSockets {
     }
 
     /**
-     * The capabilities every connection declares: BINARY, TRANSPORT_PING, BATCHING unless turned
-     * off, and STREAM_TRANSPORT if configured.
+     * The capabilities every connection declares: BINARY, TRANSPORT_PING, JOINED_MESSAGES,
+     * BATCHING unless turned off, and STREAM_TRANSPORT if configured.
      */
     public Set<Capability> capabilities() {
       return capabilities;

@@ -563,7 +563,8 @@ class JettyTransportTest {
     assertNotEquals(a.connection.id(), b.connection.id());
     assertTrue(a.connection.id().matches("[A-Za-z0-9_-]{22}"), a.connection.id());
     assertEquals(
-        EnumSet.of(Capability.BINARY, Capability.TRANSPORT_PING, Capability.BATCHING),
+        EnumSet.of(
+            Capability.BINARY, Capability.TRANSPORT_PING, Capability.BATCHING, Capability.JOINED_MESSAGES),
         a.connection.capabilities());
     assertEquals("alice", a.connection.upgradeRequest().getHeader(TestServer.USER_HEADER));
   }
@@ -636,6 +637,7 @@ class JettyTransportTest {
             Capability.BINARY,
             Capability.TRANSPORT_PING,
             Capability.BATCHING,
+            Capability.JOINED_MESSAGES,
             Capability.STREAM_TRANSPORT), pair.connection.capabilities());
   }
 

@@ -84,7 +84,9 @@ public final class RunlaneWebSocketHandler implements WebSocketHandler, AutoClos
   private RunlaneWebSocketHandler(Builder b) {
     this.acceptor = b.acceptor;
     this.principals = b.principals;
-    this.capabilities = b.streamTransport ? EnumSet.of(Capability.BINARY, Capability.STREAM_TRANSPORT) : EnumSet.of(Capability.BINARY);
+    this.capabilities = b.streamTransport
+        ? EnumSet.of(Capability.BINARY, Capability.STREAM_TRANSPORT, Capability.JOINED_MESSAGES)
+        : EnumSet.of(Capability.BINARY, Capability.JOINED_MESSAGES);
     this.maxTextMessageSize = b.maxTextMessageSize;
     this.maxBinaryMessageSize = b.maxBinaryMessageSize;
     ExecutorService given = b.executor;
