@@ -59,6 +59,8 @@ public final class WireClient {
   // counters, owned by the selector thread
   private long delivered;
   private long bytesRead;
+  /** WebSocket data messages read (a joined message of protocol 3 counts once). */
+  private long wsMessages;
   private long gaps;
   private long dups;
   private long truncated;
@@ -168,7 +170,7 @@ public final class WireClient {
         return null;
       }
       case "reset" -> {
-        delivered = bytesRead = gaps = dups = truncated = 0;
+        delivered = bytesRead = gaps = dups = truncated = wsMessages = 0;
         latency = newHistogram();
         ctl = newHistogram();
         fifo = newHistogram();
@@ -181,7 +183,7 @@ public final class WireClient {
         for (Conn c : conns) {
           open += c.acked ? 1 : 0;
         }
-        return "stats delivered " + delivered + " bytes " + bytesRead + " gaps " + gaps + " dups " + dups
+        return "stats delivered " + delivered + " bytes " + bytesRead + " messages " + wsMessages + " gaps " + gaps + " dups " + dups
             + " truncated " + truncated + " errors " + errors + " open " + open + " cpu " + WireServer.cpuNanos()
             + " lat " + encode(latency) + " ctl " + encode(ctl) + " fifo " + encode(fifo)
             + " back " + encode(back) + " caught " + encode(caught)
@@ -518,6 +520,7 @@ public final class WireClient {
         int to = from + len;
         int op = b0 & 0x0f;
         if (op == 1 || op == 2) {
+          wsMessages++;
           if ((b0 & 0x80) == 0) {
             throw new IOException("fragmented message (not expected for small frames)");
           }

@@ -323,6 +323,7 @@ public final class WireLoadHarness {
       long published = Long.parseLong(done[1]);
       long delivered = 0;
       long bytes = 0;
+      long wsMessages = 0;
       long gaps = 0;
       long dups = 0;
       long trunc = 0;
@@ -334,6 +335,7 @@ public final class WireLoadHarness {
         Map<String, String> st = kv(c.call("stats", 30));
         delivered += lng(st, "delivered");
         bytes += lng(st, "bytes");
+        wsMessages += lng(st, "messages");
         gaps += lng(st, "gaps");
         dups += lng(st, "dups");
         trunc += lng(st, "truncated");
@@ -357,6 +359,7 @@ public final class WireLoadHarness {
       r.put("serverCpuCores", (cpu1 - cpu0) / 1e9 / secs);
       r.put("clientCpuUsPerEvent", (clientCpu1 - clientCpu0) / 1e3 / delivered);
       r.put("bytesPerEvent", bytes / (double) delivered);
+      r.put("eventsPerMessage", delivered / (double) Math.max(1, wsMessages)); // > 1: joined (protocol 3)
       r.put("gaps", gaps);
       r.put("dups", dups);
       r.put("truncated", trunc);
@@ -777,7 +780,8 @@ public final class WireLoadHarness {
         rate(m.get("deliveredPerS")),
         us.apply("latP50Us"), us.apply("latP99Us"), us.apply("latMaxUs"),
         String.format(Locale.ROOT, "%.1f us (%.1f)", num(m.get("serverCpuUsPerEvent")), num(m.get("serverCpuUsPerEventProc"))),
-        String.format(Locale.ROOT, "%.0f", num(m.get("bytesPerEvent"))),
+        String.format(Locale.ROOT, "%.0f", num(m.get("bytesPerEvent")))
+            + (num(m.get("eventsPerMessage")) > 1.05 ? String.format(Locale.ROOT, " (%.1f ev/msg)", num(m.get("eventsPerMessage"))) : ""),
         kb(m.get("heapPerConnB")), kb(m.get("directPerConnB")), kb(m.get("rssPerConnB")),
         m.containsKey("stormCaughtUpMaxMs") ? String.format(Locale.ROOT, "%.0f ms", num(m.get("stormCaughtUpMaxMs"))) : "-",
         f0(m.get("gapsAllRounds")) + "/" + f0(m.get("dupsAllRounds")) + "/" + f0(m.get("truncated"))};
