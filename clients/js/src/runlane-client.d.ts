@@ -34,8 +34,8 @@ export interface EventSourceLike {
 
 export type EventSourceConstructor = new (url: string, init?: { withCredentials?: boolean }) => EventSourceLike;
 
-/** The newest wire protocol this client speaks. */
-export declare const MAX_PROTOCOL: 2;
+/** The newest wire protocol this client speaks (3: compact run events and joined messages). */
+export declare const MAX_PROTOCOL: 3;
 
 export interface RunlaneClientOptions {
   /**
@@ -86,11 +86,13 @@ export interface RunlaneClientOptions {
   /** Subscribe with `takeover: true` (retire this user's stale sockets as recipients); default false. */
   takeover?: boolean;
   /**
-   * The newest wire protocol to ask for with a `hello` after each welcome; default 2 (compact run
-   * events, decoded into the same event objects). 1 sends no hello. A server that does not know
+   * The newest wire protocol to ask for with a `hello` after each welcome; default 3. 2: compact run
+   * events, decoded into the same event objects. 3: that, and a WebSocket message may carry several
+   * messages joined by line feeds, each handled as if it had arrived alone (never over SSE). 1 sends
+   * no hello. The server grants the lower of this and its own newest; a server that does not know
    * hello refuses it and the connection stays on 1.
    */
-  protocol?: 1 | 2;
+  protocol?: 1 | 2 | 3;
   /** Connect in the constructor; default true. */
   autoConnect?: boolean;
   /** Timers to use (tests inject fake ones); default the global ones. */
@@ -277,10 +279,14 @@ export declare class RunlaneClient {
   readonly state: 'idle' | 'connecting' | 'open' | 'closed';
   readonly serverEpoch: string | null;
   readonly connectionId: string | null;
-  /** `compactEvents`: protocol-2 events decoded; `unmappedDropped`: compact events of a run the client could not map (0 with a correct server). */
+  /**
+   * `compactEvents`: protocol-2 events decoded; `unmappedDropped`: compact events of a run the client
+   * could not map (0 with a correct server); `malformedDropped`: messages (or parts of a joined
+   * message) that were not a JSON object or array, ignored (0 with a correct server).
+   */
   readonly stats: {
     connects: number; reconnects: number; duplicatesDropped: number; eventsApplied: number;
-    compactEvents: number; unmappedDropped: number;
+    compactEvents: number; unmappedDropped: number; malformedDropped: number;
   };
   /** The wire protocol of the current connection: 1 until the server's hello grants more. */
   readonly protocol: number;

@@ -11,11 +11,17 @@
 //
 // The client conformance checklist (docs/reference/client-conformance.md) names the test of each rule.
 //
-// Protocol 2 (the default; `protocol: 1` turns it off): after the welcome the client says
-// {"type":"hello","protocol":2}; a server that knows it may then send a host run event as the array
-// [runId, seq, type, data]. The client accepts both forms at any time and turns the array back into
-// the same event object, with the session and epoch it learned from the run's subscribe ack,
-// run.started or terminal event. A server that does not know hello refuses it; the client stays on 1.
+// Protocols (docs/reference/protocol.md): after the welcome the client says
+// {"type":"hello","protocol":3} (`protocol: 2` or `1` caps it; 1 sends no hello) and the server
+// grants the lower of that and its own newest.
+// - Protocol 2: the server may send a host run event as the array [runId, seq, type, data]. The
+//   client accepts both forms at any time and turns the array back into the same event object, with
+//   the session and epoch it learned from the run's subscribe ack, run.started or terminal event.
+// - Protocol 3: protocol 2, and a WebSocket text message may carry several messages joined by "\n"
+//   (a backlog in one frame). The client splits every WebSocket text message at "\n" and handles the
+//   parts in order, exactly as if each had arrived alone. Never over SSE, never in binary frames.
+// A server that knows only 2 grants 2 (nothing is ever joined); one that does not know hello refuses
+// it, and the client stays on 1.
 
 const TERMINAL = { 'run.completed': 'completed', 'run.aborted': 'aborted', 'run.failed': 'failed' };
 const NO_RECONNECT_CODES = new Set([1000, 4401]);
@@ -23,8 +29,8 @@ const MAX_RUNS_PER_SESSION = 8;
 const MAX_REMEMBERED_APPROVALS = 1024;
 const MAX_MAPPED_RUNS = 4096;
 const FORMAT = 1;
-/** The newest wire protocol this client speaks (docs/reference/protocol.md, "Protocol 2"). */
-export const MAX_PROTOCOL = 2;
+/** The newest wire protocol this client speaks (docs/reference/protocol.md, "Protocol 3"). */
+export const MAX_PROTOCOL = 3;
 
 /** An error with a stable code: a server refusal (`protocol_error`) or a client condition. */
 export class RunlaneError extends Error {
@@ -473,7 +479,7 @@ export class RunlaneClient extends Emitter {
     this.subscriptions = new Map();
     this.serverEpoch = null;
     this.connectionId = null;
-    this.stats = { connects: 0, reconnects: 0, duplicatesDropped: 0, eventsApplied: 0, compactEvents: 0, unmappedDropped: 0 };
+    this.stats = { connects: 0, reconnects: 0, duplicatesDropped: 0, eventsApplied: 0, compactEvents: 0, unmappedDropped: 0, malformedDropped: 0 };
     this._conn = null;
     this._attempt = 0;
     this._reconnectTimer = null;
@@ -694,13 +700,60 @@ export class RunlaneClient extends Emitter {
   _onMessage(conn, raw, fromStream) {
     if (this._conn !== conn || conn.closed) return;
     this._armWatchdog(conn);
+    // Protocol 3: a WebSocket text message may join several messages with "\n". We split whenever a
+    // line feed is present, whatever this.protocol says: JSON as the codec writes it never holds a raw
+    // line feed, so a message of protocol 1 or 2 never has one and nothing changes for it; and gating
+    // on the grant would lose messages, because the grant itself may arrive as the first part of a
+    // joined message, and because a paired stream socket's messages can overtake the hello's answer
+    // on the primary. Over SSE nothing is split: the server never joins there, and the data of an
+    // event spread over several `data:` lines (joined by the EventSource with "\n") stays one message,
+    // as before. Binary frames are never joined. The fast path is one indexOf and no copy.
+    const lf = this._sse || typeof raw !== 'string' ? -1 : raw.indexOf('\n');
+    if (lf < 0) {
+      this._onFrame(conn, raw, fromStream);
+      return;
+    }
+    this._onJoined(conn, raw, lf, fromStream);
+  }
+
+  /**
+   * A joined message `msg1\nmsg2\n…`: each part handled in order exactly as if it had arrived alone.
+   * A malformed part is dropped and counted like a malformed lone message; a part whose handling
+   * throws does not stop the later parts, and the error then leaves onmessage as it would have for a
+   * lone message (several: an AggregateError). A part that closes the connection (a handler calling
+   * close()) ends it: the later parts are dropped as later messages would be.
+   */
+  _onJoined(conn, raw, lf, fromStream) {
+    const errors = [];
+    let start = 0;
+    let end = lf;
+    for (;;) {
+      try {
+        this._onFrame(conn, end < 0 ? raw.slice(start) : raw.slice(start, end), fromStream);
+      } catch (e) {
+        errors.push(e);
+      }
+      if (end < 0 || this._conn !== conn || conn.closed) break;
+      start = end + 1;
+      end = raw.indexOf('\n', start);
+    }
+    if (errors.length === 1) throw errors[0];
+    if (errors.length > 1) throw new AggregateError(errors, errors.length + ' parts of a joined message failed');
+  }
+
+  /** One protocol message (an object, or a compact-event array). */
+  _onFrame(conn, raw, fromStream) {
     let m;
     try {
       m = JSON.parse(typeof raw === 'string' ? raw : new TextDecoder().decode(raw));
     } catch (e) {
-      return; // not JSON: ignore
+      this.stats.malformedDropped++; // not JSON: ignore
+      return;
     }
-    if (!m || typeof m !== 'object') return;
+    if (!m || typeof m !== 'object') {
+      this.stats.malformedDropped++;
+      return;
+    }
     if (Array.isArray(m)) return this._onCompactEvent(conn, m);
     switch (m.kind) {
       case 'welcome': return fromStream ? undefined : this._onWelcome(conn, m);

@@ -2,7 +2,7 @@
 // welcome, the fallback to 1, and compact events decoded into the same event objects as full ones.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { RunlaneClient, memoryStorage } from '../src/runlane-client.js';
+import { RunlaneClient, MAX_PROTOCOL, memoryStorage } from '../src/runlane-client.js';
 import { FakeClock, FakeWebSocket, flush, welcome, ev, ack, outcome, EPOCH } from './fakes.js';
 
 async function harness(clientOptions = {}, storage = memoryStorage()) {
@@ -51,18 +51,19 @@ async function negotiated(h, granted = 2, ackExtra = {}) {
   return ws;
 }
 
-test('protocol 2 by default: the hello is the first command after the welcome; the answer sets client.protocol', async () => {
+test('the newest protocol by default: the hello is the first command after the welcome; the answer sets client.protocol', async () => {
   const h = await harness();
   h.client.subscribe('s');
   const seen = [];
   h.client.on('protocol', (p) => seen.push(p));
   const ws = await h.accept();
   assert.equal(ws.sent[0].type, 'hello', 'before the subscribes');
-  assert.equal(ws.sent[0].protocol, 2);
+  assert.equal(ws.sent[0].protocol, MAX_PROTOCOL);
+  assert.equal(MAX_PROTOCOL, 3);
   assert.ok(typeof ws.sent[0].ref === 'string');
   assert.equal(ws.sent[1].type, 'chat.subscribe');
   assert.equal(h.client.protocol, 1, 'on 1 until the server grants more');
-  ws.receive({ kind: 'hello', protocol: 2, ref: ws.sent[0].ref });
+  ws.receive({ kind: 'hello', protocol: 2, ref: ws.sent[0].ref }); // a server that knows only 2
   assert.equal(h.client.protocol, 2);
   assert.deepEqual(seen, [{ protocol: 2, refused: null }]);
 });

@@ -50,6 +50,7 @@ run('reconnect-storm', async (clients) => {
   let duplicatesDropped = 0;
   let compactEvents = 0;
   let unmapped = 0;
+  let malformed = 0;
   for (const t of tabs) {
     const who = t.c.userName + ' tab ' + tabs.indexOf(t);
     const runId = runIds[t.user];
@@ -66,10 +67,13 @@ run('reconnect-storm', async (clients) => {
     duplicatesDropped += t.c.stats.duplicatesDropped;
     compactEvents += t.c.stats.compactEvents;
     unmapped += t.c.stats.unmappedDropped;
+    malformed += t.c.stats.malformedDropped;
   }
   check(reconnects >= ROUNDS * USERS * TABS, () => 'reconnects ' + reconnects);
-  // the clients speak protocol 2 by default: the deltas above arrived compact, and every one was mapped
+  // the clients ask for protocol 3 (2 or more: compact deltas): the deltas above arrived compact, every
+  // one was mapped, and every message (or part of a joined one) was a JSON object or array
   check(compactEvents > 0, () => 'no compact events: protocol 2 was not negotiated');
   check(unmapped === 0, () => unmapped + ' compact events could not be mapped to their session');
+  check(malformed === 0, () => malformed + ' messages or parts of joined messages were not JSON');
   return `clients=${tabs.length} drops=${drops} midRunDrops=${dropsMidRun} reconnects=${reconnects} duplicatesDropped=${duplicatesDropped} compactEvents=${compactEvents}`;
 });
