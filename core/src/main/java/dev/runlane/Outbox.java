@@ -68,8 +68,20 @@ final class Outbox {
   /** The most frames one drain pass polls at once to join into fewer transport frames. */
   static final int MAX_JOINED_FRAMES = 128;
 
-  /** The most UTF-8 bytes of one joined frame; a longer message travels alone. */
-  static final int MAX_JOINED_BYTES = 16 * 1024;
+  /**
+   * The most UTF-8 bytes of one joined frame; a longer message travels alone. Small on purpose: a
+   * socket stack that batches small frames copies a frame this size straight into its write buffer
+   * (Jetty: a frame under a quarter of its 4 KiB output buffer), where a larger one is written from
+   * the heap through one more copy; measured, 16 KiB joined frames cost the fan-out more CPU than
+   * no joining, 1,000 bytes less (docs/benchmarks.md, "Joined messages").
+   */
+  static final int MAX_JOINED_BYTES = 1000;
+
+  /**
+   * The most bytes (counted at their protocol-1 size, an upper bound) one drain pass polls to send
+   * as joined frames: several joined frames of {@link #MAX_JOINED_BYTES} each.
+   */
+  static final int MAX_POLLED_BYTES = 16 * MAX_JOINED_BYTES;
 
   /** One transport with its own in-flight accounting. */
   final class Pipe implements SendCompletion.Target {
@@ -161,7 +173,7 @@ final class Outbox {
                 batchTimed[0] = timed;
               }
               long bytes = next.bytes();
-              while (more && n < batch.length && bytes < MAX_JOINED_BYTES
+              while (more && n < batch.length && bytes < MAX_POLLED_BYTES
                   && sent - completedLocked - syncCompleted < maxInFlight) {
                 EncodedFrame f = poll(this);
                 if (f == null) {
@@ -182,7 +194,7 @@ final class Outbox {
             sentSinceTick = true; // a volatile write costs a fence: only once per housekeeping tick
           }
           sentAny = true;
-          if (batch != null) {
+          if (batch != null && n > 1) {
             sendBatch(batch, batchTimed, n);
           } else {
             SendCompletion done = timed ? new SendCompletion.Timed(this, next) : new SendCompletion(this);
