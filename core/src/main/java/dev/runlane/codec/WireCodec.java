@@ -25,7 +25,7 @@ import org.jspecify.annotations.Nullable;
  * frame, at most once per frame per node (the result is cached on the frame), so the live and the
  * replayed frame stay the same bytes in each protocol.
  */
-public interface WireCodec {
+public interface WireCodec extends dev.runlane.engine.FrameReshaper {
 
   /** Encodes one outbound message. */
   Payload encode(Outbound message);
@@ -60,6 +60,7 @@ public interface WireCodec {
    * @param protocol the connection's negotiated protocol
    * @return the payload to send instead, or null to send {@code encoded}
    */
+  @Override
   default @Nullable Payload reshape(Payload encoded, FrameMeta meta, int protocol) {
     return null;
   }

@@ -1,6 +1,5 @@
 package dev.runlane.engine;
 
-import dev.runlane.codec.WireCodec;
 import dev.runlane.transport.Frame;
 import dev.runlane.transport.Lane;
 import dev.runlane.transport.Payload;
@@ -102,7 +101,7 @@ public final class EncodedFrame {
     return meta;
   }
 
-  /** The frame handed to the transport (protocol 1, the codec's {@link WireCodec#encode} form). */
+  /** The frame handed to the transport (protocol 1, the codec's {@code WireCodec#encode} form). */
   public Frame frame() {
     return frame;
   }
@@ -110,11 +109,11 @@ public final class EncodedFrame {
   /**
    * The frame to hand to a connection that speaks {@code protocol}: {@link #frame()} for protocol
    * 1 and for every frame that is not a run's sequenced, non-terminal event; otherwise the
-   * codec's {@link WireCodec#reshape} of the payload, derived on first use and cached (a codec
+   * codec's {@code WireCodec#reshape} of the payload, derived on first use and cached (a codec
    * that returns null or throws leaves the protocol-1 frame, also cached). Budgets keep counting
    * {@link #bytes()}, the protocol-1 size.
    */
-  public Frame frameFor(int protocol, WireCodec codec) {
+  public Frame frameFor(int protocol, FrameReshaper codec) {
     FrameMeta m = meta;
     if (protocol <= 1 || m == null || m.type() != FrameMeta.Type.EVENT) {
       return frame;
