@@ -21,7 +21,7 @@ import org.slf4j.LoggerFactory;
  * <p><b>Thread safety:</b> safe for concurrent use. Inbound methods are serialized by the host
  * (rule T7.1) and never throw (rule T7.3).
  */
-final class ConnectionState implements InboundHandler, Outbox.Owner {
+final class ConnectionState implements InboundHandler, OutboxOwner {
   private static final Logger LOG = LoggerFactory.getLogger(ConnectionState.class);
 
   /** What a connection needs from the registry that holds it. */

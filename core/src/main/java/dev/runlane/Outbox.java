@@ -29,60 +29,6 @@ import org.slf4j.LoggerFactory;
 final class Outbox {
   private static final Logger LOG = LoggerFactory.getLogger(Outbox.class);
 
-  /** What the outbox reports to its connection. */
-  interface Owner {
-    /** The outbox overflowed, a send failed or threw: close the connection with {@code reason}. */
-    void deliveryFailed(dev.runlane.transport.CloseReason reason, @Nullable Throwable cause);
-
-    /** A drain pass moved frames from this outbox to the transport: its backlog shrank. */
-    default void drained() {}
-
-    /**
-     * The frame to send for {@code f}, chosen at send time: its form in the connection's wire
-     * protocol (see {@link EncodedFrame#frameFor}). Called by the drain loop, under no lock.
-     */
-    default dev.runlane.transport.Frame wire(EncodedFrame f) {
-      return f.frame();
-    }
-
-    /** A live frame's send succeeded {@code latencyNanos} after its publish (timed outboxes only). */
-    default void deliveryLatency(Lane lane, long latencyNanos) {}
-
-    /**
-     * Whether the connection's client accepts joined messages ({@link
-     * dev.runlane.codec.WireCodec#joinsFrom()}); read once per drain pass.
-     */
-    default boolean joins() {
-      return false;
-    }
-
-    /**
-     * One payload for {@code parts} (their wire forms, in order), or null to send them one by one:
-     * the codec's {@link dev.runlane.codec.WireCodec#join}. Called by the drain loop, under no lock.
-     */
-    default dev.runlane.transport.@Nullable Payload join(java.util.List<dev.runlane.transport.Payload> parts) {
-      return null;
-    }
-  }
-
-  /** The most frames one drain pass polls at once to join into fewer transport frames. */
-  static final int MAX_JOINED_FRAMES = 128;
-
-  /**
-   * The most UTF-8 bytes of one joined frame; a longer message travels alone. Small on purpose: a
-   * socket stack that batches small frames copies a frame this size straight into its write buffer
-   * (Jetty: a frame under a quarter of its 4 KiB output buffer), where a larger one is written from
-   * the heap through one more copy; measured, 16 KiB joined frames cost the fan-out more CPU than
-   * no joining, 1,000 bytes less (docs/benchmarks.md, "Joined messages").
-   */
-  static final int MAX_JOINED_BYTES = 1000;
-
-  /**
-   * The most bytes (counted at their protocol-1 size, an upper bound) one drain pass polls to send
-   * as joined frames: several joined frames of {@link #MAX_JOINED_BYTES} each.
-   */
-  static final int MAX_POLLED_BYTES = 16 * MAX_JOINED_BYTES;
-
   /** One transport with its own in-flight accounting. */
   final class Pipe implements SendCompletion.Target {
     final Connection transport;
@@ -166,14 +112,14 @@ final class Outbox {
             more = hasQueued(this);
             timed = latencyClock != null && !polledReplay && next.isStamped();
             if (join && more) {
-              batch = new EncodedFrame[Math.min(MAX_JOINED_FRAMES, queuedFrames + 1)];
+              batch = new EncodedFrame[Math.min(JoinedSends.MAX_JOINED_FRAMES, queuedFrames + 1)];
               batchTimed = latencyClock != null ? new boolean[batch.length] : null;
               batch[0] = next;
               if (batchTimed != null) {
                 batchTimed[0] = timed;
               }
               long bytes = next.bytes();
-              while (more && n < batch.length && bytes < MAX_POLLED_BYTES
+              while (more && n < batch.length && bytes < JoinedSends.MAX_POLLED_BYTES
                   && sent - completedLocked - syncCompleted < maxInFlight) {
                 EncodedFrame f = poll(this);
                 if (f == null) {
@@ -195,7 +141,7 @@ final class Outbox {
           }
           sentAny = true;
           if (batch != null && n > 1) {
-            sendBatch(batch, batchTimed, n);
+            JoinedSends.send(this, owner, transport, batch, batchTimed, n);
           } else {
             SendCompletion done = timed ? new SendCompletion.Timed(this, next) : new SendCompletion(this);
             try {
@@ -235,91 +181,6 @@ final class Outbox {
           return;
         }
       }
-    }
-
-    /**
-     * Sends {@code n} polled frames: consecutive text frames joined into frames of at most {@link
-     * #MAX_JOINED_BYTES} where the codec can join them, anything else alone, in order. Every frame
-     * completes exactly once, also when a wire form or a send throws.
-     */
-    private void sendBatch(EncodedFrame[] batch, boolean @Nullable [] timed, int n) {
-      dev.runlane.transport.Frame[] wires = new dev.runlane.transport.Frame[n];
-      int i = 0;
-      try {
-        for (int k = 0; k < n; k++) {
-          wires[k] = owner.wire(batch[k]);
-        }
-        while (i < n) {
-          int j = i;
-          long size = 0;
-          while (j < n) {
-            dev.runlane.transport.Payload p = wires[j].payload();
-            long add = p.sizeInBytes() + (j > i ? 1 : 0);
-            if (!(p instanceof dev.runlane.transport.Payload.Text) || (j > i && size + add > MAX_JOINED_BYTES)) {
-              break;
-            }
-            size += add;
-            j++;
-          }
-          if (j - i >= 2) {
-            java.util.List<dev.runlane.transport.Payload> parts = new java.util.ArrayList<>(j - i);
-            for (int k = i; k < j; k++) {
-              parts.add(wires[k].payload());
-            }
-            dev.runlane.transport.Payload joined = owner.join(parts);
-            if (joined != null) {
-              SendCompletion.Joined done = new SendCompletion.Joined(this, j - i, stamped(batch, timed, i, j));
-              dev.runlane.transport.Lane lane = wires[i].lane();
-              i = j; // handed over: the completion now accounts for these frames, whatever happens
-              try {
-                transport.send(new dev.runlane.transport.Frame(lane, joined), done);
-              } catch (RuntimeException | Error e) {
-                done.failed(e);
-              }
-              continue;
-            }
-          }
-          // alone: a binary or an over-long frame, or parts the codec would not join
-          int end = Math.max(j, i + 1);
-          for (; i < end; ) {
-            int k = i++;
-            SendCompletion done = timed != null && timed[k] ? new SendCompletion.Timed(this, batch[k]) : new SendCompletion(this);
-            try {
-              transport.send(wires[k], done);
-            } catch (RuntimeException | Error e) {
-              done.failed(e);
-            }
-          }
-        }
-      } catch (RuntimeException | Error e) {
-        // a wire form or a join threw: what was not handed over fails, which closes the connection
-        if (i < n) {
-          new SendCompletion.Joined(this, n - i, null).failed(e);
-        }
-      }
-    }
-
-    private EncodedFrame @Nullable [] stamped(EncodedFrame[] batch, boolean @Nullable [] timed, int from, int to) {
-      if (timed == null) {
-        return null;
-      }
-      int c = 0;
-      for (int k = from; k < to; k++) {
-        if (timed[k]) {
-          c++;
-        }
-      }
-      if (c == 0) {
-        return null;
-      }
-      EncodedFrame[] out = new EncodedFrame[c];
-      c = 0;
-      for (int k = from; k < to; k++) {
-        if (timed[k]) {
-          out[c++] = batch[k];
-        }
-      }
-      return out;
     }
 
     @Override
@@ -373,29 +234,7 @@ final class Outbox {
     }
   }
 
-  /** A queued coalescable frame, replaceable in place while queued. */
-  private static final class Coalesced {
-    EncodedFrame frame;
-
-    Coalesced(EncodedFrame frame) {
-      this.frame = frame;
-    }
-  }
-
-  /**
-   * A frame replayed from a run's ring on subscribe. The ring already holds it, so it does not
-   * count against the live bounds: otherwise a client closed as slow, by construction more than the
-   * bound behind, would overflow again on every resume and never catch up.
-   */
-  private static final class Replayed {
-    final EncodedFrame frame;
-
-    Replayed(EncodedFrame frame) {
-      this.frame = frame;
-    }
-  }
-
-  private final Owner owner;
+  private final OutboxOwner owner;
   private final int maxFrames;
   private final long maxBytes;
   private final int maxInFlight;
@@ -410,7 +249,7 @@ final class Outbox {
   // and a busy one grows its deque by doubling within a few frames.
   private final ArrayDeque<Object> control = new ArrayDeque<>(2);
   private final ArrayDeque<Object> stream = new ArrayDeque<>(2);
-  private final Map<String, Coalesced> coalescing = new HashMap<>();
+  private final Map<String, QueuedFrame.Coalesced> coalescing = new HashMap<>();
   private int queuedFrames;
   private long queuedBytes;
   private int replayFrames; // of queuedFrames, those replayed
@@ -421,17 +260,17 @@ final class Outbox {
   /** Whether the frame {@link #poll} returned last was replayed (not live). */
   private boolean polledReplay;
 
-  Outbox(Owner owner, Connection transport, int maxFrames, long maxBytes, int maxInFlight) {
+  Outbox(OutboxOwner owner, Connection transport, int maxFrames, long maxBytes, int maxInFlight) {
     this(owner, transport, maxFrames, maxBytes, maxInFlight, maxFrames, null, null);
   }
 
   /**
    * @param maxReplayFrames replayed frames (references into run rings) queued at most at once,
    *     apart from the live bounds
-   * @param latencyClock if non-null, times live stamped frames' sends ({@link Owner#deliveryLatency})
+   * @param latencyClock if non-null, times live stamped frames' sends ({@link OutboxOwner#deliveryLatency})
    * @param loop the write thread that drains this outbox, or null to drain on the flushing thread
    */
-  Outbox(Owner owner, Connection transport, int maxFrames, long maxBytes, int maxInFlight, int maxReplayFrames,
+  Outbox(OutboxOwner owner, Connection transport, int maxFrames, long maxBytes, int maxInFlight, int maxReplayFrames,
       @Nullable TimeSource latencyClock, WriteLoops.@Nullable Loop loop) {
     this.writeSlot = loop == null ? null : loop.slot(this::drainNow);
     this.owner = owner;
@@ -454,7 +293,7 @@ final class Outbox {
         return false;
       }
       if (f.coalesceKey() != null) {
-        Coalesced queued = coalescing.get(f.coalesceKey());
+        QueuedFrame.Coalesced queued = coalescing.get(f.coalesceKey());
         if (queued != null) {
           queuedBytes += f.bytes() - queued.frame.bytes();
           queued.frame = f; // latest wins, keeps its queue position
@@ -470,7 +309,7 @@ final class Outbox {
       }
       Object item = f;
       if (f.coalesceKey() != null) {
-        Coalesced c = new Coalesced(f);
+        QueuedFrame.Coalesced c = new QueuedFrame.Coalesced(f);
         coalescing.put(f.coalesceKey(), c);
         item = c;
       }
@@ -502,9 +341,9 @@ final class Outbox {
         return false;
       }
       if (f.lane() == Lane.CONTROL) {
-        control.addLast(new Replayed(f));
+        control.addLast(new QueuedFrame.Replayed(f));
       } else {
-        stream.addLast(new Replayed(f));
+        stream.addLast(new QueuedFrame.Replayed(f));
         streamEverQueued = true;
       }
       queuedFrames++;
@@ -611,13 +450,13 @@ final class Outbox {
       return null;
     }
     EncodedFrame f;
-    polledReplay = item instanceof Replayed;
+    polledReplay = item instanceof QueuedFrame.Replayed;
     if (polledReplay) {
-      f = ((Replayed) item).frame;
+      f = ((QueuedFrame.Replayed) item).frame;
       replayFrames--;
       replayBytes -= f.bytes();
-    } else if (item instanceof Coalesced) {
-      f = ((Coalesced) item).frame;
+    } else if (item instanceof QueuedFrame.Coalesced) {
+      f = ((QueuedFrame.Coalesced) item).frame;
       if (f.coalesceKey() != null) {
         coalescing.remove(f.coalesceKey());
       }

@@ -125,7 +125,7 @@ class OutboxJoinTest {
   }
 
   /** An owner whose client negotiated joining, joining texts with line feeds as the JSON codec does. */
-  static class Owner implements Outbox.Owner {
+  static class Owner implements OutboxOwner {
     volatile boolean joins = true;
     volatile boolean refuse;
     volatile int wireThrowsAt = -1;
@@ -271,10 +271,10 @@ class OutboxJoinTest {
     assertEquals(sent, t.messages(), "the split frames give back every message, in order");
     assertTrue(t.texts().size() > 1);
     for (Payload p : t.sent) {
-      assertTrue(p.sizeInBytes() <= Outbox.MAX_JOINED_BYTES, "joined frame of " + p.sizeInBytes() + " B");
+      assertTrue(p.sizeInBytes() <= JoinedSends.MAX_JOINED_BYTES, "joined frame of " + p.sizeInBytes() + " B");
     }
     for (String text : t.texts()) {
-      assertTrue(text.split("\n").length <= Outbox.MAX_JOINED_FRAMES);
+      assertTrue(text.split("\n").length <= JoinedSends.MAX_JOINED_FRAMES);
     }
     assertEquals(300, o.delivered());
   }
@@ -283,7 +283,7 @@ class OutboxJoinTest {
   void aMessageLongerThanTheCapTravelsAlone() {
     Transport t = joining();
     Outbox o = new Outbox(owner, t, 1000, Long.MAX_VALUE, 64);
-    String big = "b".repeat(Outbox.MAX_JOINED_BYTES + 1);
+    String big = "b".repeat(JoinedSends.MAX_JOINED_BYTES + 1);
     o.enqueue(stream("a0"));
     o.enqueue(stream("a1"));
     o.enqueue(stream(big));
@@ -466,7 +466,7 @@ class OutboxJoinTest {
           } else if (kind == 1) {
             o.enqueue(control("c" + id + ":" + i));
           } else {
-            String pad = kind == 2 ? "y".repeat(Outbox.MAX_JOINED_BYTES) : "";
+            String pad = kind == 2 ? "y".repeat(JoinedSends.MAX_JOINED_BYTES) : "";
             o.enqueue(stream("s" + id + ":" + i + pad));
           }
           if (pr.nextInt(4) == 0) {
@@ -524,7 +524,7 @@ class OutboxJoinTest {
     for (Payload p : t.sent) {
       byte[] bytes = p instanceof Payload.Text ? ((Payload.Text) p).text().getBytes(StandardCharsets.UTF_8) : new byte[0];
       if (new String(bytes, StandardCharsets.UTF_8).indexOf('\n') >= 0) {
-        assertTrue(bytes.length <= Outbox.MAX_JOINED_BYTES, "a joined frame over the cap");
+        assertTrue(bytes.length <= JoinedSends.MAX_JOINED_BYTES, "a joined frame over the cap");
       }
     }
   }

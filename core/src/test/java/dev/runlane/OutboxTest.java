@@ -127,7 +127,7 @@ class OutboxTest {
   }
 
   /** Records what the outbox reports to its connection. */
-  static final class RecordingOwner implements Outbox.Owner {
+  static final class RecordingOwner implements OutboxOwner {
     final List<CloseReason> reasons = Collections.synchronizedList(new ArrayList<>());
     final List<@Nullable Throwable> causes = Collections.synchronizedList(new ArrayList<>());
 
