@@ -1,10 +1,8 @@
 package dev.runlane;
 
 import dev.runlane.engine.EncodedFrame;
-
 import dev.runlane.transport.Connection;
 import dev.runlane.transport.Lane;
-import dev.runlane.transport.SendCallback;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.ArrayDeque;
@@ -30,7 +28,7 @@ final class Outbox {
   private static final Logger LOG = LoggerFactory.getLogger(Outbox.class);
 
   /** One transport with its own in-flight accounting. */
-  final class Pipe implements SendCompletion.Target {
+  final class Pipe implements JoinedSends.Pipe {
     final Connection transport;
     final boolean streamOnly;
     /** Whether the transport batches writes until {@link Connection#flush()} (rule T2.7). */
@@ -40,20 +38,17 @@ final class Outbox {
     /** The drain loop's work-in-progress counter (rule T2.5), through {@link #WIP}. */
     @SuppressWarnings("UnusedVariable") // accessed through WIP
     private volatile int wip;
-    /**
-     * The thread running this pipe's drain loop, or null. Only the loop's own thread sets it (to
-     * itself) and clears it, so a thread that reads itself here is inside the loop: another thread's
-     * racy read can never show it its own identity after it cleared the field.
-     */
+    /** The drain loop's thread, or null; set and cleared only by it, so reading yourself here is exact. */
     private @Nullable Thread drainer;
     /** Sends started. Guarded by Outbox.this. */
     long sent;
+    /** Whether a send of this pipe failed. Guarded by Outbox.this. */
+    private boolean failed;
     /** Completions accounted under the lock (asynchronous ones and failures). Guarded by Outbox.this. */
     private long completedLocked;
     /**
-     * Successful completions that arrived synchronously, on the drain loop's thread: counted without
-     * a lock. Its only writer is the current drain owner (ownership passes through {@link #wip});
-     * written with release semantics, read under Outbox.this together with {@link #sent}.
+     * Successful completions on the drain loop's own thread, counted without a lock by the drain
+     * owner (through {@link #wip}); written with release semantics, read under Outbox.this.
      */
     private volatile long syncCompleted;
     volatile boolean sentSinceTick;
@@ -90,8 +85,7 @@ final class Outbox {
       for (; ; ) {
         drainer = me;
         boolean sentAny = false;
-        // a backlog may leave in joined frames: polled under one lock, sent in as few frames as
-        // the codec can join (read once per pass: a hello may switch it on at any frame)
+        // a backlog may leave in joined frames (read once per pass: a hello may switch it on)
         boolean join = joinable && owner.joins();
         for (; ; ) {
           EncodedFrame next;
@@ -119,8 +113,8 @@ final class Outbox {
                 batchTimed[0] = timed;
               }
               long bytes = next.bytes();
-              while (more && n < batch.length && bytes < JoinedSends.MAX_POLLED_BYTES
-                  && sent - completedLocked - syncCompleted < maxInFlight) {
+              // the whole backlog, up to the caps, however full the window (see MAX_POLLED_BYTES)
+              while (more && n < batch.length && bytes < JoinedSends.MAX_POLLED_BYTES) {
                 EncodedFrame f = poll(this);
                 if (f == null) {
                   break;
@@ -158,6 +152,8 @@ final class Outbox {
             break;
           }
         }
+        // a completion inside flush() (rule T2.3) must raise wip, or a pass stopped at the limit
+        drainer = null; // would leave the backlog stranded until the next enqueue
         if (sentAny && batching) {
           // The end of a drain: what the transport batched goes out now, in as few writes as it
           // can; a lone frame goes out at once (rule T2.7).
@@ -167,7 +163,6 @@ final class Outbox {
             owner.deliveryFailed(dev.runlane.transport.CloseReason.SEND_FAILED, e);
           }
         }
-        drainer = null;
         if (sentAny) {
           try {
             owner.drained();
@@ -186,6 +181,20 @@ final class Outbox {
     @Override
     public Connection transport() {
       return transport;
+    }
+
+    @Override
+    public boolean stopped() {
+      synchronized (Outbox.this) {
+        return failed || closed;
+      }
+    }
+
+    @Override
+    public void dropped(int frames) {
+      synchronized (Outbox.this) {
+        completedLocked += frames;
+      }
     }
 
     @Override
@@ -211,6 +220,8 @@ final class Outbox {
         completedLocked += frames;
         if (success) {
           delivered += frames;
+        } else {
+          failed = true;
         }
       }
       if (success) {
@@ -527,12 +538,7 @@ final class Outbox {
   }
 
   synchronized int inFlight() {
-    Pipe s = streamPipe;
-    long n = primary.sent - primary.completed();
-    if (s != null) {
-      n += s.sent - s.completed();
-    }
-    return (int) n;
+    return (int) inFlightLocked();
   }
 
   synchronized long delivered() {

@@ -543,6 +543,8 @@ class OutboxTest {
     final Set<Capability> caps;
     final boolean hold;
     volatile boolean throwOnFlush;
+    /** Completes every held send inside flush(), as a stack that writes the batch at once may. */
+    volatile boolean completeOnFlush;
 
     BatchingConnection(Set<Capability> caps, boolean hold) {
       this.caps = caps;
@@ -576,6 +578,11 @@ class OutboxTest {
       log.add("flush");
       if (throwOnFlush) {
         throw new IllegalStateException("scripted flush failure");
+      }
+      if (completeOnFlush) {
+        while (completeNext()) {
+          // completed on the draining thread, inside flush (rule T2.3 allows it)
+        }
       }
     }
 
@@ -642,6 +649,25 @@ class OutboxTest {
       // the rest, each drain flushed
     }
     assertEquals(List.of("s0", "s1", "flush", "s2", "flush", "s3", "flush", "s4", "flush"), t.log);
+  }
+
+  /**
+   * Sends completed inside {@code flush()} on the draining thread: the pass that stopped at the
+   * in-flight limit must come back for the rest (it used to count them as its own and stop, leaving
+   * the backlog until the next enqueue; found by the session-5 review).
+   */
+  @Test
+  void completionsInsideFlushDoNotStrandTheBacklog() {
+    BatchingConnection t = new BatchingConnection(Set.of(Capability.BATCHING), true);
+    t.completeOnFlush = true;
+    Outbox o = new Outbox(owner, t, 1000, Long.MAX_VALUE, 4);
+    for (int i = 0; i < 10; i++) {
+      o.enqueue(stream("s" + i));
+    }
+    o.flush();
+    assertEquals(10, o.delivered(), "every frame sent without another enqueue: " + t.log);
+    assertEquals(0, o.inFlight());
+    assertEquals(0, o.queuedFrames());
   }
 
   @Test

@@ -68,7 +68,8 @@ public interface WireCodec extends dev.runlane.engine.FrameReshaper {
   /**
    * The oldest protocol whose clients accept several messages joined into one text frame by
    * {@link #join}, or 0 (the default) if no protocol of this codec joins. Must be constant and
-   * at most {@link #maxProtocol()}.
+   * at most {@link #maxProtocol()}. It takes effect per connection through the client's hello
+   * (every connection starts on protocol 1), from the first drain after it.
    */
   default int joinsFrom() {
     return 0;
@@ -88,7 +89,9 @@ public interface WireCodec extends dev.runlane.engine.FrameReshaper {
    * each in the connection's protocol, in order) for a client on protocol {@link #joinsFrom()} or
    * later, or null to send them one by one (the default; also right for a part that cannot be
    * joined, such as a binary one). Called at send time, outside any lock, only for connections
-   * whose transport declares {@code JOINED_MESSAGES}, with at least two parts.
+   * whose transport declares {@code JOINED_MESSAGES}, with at least two parts of one lane whose
+   * sizes plus one byte between each two stay within Runlane's cap (1,000 bytes): a join that adds
+   * more than one byte per part may exceed it. An exception is logged and the parts go one by one.
    *
    * @param parts the messages, in the order they would have been sent
    * @return the joined payload, or null

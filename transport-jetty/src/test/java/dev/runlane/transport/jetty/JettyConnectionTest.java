@@ -142,12 +142,13 @@ class JettyConnectionTest {
   }
 
   @Test
-  void binaryAndPingAreAlwaysDeclaredAndStreamTransportOnlyOnRequest() {
-    assertEquals(Set.of(Capability.BINARY, Capability.TRANSPORT_PING), connection.capabilities());
+  void binaryPingAndJoinedMessagesAreAlwaysDeclaredAndStreamTransportOnlyOnRequest() {
+    assertEquals(
+        Set.of(Capability.BINARY, Capability.TRANSPORT_PING, Capability.JOINED_MESSAGES), connection.capabilities());
     JettyConnection paired =
         new JettyConnection("c2", "alice", fake.session, Set.of(Capability.STREAM_TRANSPORT));
     assertEquals(
-        Set.of(Capability.BINARY, Capability.TRANSPORT_PING, Capability.STREAM_TRANSPORT),
+        Set.of(Capability.BINARY, Capability.TRANSPORT_PING, Capability.JOINED_MESSAGES, Capability.STREAM_TRANSPORT),
         paired.capabilities());
   }
 
