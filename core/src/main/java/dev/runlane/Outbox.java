@@ -33,7 +33,7 @@ final class Outbox {
     final boolean streamOnly;
     /** Whether the transport batches writes until {@link Connection#flush()} (rule T2.7). */
     private final boolean batching;
-    /** Whether the transport keeps a text frame with line feeds whole (JOINED_MESSAGES). */
+    /** Whether the transport reads nothing in a text frame (JOINED_MESSAGES): it may carry several. */
     private final boolean joinable;
     /** The drain loop's work-in-progress counter (rule T2.5), through {@link #WIP}. */
     @SuppressWarnings("UnusedVariable") // accessed through WIP

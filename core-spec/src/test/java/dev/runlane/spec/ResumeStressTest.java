@@ -16,6 +16,7 @@ import dev.runlane.testkit.InMemoryConnection;
 import dev.runlane.testkit.InMemoryTransport;
 import dev.runlane.testkit.TextCodec;
 import dev.runlane.testkit.WireMessage;
+import dev.runlane.transport.Capability;
 import dev.runlane.transport.CloseReason;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -36,7 +37,9 @@ import org.junit.jupiter.api.Test;
  * other threads keep opening a connection, subscribing with a random {@code lastSeq} (valid epoch)
  * and closing it after a random number of frames. Each subscriber must receive exactly {@code
  * lastSeq + 1 …} contiguously (or, if its ack says truncated, exactly {@code replayFrom …}, the
- * oldest held seq): the linearization point in {@code Run} is what makes this hold.
+ * oldest held seq): the linearization point in {@code Run} is what makes this hold. Every other
+ * subscriber speaks protocol 3 over a {@code JOINED_MESSAGES} connection, so its replay and any
+ * backlog arrive as compact events joined several to a frame: the same promise, split back.
  *
  * <p>Real threads and the system clock; the in-memory connections complete sends on whichever
  * thread drains (often the publisher's), as a fast socket would. Scale with {@code
@@ -45,6 +48,8 @@ import org.junit.jupiter.api.Test;
 @Tag("stress")
 class ResumeStressTest {
   private static final int CAPACITY = 256;
+  private static final AtomicInteger joinedConnections = new AtomicInteger();
+  private static final AtomicInteger compactEvents = new AtomicInteger();
 
   @Test
   void everySubscriberGetsExactlyTheContiguousRangeItAskedFor() throws Exception {
@@ -120,6 +125,8 @@ class ResumeStressTest {
     assertTrue(cycles.get() >= rounds * subscribers, "too few subscribe cycles: " + cycles);
     assertTrue(exact.get() > 0 && truncated.get() > 0, "both exact and truncated resumes happened: exact " + exact + ", truncated " + truncated);
     assertTrue(liveFrames.get() > 0, "some frames came live, after the replay");
+    assertTrue(joinedConnections.get() > 0 && compactEvents.get() > 0,
+        "protocol-3 subscribers got joined frames: " + joinedConnections + " connections, " + compactEvents + " compact events");
   }
 
   private static long chooseLastSeq(Random rnd, long head) {
@@ -146,7 +153,12 @@ class ResumeStressTest {
       AtomicInteger exact,
       AtomicInteger truncated,
       AtomicInteger liveFrames) {
-    InMemoryConnection c = tx.open("alice", id, Set.of());
+    // every other subscriber speaks protocol 3: its replay and backlog arrive joined, compact
+    boolean joins = rnd.nextBoolean();
+    InMemoryConnection c = tx.open("alice", id, joins ? Set.of(Capability.JOINED_MESSAGES) : Set.of());
+    if (joins) {
+      c.sendText("hello 3");
+    }
     long lastSeq = chooseLastSeq(rnd, run.headSeq());
     Result<SubscribeAck> res =
         rl.subscribe(id, new SubscribeTarget(run.sessionId(), run.runId(), lastSeq, run.epoch()), AttachMode.ADDITIVE);
@@ -166,9 +178,16 @@ class ResumeStressTest {
     c.clientClose(CloseReason.NORMAL);
     cycles.incrementAndGet();
 
+    if (joins && c.messages().size() > c.frames().size()) {
+      joinedConnections.incrementAndGet();
+    }
     List<WireMessage> msgs = c.messages();
     int i = 0;
     if (i < msgs.size() && msgs.get(i).type().equals("welcome")) {
+      i++;
+    }
+    if (joins && i < msgs.size() && msgs.get(i).type().equals("hello")) {
+      check("3".equals(msgs.get(i).get("protocol")), where, "protocol 3 granted: " + msgs.get(i));
       i++;
     }
     if (i >= msgs.size() || !msgs.get(i).type().equals("subscribed")) {
@@ -197,14 +216,19 @@ class ResumeStressTest {
     boolean sawTerminal = false;
     for (; i < msgs.size(); i++) {
       WireMessage m = msgs.get(i);
-      if (!m.isEvent()) {
+      boolean compact = m.type().equals("cevent"); // protocol 3's (and 2's) form of a host event
+      if (!m.isEvent() && !compact) {
         continue;
       }
-      check(m.isEventOf(run.runId()), where, "only this run's events: " + m);
+      check(compact ? run.runId().equals(m.get("run")) : m.isEventOf(run.runId()), where, "only this run's events: " + m);
+      if (compact) {
+        check(joins, where, "a compact event on a protocol-1 connection: " + m);
+        compactEvents.incrementAndGet();
+      }
       check(!sawTerminal, where, "nothing after the terminal event: " + m);
       long seq = m.num("seq");
       check(seq == next, where, "expected seq " + next + " but got " + seq + " (a gap or a duplicate)");
-      check(run.epoch().equals(m.get("epoch")), where, "epoch of " + m);
+      check(compact || run.epoch().equals(m.get("epoch")), where, "epoch of " + m);
       if (seq > ack.replayTo()) {
         liveFrames.incrementAndGet();
       }

@@ -819,15 +819,6 @@ public abstract class TransportRulesKit {
         PeerMessage m = link.peer.recording().messages().get(0);
         check().that(Rule.T5_1, m.isBinary(bytes), () -> "BINARY is declared but a binary payload arrived as " + m);
       }
-      if (caps.contains(Capability.JOINED_MESSAGES)) {
-        // several messages joined by line feeds (what Runlane hands a joining client) arrive as one
-        int before = link.peer.recording().messages().size();
-        Frame joined = new Frame(Lane.STREAM, Payload.joinText(
-            List.of(Payload.text("{\"a\":1}"), Payload.text("[\"r\",2,\"delta\",\"ü\"]"), Payload.text("")), '\n'));
-        Frame lines = Frame.stream("\n\nx\r\n\n");
-        bench().awaitDone(Rule.T5_1, bench().sendAll(link.connection, List.of(joined, lines)));
-        assertReceivedInOrder(Rule.T5_1, link, List.of(joined, lines), before);
-      }
       if (caps.contains(Capability.STREAM_TRANSPORT)) {
         bench().connectStream(link, 1);
       }

@@ -39,7 +39,9 @@ import org.jspecify.annotations.Nullable;
  *
  * <p>Protocol 2 (a trivial compact form, so tests can see which form a connection got): a host
  * event ({@code kind} not starting with {@code run.}) becomes {@code cevent run=… seq=… kind=…
- * data=…}, without session and epoch; everything else is unchanged.
+ * data=…}, without session and epoch; everything else is unchanged. Protocol 3 sends protocol 2's
+ * forms and joins a backlog into one frame, one message per line ({@link #join}; values are
+ * URL-encoded, so a message never holds a raw line feed).
  *
  * <p><b>Thread safety:</b> stateless; safe for concurrent use.
  */
@@ -158,10 +160,35 @@ public final class TextCodec implements WireCodec {
     return Payload.text(sb.toString());
   }
 
-  /** 2: see the class comment. */
+  /** 3: see the class comment. */
   @Override
   public int maxProtocol() {
-    return 2;
+    return 3;
+  }
+
+  /** 3: joined messages, as the JSON codec's protocol 3. */
+  @Override
+  public int joinsFrom() {
+    return 3;
+  }
+
+  /** Protocol 3 uses protocol 2's forms. */
+  @Override
+  public int formOf(int protocol) {
+    return Math.min(protocol, 2);
+  }
+
+  /** The parts, one per line; null if one is binary or holds a line feed. */
+  @Override
+  public @Nullable Payload join(java.util.List<Payload> parts) {
+    java.util.List<Payload.Text> texts = new java.util.ArrayList<>(parts.size());
+    for (Payload p : parts) {
+      if (!(p instanceof Payload.Text) || ((Payload.Text) p).indexOf((byte) '\n') >= 0) {
+        return null;
+      }
+      texts.add((Payload.Text) p);
+    }
+    return Payload.joinText(texts, '\n');
   }
 
   /** Protocol 2's {@code cevent} form of a host event; null for everything else. */

@@ -35,16 +35,17 @@ public record WireMessage(String type, Map<String, String> fields) {
   }
 
   /**
-   * Every message one frame carries: one, or for a JSON text frame that joins several (protocol
-   * 3 of protocol-json's codec, see {@code Capability.JOINED_MESSAGES}) each of its lines, in order.
+   * Every message one frame carries: one, or for a text frame that joins several (protocol 3 of
+   * protocol-json's codec or of {@link TextCodec}, see {@code Capability.JOINED_MESSAGES}) each of
+   * its lines, in order.
    */
   public static java.util.List<WireMessage> allOf(Payload payload) {
     if (payload instanceof Payload.Text) {
       String text = ((Payload.Text) payload).text();
-      if ((text.startsWith("{") || text.startsWith("[")) && text.indexOf('\n') >= 0) {
+      if (text.indexOf('\n') >= 0) { // neither codec writes a raw line feed inside a message
         java.util.List<WireMessage> out = new java.util.ArrayList<>();
         for (String line : text.split("\n", -1)) {
-          out.add(fromJson(line));
+          out.add(of(Payload.text(line)));
         }
         return out;
       }

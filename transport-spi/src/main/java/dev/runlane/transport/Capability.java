@@ -30,12 +30,12 @@ public enum Capability {
    */
   BATCHING,
   /**
-   * The transport delivers a text payload that holds line feeds (0x0A) to the peer as one message,
-   * byte for byte (a WebSocket text message does; an SSE event, whose framing splits lines, does
-   * not). Runlane may then hand it one text frame that joins several messages queued at the same
-   * moment, for a connection whose client negotiated a protocol that joins (see {@code
-   * WireCodec.joinsFrom()} in core; the JSON codec's protocol 3). Nothing changes for the
-   * transport: the frame is an ordinary text frame (rule T5.2).
+   * The transport hands every text frame to its peer as one opaque message and reads nothing in it,
+   * so Runlane may send one text frame that joins several messages queued at the same moment, for
+   * a connection whose client negotiated a protocol that joins (see {@code WireCodec.joinsFrom()}
+   * in core; the JSON codec's protocol 3). A WebSocket adapter qualifies; the SSE adapter does not,
+   * because it derives each event's id from the one message it carries. Byte integrity, line feeds
+   * included, is rule T5.2 for every transport; nothing else changes for the transport.
    */
   JOINED_MESSAGES
 }

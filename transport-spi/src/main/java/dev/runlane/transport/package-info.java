@@ -64,8 +64,8 @@
  *
  * <ul>
  *   <li><b>T5.1</b> A connection declares only capabilities it honours. One that declares {@code
- *       JOINED_MESSAGES} delivers a text payload holding line feeds as one message, byte for byte
- *       (a WebSocket does; an SSE stream, whose framing splits lines, must not declare it).
+ *       JOINED_MESSAGES} reads nothing in a text frame's payload (an SSE adapter that derives event
+ *       ids from it must not declare it).
  *   <li><b>T5.2</b> Text payloads arrive as text messages and binary payloads as binary messages,
  *       byte for byte; a transport without {@code BINARY} is never sent binary payloads. A text
  *       payload is written from its UTF-8 bytes ({@code Payload.Text#utf8()}, computed once for all
