@@ -7,13 +7,16 @@ import dev.runlane.transport.Connection;
 import dev.runlane.transport.Frame;
 import dev.runlane.transport.InboundHandler;
 import dev.runlane.transport.Payload;
+import dev.runlane.transport.support.SerialInbound;
 import java.io.IOException;
 import java.util.EnumSet;
 import java.util.List;
+import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
+import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -46,7 +49,7 @@ class InMemoryFixture implements TransportFixture {
 
   /**
    * @param serverSide what the sink gets for each in-memory connection (a broken wrapper, or it)
-   * @param serialInbound whether inbound events go through {@link SerialInbound} (else through
+   * @param serialInbound whether inbound events go through {@link SerialHandler} (else through
    *     {@link BrokenTransports.PoolInbound}, which breaks T7.1)
    */
   InMemoryFixture(Function<InMemoryConnection, Connection> serverSide, boolean serialInbound) {
@@ -95,25 +98,18 @@ class InMemoryFixture implements TransportFixture {
       throw new IllegalStateException("not started");
     }
     InMemoryConnection c = new InMemoryConnection("mem-" + IDS.incrementAndGet(), principal, capabilities);
-    InboundHandler inbound;
-    SerialInbound serial = null;
-    BrokenTransports.PoolInbound pool = null;
-    if (serialInbound) {
-      serial = new SerialInbound();
-      inbound = serial;
-    } else {
-      pool = new BrokenTransports.PoolInbound();
-      inbound = pool;
-    }
-    c.bind(inbound);
+    SerialHandler serial = serialInbound ? new SerialHandler() : null;
+    BrokenTransports.PoolInbound pool = serialInbound ? null : new BrokenTransports.PoolInbound();
+    c.bind(serial != null ? serial : Objects.requireNonNull(pool));
     Peer peer = new Peer(c, pausable);
     peers.add(peer);
     Connection server = serverSide.apply(c);
-    InboundHandler h = pairWith == null ? s.accept(server) : s.acceptStream(server, pairWith, generation);
+    Supplier<InboundHandler> register =
+        () -> pairWith == null ? s.accept(server) : s.acceptStream(server, pairWith, generation);
     if (serial != null) {
-      serial.bind(h);
-    } else if (pool != null) {
-      pool.bind(h);
+      serial.open(register);
+    } else {
+      Objects.requireNonNull(pool).bind(register.get());
     }
     return peer;
   }
@@ -262,6 +258,77 @@ class InMemoryFixture implements TransportFixture {
         c.mode(InMemoryConnection.Mode.AUTO);
         c.clientClose(new CloseReason(1006, "peer released"));
       }
+    }
+  }
+
+  /**
+   * The host glue of a correct transport, as the real adapters do it on the SPI's {@link
+   * SerialInbound}: the registration is the first task, so events that arrive meanwhile wait for the
+   * handler; then frames in order, never concurrently, and the close once, after the last frame;
+   * frames after the close are dropped (rules T7.1, T7.2, T4.5). A close Runlane requests from
+   * inside a frame runs after that frame, not inside it.
+   */
+  private static final class SerialHandler implements InboundHandler {
+
+    private final SerialInbound serial =
+        new SerialInbound(
+            failure ->
+                Thread.currentThread()
+                    .getUncaughtExceptionHandler()
+                    .uncaughtException(Thread.currentThread(), failure));
+
+    // Read and written only by tasks running in `serial`, which orders them.
+    private @Nullable InboundHandler target;
+    private boolean closed;
+
+    /** Registers the connection on this thread (the serializer is idle); rethrows what it threw. */
+    void open(Supplier<InboundHandler> register) {
+      RuntimeException[] failed = new RuntimeException[1];
+      serial.execute(
+          () -> {
+            try {
+              target = register.get();
+            } catch (RuntimeException e) {
+              failed[0] = e;
+            }
+          });
+      if (failed[0] != null) {
+        throw failed[0];
+      }
+    }
+
+    @Override
+    public void onFrame(Payload payload) {
+      serial.execute(
+          () -> {
+            InboundHandler h = target;
+            if (h != null && !closed) {
+              h.onFrame(payload);
+            }
+          });
+    }
+
+    @Override
+    public void onActivity() {
+      serial.execute(
+          () -> {
+            InboundHandler h = target;
+            if (h != null && !closed) {
+              h.onActivity();
+            }
+          });
+    }
+
+    @Override
+    public void onClose(CloseReason reason) {
+      serial.execute(
+          () -> {
+            InboundHandler h = target;
+            if (h != null && !closed) {
+              closed = true;
+              h.onClose(reason);
+            }
+          });
     }
   }
 }

@@ -3,6 +3,7 @@ package dev.runlane.transport.jetty;
 import dev.runlane.transport.CloseReason;
 import dev.runlane.transport.InboundHandler;
 import dev.runlane.transport.Payload;
+import dev.runlane.transport.support.SerialInbound;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.Objects;
@@ -49,7 +50,8 @@ public final class JettyRunlaneEndpoint implements Session.Listener.AutoDemandin
   private final ConnectionAcceptor acceptor;
   private final JettyRunlaneWebSockets.Settings settings;
   private final Executor executor;
-  private final SerialInbound inbound = new SerialInbound();
+  private final SerialInbound inbound =
+      new SerialInbound(e -> LOG.error("Inbound task failed", e));
 
   // Read and written only by tasks running in `inbound`, which orders them.
   private @Nullable JettyConnection connection;

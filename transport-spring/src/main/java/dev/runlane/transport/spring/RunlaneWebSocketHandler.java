@@ -4,6 +4,7 @@ import dev.runlane.transport.Capability;
 import dev.runlane.transport.CloseReason;
 import dev.runlane.transport.InboundHandler;
 import dev.runlane.transport.Payload;
+import dev.runlane.transport.support.SerialInbound;
 import java.io.IOException;
 import java.security.Principal;
 import java.security.SecureRandom;
@@ -215,7 +216,7 @@ public final class RunlaneWebSocketHandler implements WebSocketHandler, AutoClos
   /** The state of one session; its tasks run one at a time on {@link #inbound}. */
   private final class Endpoint {
     final String id;
-    final SerialInbound inbound = new SerialInbound();
+    final SerialInbound inbound = new SerialInbound(e -> LOG.error("Inbound task failed", e));
     volatile @Nullable Throwable lastError;
 
     // Read and written only by tasks running in `inbound`, which orders them.

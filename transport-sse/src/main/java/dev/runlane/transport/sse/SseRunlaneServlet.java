@@ -3,6 +3,7 @@ package dev.runlane.transport.sse;
 import dev.runlane.transport.CloseReason;
 import dev.runlane.transport.InboundHandler;
 import dev.runlane.transport.Payload;
+import dev.runlane.transport.support.SerialInbound;
 import jakarta.servlet.AsyncContext;
 import jakarta.servlet.AsyncEvent;
 import jakarta.servlet.AsyncListener;
@@ -246,7 +247,7 @@ public final class SseRunlaneServlet extends HttpServlet {
 
   /** One stream's inbound side; its tasks run one at a time on {@link #inbound}. */
   private static final class Stream {
-    final SerialInbound inbound = new SerialInbound();
+    final SerialInbound inbound = new SerialInbound(e -> LOG.error("Inbound task failed", e));
     @SuppressWarnings("NullAway.Init") // set right after construction, before any use
     SseConnection connection;
 

@@ -62,7 +62,10 @@ class ModuleDescriptorsTest {
 
   static final List<Published> PUBLISHED =
       List.of(
-          new Published("dev.runlane.transport", Connection.class, Set.of("dev.runlane.transport")),
+          new Published(
+              "dev.runlane.transport",
+              Connection.class,
+              Set.of("dev.runlane.transport", "dev.runlane.transport.support")),
           new Published(
               "dev.runlane",
               Runlane.class,
