@@ -29,7 +29,7 @@ public interface InboundHandler {
    * How long Runlane lets this connection go without inbound traffic (frames, pongs, {@link
    * #onActivity}) before closing it with {@link CloseReason#IDLE_TIMEOUT}, or zero if it never
    * does. A transport with an idle timeout of its own keeps it above this, so that Runlane closes a
-   * quiet connection first, with its resumable 4001 (rule T8.2). Fixed for the connection's life.
+   * quiet connection first, with its resumable 4001 (rule T8.1). Fixed for the connection's life.
    *
    * <p>The default, zero, suits handlers that never close for idleness.
    */
