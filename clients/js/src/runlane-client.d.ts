@@ -36,6 +36,8 @@ export type EventSourceConstructor = new (url: string, init?: { withCredentials?
 
 /** The newest wire protocol this client speaks (3: compact run events and joined messages). */
 export declare const MAX_PROTOCOL: 3;
+/** The protocol asked for by default (2: compact run events, no joining). */
+export declare const DEFAULT_PROTOCOL: 2;
 
 export interface RunlaneClientOptions {
   /**
@@ -86,10 +88,10 @@ export interface RunlaneClientOptions {
   /** Subscribe with `takeover: true` (retire this user's stale sockets as recipients); default false. */
   takeover?: boolean;
   /**
-   * The newest wire protocol to ask for with a `hello` after each welcome; default 3. 2: compact run
+   * The newest wire protocol to ask for with a `hello` after each welcome; default 2: compact run
    * events, decoded into the same event objects. 3: that, and a WebSocket message may carry several
-   * messages joined by line feeds, each handled as if it had arrived alone (never over SSE). 1 sends
-   * no hello. The server grants the lower of this and its own newest; a server that does not know
+   * messages joined by line feeds, each handled as if it had arrived alone (never over SSE); opt-in,
+   * see docs/benchmarks.md, "Joined messages (protocol 3)". 1 sends no hello. The server grants the lower of this and its own newest; a server that does not know
    * hello refuses it and the connection stays on 1.
    */
   protocol?: 1 | 2 | 3;

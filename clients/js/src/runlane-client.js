@@ -12,8 +12,10 @@
 // The client conformance checklist (docs/reference/client-conformance.md) names the test of each rule.
 //
 // Protocols (docs/reference/protocol.md): after the welcome the client says
-// {"type":"hello","protocol":3} (`protocol: 2` or `1` caps it; 1 sends no hello) and the server
-// grants the lower of that and its own newest.
+// {"type":"hello","protocol":2} (`protocol: 3` asks for joined messages too; `1` sends no hello) and
+// the server grants the lower of that and its own newest. 2 is the default because joining, measured
+// on the wire harness, cost the server more CPU per event at full rate than it saved
+// (docs/benchmarks.md, "Joined messages (protocol 3)").
 // - Protocol 2: the server may send a host run event as the array [runId, seq, type, data]. The
 //   client accepts both forms at any time and turns the array back into the same event object, with
 //   the session and epoch it learned from the run's subscribe ack, run.started or terminal event.
@@ -31,6 +33,8 @@ const MAX_MAPPED_RUNS = 4096;
 const FORMAT = 1;
 /** The newest wire protocol this client speaks (docs/reference/protocol.md, "Protocol 3"). */
 export const MAX_PROTOCOL = 3;
+/** The protocol asked for unless `options.protocol` says otherwise: compact events, no joining. */
+export const DEFAULT_PROTOCOL = 2;
 
 /** An error with a stable code: a server refusal (`protocol_error`) or a client condition. */
 export class RunlaneError extends Error {
@@ -465,7 +469,7 @@ export class RunlaneClient extends Emitter {
     this._streamUrl = options.streamUrl || null;
     this._takeover = !!options.takeover;
     this._onHandlerErrorOpt = options.onHandlerError || null;
-    const protocol = options.protocol ?? MAX_PROTOCOL;
+    const protocol = options.protocol ?? DEFAULT_PROTOCOL;
     if (!Number.isSafeInteger(protocol) || protocol < 1) throw new TypeError('options.protocol must be an integer >= 1');
     this._wantProtocol = Math.min(protocol, MAX_PROTOCOL);
     /** The wire protocol of the current connection: 1 until the server grants more with its hello. */

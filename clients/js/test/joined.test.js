@@ -3,7 +3,7 @@
 // arrived alone. The frames are the protocol page's own (run run_FukfjVWw_1 of alice/chat).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { RunlaneClient, MAX_PROTOCOL, memoryStorage } from '../src/runlane-client.js';
+import { RunlaneClient, MAX_PROTOCOL, DEFAULT_PROTOCOL, memoryStorage } from '../src/runlane-client.js';
 import { FakeClock, FakeWebSocket, FakeEventSource, fakeFetch, flush, welcome } from './fakes.js';
 
 const RUN = 'run_FukfjVWw_1';
@@ -39,7 +39,8 @@ function reloadedStorage() {
 }
 
 /** A client on a fake WebSocket, subscribed to alice/chat; `log` records every event in order. */
-async function connected(clientOptions = {}, { storage = reloadedStorage(), welcomeExtra = {} } = {}) {
+// these tests speak protocol 3 (opt-in) unless told otherwise
+async function connected(clientOptions = { protocol: 3 }, { storage = reloadedStorage(), welcomeExtra = {} } = {}) {
   FakeWebSocket.reset();
   const clock = new FakeClock();
   const client = new RunlaneClient({
@@ -86,9 +87,10 @@ function thrown(fn) {
   }
 }
 
-test('the hello asks for 3 by default; options.protocol caps it at 2 or 1 (no hello), and above 3 means 3', async () => {
+test('the hello asks for 2 by default; 3 when asked (joined messages, opt-in), 1 sends none, and above 3 means 3', async () => {
   assert.equal(MAX_PROTOCOL, 3);
-  for (const [option, asked] of [[undefined, 3], [3, 3], [2, 2], [1, null], [7, 3]]) {
+  assert.equal(DEFAULT_PROTOCOL, 2);
+  for (const [option, asked] of [[undefined, 2], [3, 3], [2, 2], [1, null], [7, 3]]) {
     const h = await connected(option === undefined ? {} : { protocol: option });
     assert.equal(h.hello ? h.hello.protocol : null, asked, 'protocol option ' + option);
     if (asked) assert.equal(h.ws.sent[0].type, 'hello', 'the hello goes before the subscribes');
@@ -203,7 +205,7 @@ test('a server granting 2 works as before (lone messages, both forms); a line fe
 });
 
 test('a joined message on the paired stream socket is split the same way', async () => {
-  const h = await connected({}, { welcomeExtra: { streamTransport: true, connectionId: 'C9', generation: 7 } });
+  const h = await connected({ protocol: 3 }, { welcomeExtra: { streamTransport: true, connectionId: 'C9', generation: 7 } });
   await flush();
   const stream = FakeWebSocket.all[1];
   stream.open();
@@ -235,6 +237,7 @@ test('sse: nothing is split; data spread over several lines is handled whole, as
   FakeEventSource.reset();
   const fetch = fakeFetch();
   const client = new RunlaneClient({
+    protocol: 3,
     transport: 'sse', url: 'http://test/runlane/sse', EventSource: FakeEventSource, fetch,
     timers: new FakeClock().api, random: () => 0.5, storage: reloadedStorage(),
   });
@@ -247,7 +250,7 @@ test('sse: nothing is split; data spread over several lines is handled whole, as
   es.receive(welcome());
   await flush();
   const [hello] = fetch.commands('k1', 'hello');
-  assert.equal(hello.protocol, 3, 'over SSE the hello asks for 3 too (the server just never joins there)');
+  assert.equal(hello.protocol, 3, 'over SSE the hello may ask for 3 too (the server just never joins there)');
   es.receive(JSON.stringify({ kind: 'hello', protocol: 3, ref: hello.ref }));
   es.receive(subscribed(null, { headSeq: 8, replayTo: 8 }));
   // one object over two `data:` lines (the EventSource joins them with "\n"): one message, as before

@@ -51,14 +51,14 @@ async function negotiated(h, granted = 2, ackExtra = {}) {
   return ws;
 }
 
-test('the newest protocol by default: the hello is the first command after the welcome; the answer sets client.protocol', async () => {
+test('protocol 2 by default: the hello is the first command after the welcome; the answer sets client.protocol', async () => {
   const h = await harness();
   h.client.subscribe('s');
   const seen = [];
   h.client.on('protocol', (p) => seen.push(p));
   const ws = await h.accept();
   assert.equal(ws.sent[0].type, 'hello', 'before the subscribes');
-  assert.equal(ws.sent[0].protocol, MAX_PROTOCOL);
+  assert.equal(ws.sent[0].protocol, 2, 'joined messages (3) are opt-in');
   assert.equal(MAX_PROTOCOL, 3);
   assert.ok(typeof ws.sent[0].ref === 'string');
   assert.equal(ws.sent[1].type, 'chat.subscribe');

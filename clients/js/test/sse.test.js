@@ -81,7 +81,7 @@ test('sse: commands go up one at a time, in order (a POST waits for the previous
   h.client.subscribe('b');
   await h.accept();
   assert.equal(fetch.posts.length, 1, 'the next command waits');
-  assert.deepEqual(JSON.parse(fetch.posts[0].body), { type: 'hello', protocol: 3, ref: JSON.parse(fetch.posts[0].body).ref },
+  assert.deepEqual(JSON.parse(fetch.posts[0].body), { type: 'hello', protocol: 2, ref: JSON.parse(fetch.posts[0].body).ref },
     'the hello is the first POSTed command');
   fetch.posts[0].answer(202);
   await flush();
