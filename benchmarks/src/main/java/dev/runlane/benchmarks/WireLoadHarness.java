@@ -56,7 +56,8 @@ import org.jspecify.annotations.Nullable;
  * server's fixed socket send buffer), {@code protocol=2} (the clients negotiate the compact
  * protocol 2 after each welcome; default 1; {@code protocol=3} adds joined messages, a backlog in
  * one WebSocket message), {@code jfr=DIR} (a JFR recording
- * of every server process), {@code serverJvm="ARGS"} (extra JVM arguments of every server process,
+ * of every server process), {@code stormProfile=LIB,FILE} (async-profiler, CPU, over the storm window only,
+ * through {@code jcmd}), {@code serverJvm="ARGS"} (extra JVM arguments of every server process,
  * {@code {name}} replaced by the scenario's name: an async-profiler {@code -agentpath}, say),
  * {@code clientJvm="ARGS"} (the same for every client process, {@code {name}} replaced by the
  * client's name), {@code writeThreads=N} (the server's {@code RunlaneBuilder.writeThreads}), {@code serverGc=G1}
@@ -390,6 +391,10 @@ public final class WireLoadHarness {
   private Map<String, Object> storm(Child server, List<Child> cs) throws Exception {
     Map<String, Object> r = new LinkedHashMap<>();
     Map<String, String> st0 = kv(server.call("stats", 30));
+    String prof = opt.get("stormProfile"); // LIB,FILE: async-profiler over the storm window only
+    if (prof != null) {
+      jcmdAgent(server.pid, prof.split(",")[0], "start,event=cpu,interval=1ms");
+    }
     long t0 = System.nanoTime();
     long[] clientCpu0 = new long[cs.size()];
     for (Child c : cs) {
@@ -416,6 +421,10 @@ public final class WireLoadHarness {
       clientMaxCores = Math.max(clientMaxCores, (lng(kv(a), "cpu") - clientCpu0[i]) / 1e9 / secs);
     }
     double secs = (System.nanoTime() - t0) / 1e9;
+    if (prof != null) {
+      String[] lf = prof.split(",");
+      jcmdAgent(server.pid, lf[0], "stop,file=" + lf[1] + "-" + server.pid + ".collapsed,collapsed");
+    }
     Map<String, String> st1 = kv(server.call("stats", 30));
     r.put("stormAllCaughtUpMs", notBack > 0 ? Double.NaN : lastBack);
     r.put("stormNotCaughtUpAfter120s", notBack);
@@ -430,6 +439,24 @@ public final class WireLoadHarness {
       r.put("stormTimeline" + Character.toUpperCase(k.charAt(0)) + k.substring(1) + "Per100ms", trimZeros(tl.get(k)));
     }
     return r;
+  }
+
+  /**
+   * Sends async-profiler a command through the attach API ({@code jcmd PID JVMTI.agent_load LIB '"CMD"'}: the inner
+   * quotes keep jcmd from splitting the command at its commas),
+   * its messages to a log beside the results, so that the server's stdout protocol is not disturbed.
+   */
+  private void jcmdAgent(long pid, String lib, String command) throws Exception {
+    Path log = Path.of(opt.getOrDefault("results", "benchmarks/results"), "async-profiler.log");
+    Process p =
+        new ProcessBuilder("jcmd", Long.toString(pid), "JVMTI.agent_load", lib, "\"" + command + ",log=" + log.toAbsolutePath() + "\"")
+            .redirectErrorStream(true)
+            .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+            .start();
+    if (!p.waitFor(30, TimeUnit.SECONDS)) {
+      p.destroyForcibly();
+      throw new IllegalStateException("jcmd " + command + " did not finish in 30 s");
+    }
   }
 
   /** A comma-separated series without its trailing zeros. */
