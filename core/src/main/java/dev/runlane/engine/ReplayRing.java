@@ -13,35 +13,45 @@ import org.jspecify.annotations.Nullable;
  * the oldest. Memory is bounded by configuration, not by traffic.
  *
  * <p><b>Bytes, not objects.</b> An ordinary event (a {@link FrameMeta.Type#EVENT} frame without a
- * coalescing key) is kept as its payload bytes, copied into one byte array per ring (the slab),
- * plus a few numbers per slot; {@link #read} and {@link #get} rebuild an equal frame from them.
- * So the frame a run publishes dies young with its recipients' sends, and a retained event is not
- * a handful of objects the collector must copy and scan for as long as the ring holds it (on a
- * busy node, that copying is what made G1's young pauses long: see docs/benchmarks.md). Frames
- * whose meta carries host objects (the terminal frame's outcome) are kept as they are.
+ * coalescing key) is kept as its payload bytes, copied into the ring's byte chunks, plus a few
+ * numbers per slot; {@link #read} and {@link #get} rebuild an equal frame from them. So the frame a
+ * run publishes dies young with its recipients' sends, and a retained event is not a handful of
+ * objects the collector must copy and scan for as long as the ring holds it (on a busy node, that
+ * copying is what made G1's young pauses long: see docs/benchmarks.md). Frames whose meta carries
+ * host objects (the terminal frame's outcome) are kept as they are.
  *
- * <p>The slab is a ring of variable-sized records in seq order: a record that does not fit before
- * the slab's end starts again at 0 if the oldest record leaves room there, else the records are
- * compacted into a slab a quarter larger than they need. The slot arrays start small and double up
- * to {@code capacity}, so a run that publishes a few events does not pay for a full ring.
+ * <p><b>Chunks, written once.</b> Records go, in seq order, into byte arrays (chunks) that are never
+ * copied again: a record that does not fit in what is left of the current chunk starts a new one,
+ * sized after what the ring holds (a power of two, about a sixth of it, from {@value #MIN_CHUNK}
+ * bytes to {@value #MAX_CHUNK}, or the record's own size if larger). Each slot points at its record's chunk,
+ * so a chunk is garbage once its last record is evicted. Growing a ring therefore allocates each
+ * byte once; a single slab compacted into a larger copy allocated it about five times while a run's
+ * ring filled, and every copy was young again for the collector (the paced wire scenario's young
+ * pauses came twice as often). Held memory is what the records take plus at most the unused end of
+ * the current chunk and the evicted start of the oldest; a trim that leaves a quarter of that or
+ * less copies the held records into one right-sized chunk. The slot arrays start small and double
+ * up to {@code capacity}, so a run that publishes a few events does not pay for a full ring.
  *
  * <p><b>Thread safety:</b> not thread-safe; a single writer (the owning run, under its lock).
  */
 final class ReplayRing implements RunLog {
   private static final int INITIAL_SLOTS = 8;
-  private static final int INITIAL_SLAB = 64;
-  /** The largest slab: about a gigabyte, under the JVM's array limit. */
-  private static final long MAX_SLAB = 1L << 30;
-  /** A slab larger than this shrinks when it is four times what it holds (after an append or trim). */
+  /** The smallest chunk: a run that publishes a few small events takes a few hundred bytes. */
+  static final int MIN_CHUNK = 256;
+  /** The largest chunk of ordinary records (well under G1's humongous threshold of half a region). */
+  static final int MAX_CHUNK = 64 * 1024;
+  /** A trim compacts when what is allocated is above this and four times what is held. */
   private static final int SHRINK_ABOVE = 4096;
   /** Rebuilt frames of the newest this many seqs are shared by replays (see {@link #rebuilt}). */
   static final int REBUILT_WINDOW = 64;
   private static final byte STREAM = 1;
   private static final byte BINARY = 2;
+  private static final byte[] NO_BYTES = new byte[0];
 
   private final int capacity;
   private final long byteBudget;
-  /** Per slot ({@link #index}): where the record starts in {@link #slab} and its length. */
+  /** Per slot ({@link #index}): the chunk holding the record (null if none), where it starts, its length. */
+  private byte[] @Nullable [] chunkOf;
   private int[] offsets;
   private int[] lengths;
   /** Per slot: {@link #STREAM} if on the stream lane, {@link #BINARY} if a binary payload. */
@@ -55,13 +65,13 @@ final class ReplayRing implements RunLog {
    * drops the entry that falls out of that window, a trim drops them all. Null until a replay.
    */
   private @Nullable EncodedFrame @Nullable [] rebuilt;
-  private byte[] slab;
-  /** Where the next record goes in {@link #slab}. */
+  /** The chunk records are appended to, and where the next one goes in it. */
+  private byte[] chunk = NO_BYTES;
   private int writeAt;
   private long head;
   private long oldest = 1;
   private long bytes;
-  /** Bytes of the records in {@link #slab} (payload bytes of the frames kept as bytes). */
+  /** Bytes of the records kept as bytes (payload bytes of the frames in the chunks). */
   private long slabHeld;
 
   /**
@@ -75,10 +85,10 @@ final class ReplayRing implements RunLog {
     this.capacity = capacity;
     this.byteBudget = byteBudget;
     int n = Math.min(capacity, INITIAL_SLOTS);
+    chunkOf = new byte[n][];
     offsets = new int[n];
     lengths = new int[n];
     flags = new byte[n];
-    slab = new byte[0];
   }
 
   private int index(long seq) {
@@ -106,14 +116,18 @@ final class ReplayRing implements RunLog {
     int i = index(seq);
     Payload p = frame.frame().payload();
     byte f = (byte) ((frame.lane() == Lane.STREAM ? STREAM : 0) | (p instanceof Payload.Binary ? BINARY : 0));
-    ByteBuffer src = p instanceof Payload.Text ? ((Payload.Text) p).utf8() : ((Payload.Binary) p).data().duplicate();
-    int len = src.remaining();
-    if (asBytes(frame, seq) && len <= MAX_SLAB / 2) { // a giant is kept as the object it is
-      int at = place(len);
-      src.get(slab, at, len);
-      offsets[i] = at;
+    if (asBytes(frame, seq)) {
+      ByteBuffer src = p instanceof Payload.Text ? ((Payload.Text) p).utf8() : ((Payload.Binary) p).data().duplicate();
+      int len = src.remaining();
+      if (len > chunk.length - writeAt) {
+        chunk = new byte[chunkSize(len)];
+        writeAt = 0;
+      }
+      src.get(chunk, writeAt, len);
+      chunkOf[i] = chunk;
+      offsets[i] = writeAt;
       lengths[i] = len;
-      writeAt = at + len;
+      writeAt += len;
       slabHeld += len;
       bytes += len;
       if (kept != null) {
@@ -126,7 +140,7 @@ final class ReplayRing implements RunLog {
         kept = k;
       }
       k[i] = frame;
-      offsets[i] = writeAt; // an empty record where the next one would start (see place)
+      chunkOf[i] = null;
       lengths[i] = 0;
       bytes += frame.bytes();
     }
@@ -147,69 +161,38 @@ final class ReplayRing implements RunLog {
   }
 
   /**
-   * Where a record of {@code len} bytes goes. The held records lie in the circular interval from
-   * the oldest slot's offset to {@link #writeAt} (an object slot's offset is where the next record
-   * would have started, so the interval may be wider than the bytes, never narrower): the record
-   * goes after them, or at 0 if they leave room there, or the slab is compacted (and grown if
-   * need be).
+   * The size of a new chunk for a record of {@code len} bytes: a power of two between a quarter and
+   * an eighth of what the ring holds in chunks, from {@link #MIN_CHUNK} to {@link #MAX_CHUNK}, or
+   * {@code len} itself if larger. So the unused end of the newest chunk and the evicted start of the
+   * oldest together stay under about half of what a ring holds (a quarter on average), and a ring
+   * that grows allocates a few chunks per doubling.
    */
-  private int place(int len) {
-    if (slab.length > SHRINK_ABOVE && slab.length / 4 > slabHeld + len) {
-      compact(len); // the run's events got smaller or fewer: give back what a burst made it take
-      return writeAt;
-    }
-    if (slabHeld == 0) {
-      writeAt = 0;
-      for (long s = oldest; s <= head; s++) {
-        offsets[index(s)] = 0; // object slots only, holding no bytes: the interval starts at 0 again
-      }
-      if (len <= slab.length) {
-        return 0;
-      }
-    } else {
-      int start = offsets[index(oldest)];
-      if (start < writeAt) { // not wrapped: held in [start, writeAt)
-        if (writeAt + len <= slab.length) {
-          return writeAt;
-        }
-        if (len <= start) {
-          return 0; // wraps; the tail after writeAt is free again once the oldest records go
-        }
-      } else if (start > writeAt && writeAt + len <= start) { // wrapped: free in [writeAt, start)
-        return writeAt;
-      }
-    }
-    compact(len);
-    return writeAt;
+  private int chunkSize(int len) {
+    long want = Math.max(MIN_CHUNK, Math.min(MAX_CHUNK, Long.highestOneBit(Math.max(1, slabHeld)) / 4));
+    return (int) Math.max(want, len);
   }
 
-  /**
-   * Copies the held records to the start of a new slab with room for {@code len} more bytes and a
-   * quarter as much again (at least {@value #INITIAL_SLAB} bytes, in steps of 64): room enough to
-   * wrap around without compacting every few appends, little enough that a full ring's slab stays
-   * close to what it holds. The same rule shrinks the slab ({@link #place}).
-   */
-  private void compact(int len) {
-    long need = slabHeld + len;
-    while (need + need / 4 > MAX_SLAB && slabHeld > 0) {
-      evictOldest(); // one array's limit is a bound like any other: the oldest go first
-      need = slabHeld + len;
-    }
-    long cap = Math.min(MAX_SLAB, Math.max(INITIAL_SLAB, (need + need / 4 + 63) & ~63L));
-    byte[] next = new byte[(int) cap];
+  /** Copies the held records into one chunk of their size (a trim that left the chunks mostly empty). */
+  private void compact() {
+    byte[] next = slabHeld == 0 ? NO_BYTES : new byte[(int) Math.min(Integer.MAX_VALUE - 8, slabHeld)];
     int at = 0;
     for (long s = oldest; s <= head; s++) {
       int i = index(s);
-      System.arraycopy(slab, offsets[i], next, at, lengths[i]);
-      offsets[i] = at;
-      at += lengths[i];
+      byte[] c = chunkOf[i];
+      if (c != null) {
+        System.arraycopy(c, offsets[i], next, at, lengths[i]);
+        chunkOf[i] = next;
+        offsets[i] = at;
+        at += lengths[i];
+      }
     }
-    slab = next;
+    chunk = next;
     writeAt = at;
   }
 
   private void growSlots() {
     int n = (int) Math.min(capacity, (long) offsets.length * 2);
+    byte[][] nChunkOf = new byte[n][];
     int[] nOffsets = new int[n];
     int[] nLengths = new int[n];
     byte[] nFlags = new byte[n];
@@ -220,6 +203,7 @@ final class ReplayRing implements RunLog {
     for (long s = oldest; s <= head; s++) {
       int from = index(s);
       int to = (int) ((s - 1) % n);
+      nChunkOf[to] = chunkOf[from];
       nOffsets[to] = offsets[from];
       nLengths[to] = lengths[from];
       nFlags[to] = flags[from];
@@ -230,6 +214,7 @@ final class ReplayRing implements RunLog {
         nRebuilt[to] = oldRebuilt[from];
       }
     }
+    chunkOf = nChunkOf;
     offsets = nOffsets;
     lengths = nLengths;
     flags = nFlags;
@@ -247,12 +232,19 @@ final class ReplayRing implements RunLog {
       bytes -= lengths[i];
       slabHeld -= lengths[i];
     }
+    chunkOf[i] = null; // the chunk goes once its last record does
     lengths[i] = 0;
     @Nullable EncodedFrame @Nullable [] r = rebuilt;
     if (r != null) {
       r[i] = null;
     }
     oldest++;
+    if (slabHeld == 0) { // no record needs the current chunk: reuse it if small, else let it go
+      if (chunk.length > MIN_CHUNK) {
+        chunk = NO_BYTES;
+      }
+      writeAt = 0;
+    }
   }
 
   @Override
@@ -281,8 +273,9 @@ final class ReplayRing implements RunLog {
       evictOldest();
     }
     rebuilt = null; // a trim is memory pressure: give back the shared copies too
-    if (slab.length > SHRINK_ABOVE && slab.length / 4 > slabHeld) {
-      compact(0); // and the slab, now, not at the run's next append (it may never come)
+    long allocated = allocatedSlabBytes();
+    if (allocated > SHRINK_ABOVE && allocated / 4 > slabHeld) {
+      compact(); // and the chunks, now, not as the run turns its ring over (it may never append again)
     }
   }
 
@@ -321,13 +314,21 @@ final class ReplayRing implements RunLog {
   EncodedFrame fromSlab(long seq) {
     int i = index(seq);
     byte[] b = new byte[lengths[i]];
-    System.arraycopy(slab, offsets[i], b, 0, b.length);
+    byte[] c = chunkOf[i];
+    if (c != null) {
+      System.arraycopy(c, offsets[i], b, 0, b.length);
+    }
     byte f = flags[i];
     Payload p = (f & BINARY) != 0 ? Payload.binary(b) : Payload.utf8Text(b);
     Frame frame = new Frame((f & STREAM) != 0 ? Lane.STREAM : Lane.CONTROL, p);
     return new EncodedFrame(frame, null, FrameMeta.event(seq));
   }
 
+
+  /** The chunk holding held {@code seq}'s bytes, or null (for tests: records are never moved). */
+  byte @Nullable [] chunkOf(long seq) {
+    return seq < oldest || seq > head ? null : chunkOf[index(seq)];
+  }
 
   /** Frames currently held. */
   int size() {
@@ -339,9 +340,20 @@ final class ReplayRing implements RunLog {
     return offsets.length;
   }
 
-  /** Bytes of the slab currently allocated (a quarter more than held after a compaction; shrinks at 4x). */
-  int allocatedSlabBytes() {
-    return slab.length;
+  /** Bytes of the chunks currently referenced: the held records' and the current one (walks the slots). */
+  long allocatedSlabBytes() {
+    long sum = 0;
+    byte @Nullable [] last = null;
+    boolean current = false;
+    for (long s = oldest; s <= head; s++) {
+      byte[] c = chunkOf[index(s)];
+      if (c != null && c != last) { // the records of a chunk are consecutive
+        sum += c.length;
+        last = c;
+        current |= c == chunk;
+      }
+    }
+    return current ? sum : sum + chunk.length;
   }
 
   /** The frame of {@code seq} if still held (rebuilt from its bytes if kept as bytes). */
@@ -355,12 +367,13 @@ final class ReplayRing implements RunLog {
   @Override
   public void clear() {
     int n = Math.min(capacity, INITIAL_SLOTS);
+    chunkOf = new byte[n][];
     offsets = new int[n];
     lengths = new int[n];
     flags = new byte[n];
     kept = null;
     rebuilt = null;
-    slab = new byte[0];
+    chunk = NO_BYTES;
     writeAt = 0;
     slabHeld = 0;
     bytes = 0;

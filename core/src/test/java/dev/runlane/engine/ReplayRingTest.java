@@ -28,7 +28,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 class ReplayRingTest {
 
   /** A distinct frame of {@code size} payload bytes (ASCII). */
-  private static EncodedFrame frame(long seq, int size) {
+  static EncodedFrame frame(long seq, int size) {
     String tag = "#" + seq;
     StringBuilder sb = new StringBuilder(Math.max(size, tag.length()));
     sb.append(tag.length() <= size ? tag : "");
