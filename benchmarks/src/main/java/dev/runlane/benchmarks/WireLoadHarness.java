@@ -167,7 +167,7 @@ public final class WireLoadHarness {
       Files.writeString(jsonFile, Json.write(json) + "\n"); // what is done so far survives a failure
     }
     String text = table(
-        new String[] {"scenario", "delivered/s", "p50", "p99", "max", "srv CPU/ev", "B/ev", "heap/conn", "direct/conn", "rss/conn", "catch-up max", "gaps/dups/trunc"},
+        new String[] {"scenario", "delivered/s", "p50", "p99", "max", "srv CPU/ev", "srv alloc/ev", "B/ev", "heap/conn", "direct/conn", "rss/conn", "catch-up max", "gaps/dups/trunc"},
         table);
     Map<String, Object> holJson = new LinkedHashMap<>();
     json.put("hol", holJson);
@@ -306,7 +306,9 @@ public final class WireLoadHarness {
       for (Child c : cs) {
         clientCpu0 += lng(kv(c.call("reset", 30)), "cpu");
       }
-      long cpu0 = lng(kv(server.call("stats", 30)), "cpu");
+      Map<String, String> stats0 = kv(server.call("stats", 30));
+      long cpu0 = lng(stats0, "cpu");
+      long alloc0 = lng(stats0, "alloc");
       long[] us0 = procUserSystemNanos(server.pid());
       long proc0 = us0[0] + us0[1];
       long t0 = System.nanoTime();
@@ -318,7 +320,9 @@ public final class WireLoadHarness {
       String[] done = server.awaitAsync((int) measure + 120).split(" ");
       String idle = server.call("idle", 70);
       long t1 = System.nanoTime();
-      long cpu1 = lng(kv(server.call("stats", 30)), "cpu");
+      Map<String, String> stats1 = kv(server.call("stats", 30));
+      long cpu1 = lng(stats1, "cpu");
+      long alloc1 = lng(stats1, "alloc");
       long[] us1 = procUserSystemNanos(server.pid());
       long proc1 = us1[0] + us1[1];
       long published = Long.parseLong(done[1]);
@@ -356,6 +360,9 @@ public final class WireLoadHarness {
       r.put("latMaxUs", lat.getMaxValue() / 1e3);
       r.put("serverCpuUsPerEvent", (cpu1 - cpu0) / 1e3 / delivered);
       r.put("serverCpuUsPerEventProc", (proc1 - proc0) / 1e3 / delivered);
+      // heap bytes the server allocated per delivered event (all threads: Jetty's, Runlane's, the
+      // publisher's): what sets how often the young collection runs, and does not depend on load
+      r.put("serverAllocBPerEvent", alloc0 < 0 || alloc1 < 0 ? Double.NaN : (double) (alloc1 - alloc0) / delivered);
       r.put("serverSystemCpuShare", (us1[1] - us0[1]) / (double) Math.max(1, proc1 - proc0));
       r.put("serverCpuCores", (cpu1 - cpu0) / 1e9 / secs);
       r.put("clientCpuUsPerEvent", (clientCpu1 - clientCpu0) / 1e3 / delivered);
@@ -807,6 +814,7 @@ public final class WireLoadHarness {
         rate(m.get("deliveredPerS")),
         us.apply("latP50Us"), us.apply("latP99Us"), us.apply("latMaxUs"),
         String.format(Locale.ROOT, "%.1f us (%.1f)", num(m.get("serverCpuUsPerEvent")), num(m.get("serverCpuUsPerEventProc"))),
+        m.containsKey("serverAllocBPerEvent") ? String.format(Locale.ROOT, "%.0f B", num(m.get("serverAllocBPerEvent"))) : "-",
         String.format(Locale.ROOT, "%.0f", num(m.get("bytesPerEvent")))
             + (num(m.get("eventsPerMessage")) > 1.05 ? String.format(Locale.ROOT, " (%.1f ev/msg)", num(m.get("eventsPerMessage"))) : ""),
         kb(m.get("heapPerConnB")), kb(m.get("directPerConnB")), kb(m.get("rssPerConnB")),

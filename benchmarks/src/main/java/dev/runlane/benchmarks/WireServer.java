@@ -285,7 +285,7 @@ public final class WireServer {
           queued += runlane.connectionStats(id).map(ConnectionStats::queuedFrames).orElse(0);
         }
         answer("stats cpu " + cpuNanos() + " conns " + connections.size() + " queued " + queued
-            + " threads " + ManagementFactory.getThreadMXBean().getThreadCount());
+            + " threads " + ManagementFactory.getThreadMXBean().getThreadCount() + " alloc " + allocatedBytes());
       }
       case "mem" -> {
         long heap = 0;
@@ -296,7 +296,7 @@ public final class WireServer {
         Runtime rt = Runtime.getRuntime();
         heap = rt.totalMemory() - rt.freeMemory();
         answer("mem heap " + heap + " direct " + direct() + " rss " + rss() + " conns " + connections.size()
-            + " threads " + ManagementFactory.getThreadMXBean().getThreadCount());
+            + " threads " + ManagementFactory.getThreadMXBean().getThreadCount() + " alloc " + allocatedBytes());
       }
       case "owners" -> {
         StringBuilder sb = new StringBuilder("owners");
@@ -450,6 +450,14 @@ public final class WireServer {
       }
     }
     return -1;
+  }
+
+  /** Bytes allocated on the heap by all threads since the JVM started (HotSpot's counter), or -1. */
+  static long allocatedBytes() {
+    java.lang.management.ThreadMXBean mx = ManagementFactory.getThreadMXBean();
+    return mx instanceof com.sun.management.ThreadMXBean
+        ? ((com.sun.management.ThreadMXBean) mx).getTotalThreadAllocatedBytes()
+        : -1;
   }
 
   static long cpuNanos() {
