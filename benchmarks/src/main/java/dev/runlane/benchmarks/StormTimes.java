@@ -17,6 +17,8 @@ import org.HdrHistogram.Histogram;
  *   <li><b>drop</b>: the {@code drop} command, before the process closes all its sockets and
  *       opens new ones;
  *   <li><b>upgraded</b>: the read that holds the end of the {@code 101} response's headers;
+ *   <li><b>welcome</b>: the read of Runlane's {@code welcome} frame (sent by {@code
+ *       Runlane.connect}, which the adapter calls once the upgrade is done);
  *   <li><b>ack</b>: the read of the {@code subscribed} answer;
  *   <li><b>caught up</b>: the ack, or the first run event after it, at which the connection has
  *       every event up to the ack's {@code replayTo}.
@@ -24,19 +26,21 @@ import org.HdrHistogram.Histogram;
  *
  * <p>Histograms: {@code back} (drop → ack), {@code caught} (drop → caught up), {@code upgraded}
  * (drop → upgraded: the connection re-established), {@code resume} (upgraded → caught up: Runlane's
- * resume over a fresh socket) and {@code ackUp} (upgraded → ack).
+ * resume over a fresh socket), {@code ackUp} (upgraded → ack) and {@code welcomeUp} (upgraded →
+ * welcome: the server's side of the upgrade up to Runlane's first frame).
  *
  * <p><b>Thread safety:</b> not thread-safe; one thread records, encodes or merges.
  */
 final class StormTimes {
   /** The histograms' names in a client's {@code stats} answer, in this order. */
-  static final String[] NAMES = {"back", "caught", "upgraded", "resume", "ackUp"};
+  static final String[] NAMES = {"back", "caught", "upgraded", "resume", "ackUp", "welcomeUp"};
 
   private final Histogram back = WireClient.newHistogram();
   private final Histogram caught = WireClient.newHistogram();
   private final Histogram upgraded = WireClient.newHistogram();
   private final Histogram resume = WireClient.newHistogram();
   private final Histogram ackUp = WireClient.newHistogram();
+  private final Histogram welcomeUp = WireClient.newHistogram();
   private long dropAt;
 
   /** A storm starts: every histogram is emptied. */
@@ -53,6 +57,11 @@ final class StormTimes {
     return now;
   }
 
+  /** A dropped connection, upgraded at {@code upgradedAt}, received its welcome at {@code now}. */
+  void welcomed(long upgradedAt, long now) {
+    welcomeUp.recordValue(Math.max(0, now - upgradedAt));
+  }
+
   /** A dropped connection, upgraded at {@code upgradedAt}, was acknowledged at {@code now}. */
   void acked(long upgradedAt, long now) {
     back.recordValue(Math.max(0, now - dropAt));
@@ -65,7 +74,7 @@ final class StormTimes {
     resume.recordValue(Math.max(0, now - upgradedAt));
   }
 
-  /** {@code " back B64 caught B64 upgraded B64 resume B64 ackUp B64"}, for a {@code stats} answer. */
+  /** {@code " back B64 caught B64 ... welcomeUp B64"} ({@link #NAMES}), for a {@code stats} answer. */
   String encode() {
     StringBuilder sb = new StringBuilder();
     Histogram[] hs = all();
@@ -87,7 +96,8 @@ final class StormTimes {
    * The storm figures of the merged histograms, in milliseconds: the harness's existing {@code
    * stormBack*}, {@code stormCaughtUp*} and {@code stormReconnected}, then {@code stormUpgraded*}
    * (drop → 101), {@code stormResume*} (101 → caught up) and {@code stormAckAfterUpgrade*} (101 →
-   * ack), each p50, p99 and max, with the counts of connections behind the new ones.
+   * ack) and {@code stormWelcomeAfterUpgrade*} (101 → welcome), each p50, p99 and max, with the
+   * counts of connections behind the new ones.
    */
   Map<String, Object> figures() {
     Map<String, Object> r = new LinkedHashMap<>();
@@ -102,6 +112,7 @@ final class StormTimes {
     spread(r, "stormUpgraded", upgraded);
     spread(r, "stormResume", resume);
     spread(r, "stormAckAfterUpgrade", ackUp);
+    spread(r, "stormWelcomeAfterUpgrade", welcomeUp);
     r.put("stormUpgradedCount", upgraded.getTotalCount());
     r.put("stormResumeCount", resume.getTotalCount());
     return r;
@@ -118,6 +129,6 @@ final class StormTimes {
   }
 
   private Histogram[] all() {
-    return new Histogram[] {back, caught, upgraded, resume, ackUp};
+    return new Histogram[] {back, caught, upgraded, resume, ackUp, welcomeUp};
   }
 }

@@ -620,6 +620,9 @@ public final class WireClient {
           aheadCtl.recordValue(sinceResume);
         }
       } else if (c0 == 'w') { // welcome: say hello (if asked to), subscribe, resuming where we are
+        if (catchingUp) {
+          storm.welcomed(upgradedAt, now);
+        }
         if (protocol > 1) {
           sendText("{\"type\":\"hello\",\"protocol\":" + protocol + "}");
         }

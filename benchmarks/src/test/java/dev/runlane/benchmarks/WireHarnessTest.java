@@ -58,9 +58,11 @@ class WireHarnessTest {
     long dropA = 7_000 * ms;
     a.drop(dropA);
     long up1 = a.upgraded(dropA + 3_000 * ms);
+    a.welcomed(up1, dropA + 3_001 * ms);
     a.acked(up1, dropA + 3_010 * ms);
     a.caughtUp(up1, dropA + 3_050 * ms);
     long up2 = a.upgraded(dropA + 100 * ms);
+    a.welcomed(up2, dropA + 102 * ms);
     a.acked(up2, dropA + 105 * ms);
     a.caughtUp(up2, dropA + 105 * ms);
     // process B: a connection whose replay took longer
@@ -68,6 +70,7 @@ class WireHarnessTest {
     long dropB = 90_000 * ms;
     b.drop(dropB);
     long up3 = b.upgraded(dropB + 5_000 * ms);
+    b.welcomed(up3, dropB + 5_004 * ms);
     b.acked(up3, dropB + 5_020 * ms);
     b.caughtUp(up3, dropB + 5_200 * ms);
 
@@ -82,6 +85,8 @@ class WireHarnessTest {
     assertMs(50, f.get("stormResumeP50Ms"));
     assertMs(20, f.get("stormAckAfterUpgradeMaxMs"));
     assertMs(10, f.get("stormAckAfterUpgradeP50Ms"));
+    assertMs(4, f.get("stormWelcomeAfterUpgradeMaxMs"));
+    assertMs(2, f.get("stormWelcomeAfterUpgradeP50Ms"));
     assertMs(5_200, f.get("stormCaughtUpMaxMs")); // the existing figures keep their meaning
     assertMs(5_020, f.get("stormBackMaxMs"));
     assertEquals(3L, f.get("stormReconnected"));
