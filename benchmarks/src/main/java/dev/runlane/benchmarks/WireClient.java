@@ -68,14 +68,13 @@ public final class WireClient {
   private Histogram latency = newHistogram();
   private Histogram ctl = newHistogram();
   private Histogram fifo = newHistogram();
-  private long dropAt;
   private long resumeAt;
   private long sinceResume;
   private long allEvents;
   private Histogram aheadCtl = countHistogram();
   private Histogram aheadFifo = countHistogram();
-  private final Histogram back = newHistogram();
-  private final Histogram caught = newHistogram();
+  /** The storm's drop → 101 → ack → caught-up times of every dropped connection. */
+  private final StormTimes storm = new StormTimes();
 
   private final int rcvbuf;
   /** The wire protocol to ask for with a hello after each welcome; 1 sends none. */
@@ -145,7 +144,8 @@ public final class WireClient {
    *       (default: all) being opened at once; a connection that fails while opening is retried
    *       up to 5 times; answers when all are acknowledged: {@code opened N MILLIS}.
    *   <li>{@code reset}: zeroes the counters and histograms (a measured window starts).
-   *   <li>{@code stats}: the counters, and the histograms in HdrHistogram's compressed form, base64.
+   *   <li>{@code stats}: the counters, and the histograms in HdrHistogram's compressed form, base64
+   *       (the storm's: {@link StormTimes#encode}).
    *   <li>{@code drop}: closes every connection at once and reconnects each at once, resuming from
    *       its last seq and epoch; answers with this process's CPU time.
    *   <li>{@code storm}: waits until every dropped connection is acknowledged again and has
@@ -186,14 +186,12 @@ public final class WireClient {
         return "stats delivered " + delivered + " bytes " + bytesRead + " messages " + wsMessages + " gaps " + gaps + " dups " + dups
             + " truncated " + truncated + " errors " + errors + " open " + open + " cpu " + WireServer.cpuNanos()
             + " lat " + encode(latency) + " ctl " + encode(ctl) + " fifo " + encode(fifo)
-            + " back " + encode(back) + " caught " + encode(caught)
+            + storm.encode()
             + " aheadCtl " + encode(aheadCtl) + " aheadFifo " + encode(aheadFifo);
       }
       case "drop" -> {
-        dropAt = System.nanoTime();
-        pendingSince = dropAt;
-        back.reset();
-        caught.reset();
+        pendingSince = System.nanoTime();
+        storm.drop(pendingSince);
         for (Conn c : conns) {
           c.closeQuietly();
         }
@@ -343,6 +341,8 @@ public final class WireClient {
     boolean opening;
     int attempts;
     boolean catchingUp;
+    /** When this connection's upgrade completed, if it did while {@link #catchingUp}. */
+    long upgradedAt;
     @Nullable String runId;
     @Nullable String epoch;
     long lastSeq;
@@ -475,6 +475,9 @@ public final class WireClient {
           throw new IOException("upgrade refused: " + new String(in.array(), 0, end, StandardCharsets.ISO_8859_1));
         }
         upgraded = true;
+        if (catchingUp) {
+          upgradedAt = storm.upgraded(System.nanoTime());
+        }
         in.position(end + 4);
       }
       frames();
@@ -572,7 +575,7 @@ public final class WireClient {
       }
       if (catchingUp && acked && lastSeq >= replayTo) {
         catchingUp = false;
-        caught.recordValue(now - dropAt);
+        storm.caughtUp(upgradedAt, now);
       }
     }
 
@@ -617,6 +620,9 @@ public final class WireClient {
           aheadCtl.recordValue(sinceResume);
         }
       } else if (c0 == 'w') { // welcome: say hello (if asked to), subscribe, resuming where we are
+        if (catchingUp) {
+          storm.welcomed(upgradedAt, now);
+        }
         if (protocol > 1) {
           sendText("{\"type\":\"hello\",\"protocol\":" + protocol + "}");
         }
@@ -648,10 +654,10 @@ public final class WireClient {
           WireClient.this.opening--;
         }
         if (catchingUp) {
-          back.recordValue(now - dropAt);
+          storm.acked(upgradedAt, now);
           if (lastSeq >= replayTo) {
             catchingUp = false;
-            caught.recordValue(now - dropAt);
+            storm.caughtUp(upgradedAt, now);
           }
         }
       }

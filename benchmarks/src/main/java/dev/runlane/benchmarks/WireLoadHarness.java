@@ -34,7 +34,8 @@ import org.jspecify.annotations.Nullable;
  * <b>server CPU µs per delivered event</b> (the server process's own CPU clock, read by the server
  * around the measured window, and cross-checked from {@code /proc/PID/stat}), bytes read by the
  * clients per event, server heap (after full GCs), direct and resident memory per idle connection,
- * storm catch-up time and gaps/duplicates per connection. The {@code hol} part measures a control
+ * storm catch-up time (from the drop, and per connection from its reconnection's {@code 101}:
+ * {@link StormTimes}) and gaps/duplicates per connection. The {@code hol} part measures a control
  * frame's latency behind a 10k-frame backlog and burst throughput for several {@code maxInFlight}.
  *
  * <pre>
@@ -167,7 +168,7 @@ public final class WireLoadHarness {
       Files.writeString(jsonFile, Json.write(json) + "\n"); // what is done so far survives a failure
     }
     String text = table(
-        new String[] {"scenario", "delivered/s", "p50", "p99", "max", "srv CPU/ev", "srv alloc/ev", "B/ev", "heap/conn", "direct/conn", "rss/conn", "catch-up max", "gaps/dups/trunc"},
+        new String[] {"scenario", "delivered/s", "p50", "p99", "max", "srv CPU/ev", "srv alloc/ev", "B/ev", "heap/conn", "direct/conn", "rss/conn", "catch-up max", "resume max", "gaps/dups/trunc"},
         table);
     Map<String, Object> holJson = new LinkedHashMap<>();
     json.put("hol", holJson);
@@ -334,8 +335,7 @@ public final class WireLoadHarness {
       long trunc = 0;
       long clientCpu1 = 0;
       Histogram lat = WireClient.newHistogram();
-      Histogram back = WireClient.newHistogram();
-      Histogram caught = WireClient.newHistogram();
+      StormTimes stormTimes = new StormTimes();
       for (Child c : cs) {
         Map<String, String> st = kv(c.call("stats", 30));
         delivered += lng(st, "delivered");
@@ -346,8 +346,7 @@ public final class WireLoadHarness {
         trunc += lng(st, "truncated");
         clientCpu1 += lng(st, "cpu");
         lat.add(decode(st.get("lat")));
-        back.add(decode(st.get("back")));
-        caught.add(decode(st.get("caught")));
+        stormTimes.add(st);
       }
       double secs = (t1 - t0) / 1e9;
       r.put("published", published);
@@ -372,14 +371,7 @@ public final class WireLoadHarness {
       r.put("dups", dups);
       r.put("truncated", trunc);
       if (s.storm()) {
-        r.put("stormBackP10Ms", back.getValueAtPercentile(10) / 1e6);
-        r.put("stormBackP50Ms", back.getValueAtPercentile(50) / 1e6);
-        r.put("stormBackP90Ms", back.getValueAtPercentile(90) / 1e6);
-        r.put("stormBackP99Ms", back.getValueAtPercentile(99) / 1e6);
-        r.put("stormBackMaxMs", back.getMaxValue() / 1e6);
-        r.put("stormCaughtUpP50Ms", caught.getValueAtPercentile(50) / 1e6);
-        r.put("stormCaughtUpMaxMs", caught.getMaxValue() / 1e6);
-        r.put("stormReconnected", caught.getTotalCount());
+        r.putAll(stormTimes.figures()); // drop -> ack, drop -> caught up; drop -> 101, 101 -> caught up, 101 -> ack
       }
       return r;
     } finally {
@@ -819,6 +811,7 @@ public final class WireLoadHarness {
             + (num(m.get("eventsPerMessage")) > 1.05 ? String.format(Locale.ROOT, " (%.1f ev/msg)", num(m.get("eventsPerMessage"))) : ""),
         kb(m.get("heapPerConnB")), kb(m.get("directPerConnB")), kb(m.get("rssPerConnB")),
         m.containsKey("stormCaughtUpMaxMs") ? String.format(Locale.ROOT, "%.0f ms", num(m.get("stormCaughtUpMaxMs"))) : "-",
+        m.containsKey("stormResumeMaxMs") ? String.format(Locale.ROOT, "%.0f ms", num(m.get("stormResumeMaxMs"))) : "-",
         f0(m.get("gapsAllRounds")) + "/" + f0(m.get("dupsAllRounds")) + "/" + f0(m.get("truncated"))};
   }
 

@@ -51,6 +51,62 @@ class WireHarnessTest {
   }
 
   @Test
+  void stormTimesFromTwoClientProcessesMergeIntoFiguresFromEachConnectionsUpgrade() throws Exception {
+    long ms = 1_000_000;
+    // process A (its own clock base): one connection back late but resumed fast, one caught up at its ack
+    StormTimes a = new StormTimes();
+    long dropA = 7_000 * ms;
+    a.drop(dropA);
+    long up1 = a.upgraded(dropA + 3_000 * ms);
+    a.welcomed(up1, dropA + 3_001 * ms);
+    a.acked(up1, dropA + 3_010 * ms);
+    a.caughtUp(up1, dropA + 3_050 * ms);
+    long up2 = a.upgraded(dropA + 100 * ms);
+    a.welcomed(up2, dropA + 102 * ms);
+    a.acked(up2, dropA + 105 * ms);
+    a.caughtUp(up2, dropA + 105 * ms);
+    // process B: a connection whose replay took longer
+    StormTimes b = new StormTimes();
+    long dropB = 90_000 * ms;
+    b.drop(dropB);
+    long up3 = b.upgraded(dropB + 5_000 * ms);
+    b.welcomed(up3, dropB + 5_004 * ms);
+    b.acked(up3, dropB + 5_020 * ms);
+    b.caughtUp(up3, dropB + 5_200 * ms);
+
+    StormTimes merged = new StormTimes();
+    merged.add(WireLoadHarness.kv("stats delivered 1" + a.encode()));
+    merged.add(WireLoadHarness.kv("stats delivered 2" + b.encode()));
+    Map<String, Object> f = merged.figures();
+
+    assertMs(5_000, f.get("stormUpgradedMaxMs"));
+    assertMs(3_000, f.get("stormUpgradedP50Ms"));
+    assertMs(200, f.get("stormResumeMaxMs")); // 101 -> caught up, not drop -> caught up
+    assertMs(50, f.get("stormResumeP50Ms"));
+    assertMs(20, f.get("stormAckAfterUpgradeMaxMs"));
+    assertMs(10, f.get("stormAckAfterUpgradeP50Ms"));
+    assertMs(4, f.get("stormWelcomeAfterUpgradeMaxMs"));
+    assertMs(2, f.get("stormWelcomeAfterUpgradeP50Ms"));
+    assertMs(5_200, f.get("stormCaughtUpMaxMs")); // the existing figures keep their meaning
+    assertMs(5_020, f.get("stormBackMaxMs"));
+    assertEquals(3L, f.get("stormReconnected"));
+    assertEquals(3L, f.get("stormUpgradedCount"));
+    assertEquals(3L, f.get("stormResumeCount"));
+
+    a.drop(dropA + 60_000 * ms); // a second storm starts from empty histograms
+    Map<String, Object> again = new StormTimes().figures();
+    StormTimes afterDrop = new StormTimes();
+    afterDrop.add(WireLoadHarness.kv("stats" + a.encode()));
+    assertEquals(again, afterDrop.figures());
+    assertEquals(0L, afterDrop.figures().get("stormUpgradedCount"));
+  }
+
+  /** Within HdrHistogram's 3 significant digits. */
+  private static void assertMs(double expected, Object actual) {
+    assertEquals(expected, (Double) actual, expected * 0.002, "ms");
+  }
+
+  @Test
   void mediansAreTakenPerKeyAndGapsAreSummedOverRounds() {
     Map<String, Object> m =
         WireLoadHarness.medians(
