@@ -97,6 +97,10 @@ class WriteLoopsTest {
     o.flushSoon(false);
     await(() -> t.sent.size() == 1, "the pushed frame");
     assertEquals("wl-test-0", t.senders.get(0));
+    // the write thread may still hold the outbox's pipe just after its send: a flush() then leaves
+    // the reply to it (by design), so let it finish its pass before the caller's turn
+    loops.pauseAndSettle(5_000);
+    loops.resume();
     o.enqueue(frame("reply"));
     o.flush();
     assertEquals(List.of("pushed", "reply"), t.sent, "flush() sends before it returns");
