@@ -53,7 +53,9 @@ import org.jspecify.annotations.Nullable;
  * before and after the connections open, per scenario round), {@code owners=true} (bytes reachable
  * per connection by owner class, from a reflective walk of the server's objects: {@link
  * HeapPaths#owners}), {@code hol=false}, {@code holReps=REPS}, {@code holSamples=20}, {@code warm=2 measure=4} (seconds), {@code
- * acceptQueue=N} (the server's listen backlog; default Jetty's), {@code holSndbuf=16384} (the hol
+ * acceptQueue=N} (the server's listen backlog; default Jetty's), {@code upgradeAdmission=N} (the
+ * server's {@code UpgradeAdmission}: connections between accept and upgrade before it stops
+ * accepting; default 512 as the example, 0 for none), {@code holSndbuf=16384} (the hol
  * server's fixed socket send buffer), {@code protocol=2} (the clients negotiate the compact
  * protocol 2 after each welcome; default 1; {@code protocol=3} adds joined messages, a backlog in
  * one WebSocket message), {@code jfr=DIR} (a JFR recording
@@ -578,7 +580,7 @@ public final class WireLoadHarness {
     if (opt.containsKey("acceptQueue")) {
       cmd.add("acceptQueue=" + opt.get("acceptQueue"));
     }
-    for (String k : new String[] {"writeThreads", "maxThreads", "selectors"}) {
+    for (String k : new String[] {"writeThreads", "maxThreads", "selectors", "upgradeAdmission"}) {
       if (opt.containsKey(k)) {
         cmd.add(k + "=" + opt.get(k));
       }

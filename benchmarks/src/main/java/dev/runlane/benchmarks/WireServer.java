@@ -35,6 +35,7 @@ import java.util.concurrent.locks.LockSupport;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
+import dev.runlane.transport.jetty.UpgradeAdmission;
 import org.eclipse.jetty.server.handler.ContextHandler;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
 
@@ -81,7 +82,10 @@ public final class WireServer {
   private volatile boolean stopPublisher;
   private volatile @org.jspecify.annotations.Nullable Thread publisher;
 
-  WireServer(int maxInFlight, int maxQueuedFrames, int acceptQueue, int sndbuf, int writeThreads, int maxThreads,
+  /** Connections between accept and upgrade before accepting pauses: as examples/chat-server's ChatServer. */
+  static final int UPGRADE_ADMISSION = 512;
+
+  WireServer(int maxInFlight, int maxQueuedFrames, int acceptQueue, int sndbuf, int writeThreads, int maxThreads, int upgradeAdmission,
       int selectors, PrintStream out) throws Exception {
     this.out = out;
     RunlaneBuilder rb =
@@ -113,6 +117,9 @@ public final class WireServer {
     }
     if (sndbuf > 0) { // fixes SO_SNDBUF, which turns off the kernel's send-buffer autotuning
       connector.setAcceptedSendBufferSize(sndbuf);
+    }
+    if (upgradeAdmission > 0) { // as the example: see JettyRunlaneWebSockets' UpgradeAdmission
+      UpgradeAdmission.install(connector, upgradeAdmission);
     }
     server.addConnector(connector);
     server.setStopTimeout(2_000);
@@ -158,7 +165,7 @@ public final class WireServer {
 
   /**
    * {@code java ... WireServer [maxInFlight=N] [maxQueuedFrames=N] [acceptQueue=N] [sndbuf=BYTES]
-   * [writeThreads=N] [maxThreads=N] [selectors=N]}
+   * [writeThreads=N] [maxThreads=N] [upgradeAdmission=N (0: none)] [selectors=N]}
    */
   public static void main(String[] args) throws Exception {
     Map<String, String> opt = WireLoadHarness.options(args);
@@ -171,6 +178,7 @@ public final class WireServer {
             Integer.parseInt(opt.getOrDefault("sndbuf", "0")),
             Integer.parseInt(opt.getOrDefault("writeThreads", "-1")),
             Integer.parseInt(opt.getOrDefault("maxThreads", "0")),
+            Integer.parseInt(opt.getOrDefault("upgradeAdmission", Integer.toString(UPGRADE_ADMISSION))),
             Integer.parseInt(opt.getOrDefault("selectors", "-1")),
             out);
     s.answer("port " + s.connector.getLocalPort() + " pid " + ProcessHandle.current().pid());

@@ -35,6 +35,7 @@ import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
+import dev.runlane.transport.jetty.UpgradeAdmission;
 import org.eclipse.jetty.server.handler.ContextHandler;
 import org.eclipse.jetty.util.Callback;
 import org.eclipse.jetty.util.Fields;
@@ -85,6 +86,13 @@ public final class ChatServer implements AutoCloseable {
 
   /** The listen backlog asked of the kernel (capped by {@code net.core.somaxconn}). */
   static final int ACCEPT_QUEUE = 4096;
+
+  /**
+   * Connections between accept and WebSocket upgrade before the server stops accepting for a while
+   * (the rest wait in the listen queue): in a reconnect storm, the clients already back get their
+   * replay at once instead of queueing behind thousands of upgrades.
+   */
+  static final int MAX_PENDING_UPGRADES = 512;
 
   private final String host;
   private final ObjectMapper json = new ObjectMapper();
@@ -157,6 +165,7 @@ public final class ChatServer implements AutoCloseable {
     // of clients the kernel drops the SYNs beyond it and each client waits out TCP's 1 s, 3 s, 7 s
     // retransmissions. The kernel caps it at net.core.somaxconn.
     connector.setAcceptQueueSize(ACCEPT_QUEUE);
+    UpgradeAdmission.install(connector, MAX_PENDING_UPGRADES);
     server.addConnector(connector);
     server.setStopTimeout(2_000);
   }

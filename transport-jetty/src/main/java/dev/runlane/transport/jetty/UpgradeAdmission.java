@@ -1,0 +1,186 @@
+package dev.runlane.transport.jetty;
+
+import java.nio.channels.SelectableChannel;
+import java.util.Iterator;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import org.eclipse.jetty.io.Connection;
+import org.eclipse.jetty.io.SelectorManager;
+import org.eclipse.jetty.server.AbstractConnector;
+import org.eclipse.jetty.websocket.core.WebSocketConnection;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Keeps a reconnect storm from starving the connections already back: a connector stops accepting
+ * while {@code maxPending} of its connections are between their accept and their WebSocket upgrade,
+ * and accepts again as they upgrade, close or age past {@code maxWait}.
+ *
+ * <p><b>Why.</b> When thousands of clients reconnect at once, every accepted connection becomes a
+ * job for Jetty's thread pool (read the upgrade request, upgrade), and a connection already
+ * upgraded shares the pool and the cores with all of them: its {@code hello} and {@code subscribe}
+ * wait behind the upgrades. In the wire harness's 10,000-client storm on 2 cores, a client was
+ * caught up 1.2–2.6 s (median) after its own upgrade, up to 3–6 s. With admission, the connections
+ * not yet accepted wait in the kernel's listen queue instead, and a client that is back is caught up
+ * within a fraction of a second (see docs/benchmarks.md). The storm as a whole is not shorter: the
+ * server's CPU is what it is.
+ *
+ * <p><b>Pair it with a listen backlog</b> large enough for the bursts you expect ({@code
+ * ServerConnector.setAcceptQueueSize}, capped by the kernel's {@code net.core.somaxconn}): while
+ * accepting is paused, connects beyond the backlog are dropped and the client's kernel retries them
+ * a second or more later.
+ *
+ * <p>A connection counts from its accept until it is a WebSocket connection, its channel or its
+ * HTTP connection closes, or {@code maxWait} has passed (so idle HTTP keep-alive connections, which
+ * never upgrade, hold a place for at most that long).
+ *
+ * <p><b>Thread safety:</b> thread-safe; Jetty calls it from its acceptor, selector and pool
+ * threads, and the expiry runs on the connector's scheduler.
+ */
+public final class UpgradeAdmission implements Connection.Listener, SelectorManager.AcceptListener {
+  private static final long SWEEP_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
+
+  private final AbstractConnector connector;
+  private final int maxPending;
+  private final long maxWaitNanos;
+  /** Accepted channels not yet upgraded, with when they were accepted. */
+  private final Map<Object, Long> pending = new ConcurrentHashMap<>();
+  private boolean limited; // guarded by this
+  private boolean sweepScheduled; // guarded by this
+
+  private UpgradeAdmission(AbstractConnector connector, int maxPending, long maxWaitMillis) {
+    this.connector = connector;
+    this.maxPending = maxPending;
+    this.maxWaitNanos = TimeUnit.MILLISECONDS.toNanos(maxWaitMillis);
+  }
+
+  /**
+   * Installs admission on {@code connector} (before it starts): at most {@code maxPending}
+   * connections between accept and upgrade, each counted for at most 1 second.
+   *
+   * @param maxPending at least 1. The example and the benchmarks use 512 on 2 cores: in the
+   *     10,000-client storm, a client back was caught up within 0.8 s of its upgrade (up to 3–6 s
+   *     without), and the storm as a whole took no longer; 64 and 128 cut that further (0.2–0.7 s)
+   *     but made the storm as a whole up to a second longer, its later connects waiting in the
+   *     listen queue.
+   * @return the installed admission, for its figures
+   */
+  public static UpgradeAdmission install(AbstractConnector connector, int maxPending) {
+    return install(connector, maxPending, 1_000);
+  }
+
+  /**
+   * As {@link #install(AbstractConnector, int)}, with how long a connection that neither upgrades
+   * nor closes is counted.
+   *
+   * @param maxWaitMillis at least 1
+   */
+  public static UpgradeAdmission install(AbstractConnector connector, int maxPending, long maxWaitMillis) {
+    Objects.requireNonNull(connector, "connector");
+    if (maxPending < 1) {
+      throw new IllegalArgumentException("maxPending < 1: " + maxPending);
+    }
+    if (maxWaitMillis < 1) {
+      throw new IllegalArgumentException("maxWaitMillis < 1: " + maxWaitMillis);
+    }
+    UpgradeAdmission a = new UpgradeAdmission(connector, maxPending, maxWaitMillis);
+    connector.addBean(a); // Jetty hands its beans of these types to its selector and its connections
+    return a;
+  }
+
+  /** Connections accepted and not yet upgraded (nor closed, nor older than {@code maxWait}). */
+  public int pending() {
+    return pending.size();
+  }
+
+  /** Whether the connector's accepting is paused by this admission right now. */
+  public synchronized boolean limiting() {
+    return limited;
+  }
+
+  @Override
+  public void onAccepting(SelectableChannel channel) {
+    pending.put(channel, System.nanoTime());
+    if (pending.size() >= maxPending) {
+      expire(System.nanoTime());
+      if (pending.size() >= maxPending) {
+        limit();
+      }
+    }
+  }
+
+  @Override
+  public void onAcceptFailed(SelectableChannel channel, Throwable cause) {
+    done(channel);
+  }
+
+  @Override
+  public void onClosed(SelectableChannel channel) {
+    done(channel);
+  }
+
+  @Override
+  public void onOpened(Connection connection) {
+    if (connection instanceof WebSocketConnection) {
+      done(connection.getEndPoint().getTransport());
+    }
+  }
+
+  @Override
+  public void onClosed(Connection connection) {
+    if (!(connection instanceof WebSocketConnection)) { // the HTTP connection: upgraded, or gone
+      done(connection.getEndPoint().getTransport());
+    }
+  }
+
+  private void done(@Nullable Object channel) {
+    if (channel != null && pending.remove(channel) != null) {
+      unlimitIfRoom();
+    }
+  }
+
+  private synchronized void limit() {
+    if (!limited) {
+      limited = true;
+      connector.setAccepting(false);
+      scheduleSweep();
+    }
+  }
+
+  private synchronized void unlimitIfRoom() {
+    if (limited && pending.size() < maxPending) {
+      limited = false;
+      connector.setAccepting(true);
+    }
+  }
+
+  private synchronized void scheduleSweep() {
+    if (!sweepScheduled) {
+      sweepScheduled = true;
+      connector.getScheduler().schedule(this::sweep, SWEEP_NANOS, TimeUnit.NANOSECONDS);
+    }
+  }
+
+  /** While limited: expire connections past {@code maxWait}, and accept again if there is room. */
+  private void sweep() {
+    synchronized (this) {
+      sweepScheduled = false;
+    }
+    expire(System.nanoTime());
+    unlimitIfRoom();
+    synchronized (this) {
+      if (limited) {
+        scheduleSweep();
+      }
+    }
+  }
+
+  private void expire(long now) {
+    for (Iterator<Long> it = pending.values().iterator(); it.hasNext(); ) {
+      if (now - it.next() > maxWaitNanos) {
+        it.remove();
+      }
+    }
+  }
+}

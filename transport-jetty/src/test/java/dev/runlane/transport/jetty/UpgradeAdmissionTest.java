@@ -1,0 +1,157 @@
+package dev.runlane.transport.jetty;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.WebSocket;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import org.eclipse.jetty.server.Handler;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.server.handler.ContextHandler;
+import org.eclipse.jetty.util.Callback;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Upgrade admission on a real Jetty server: accepting pauses while {@code maxPending} connections
+ * are between accept and upgrade, and resumes as they upgrade, close or age out.
+ */
+class UpgradeAdmissionTest {
+  private Server server;
+  private ServerConnector connector;
+  private UpgradeAdmission admission;
+  private final List<Socket> sockets = new ArrayList<>();
+  private final List<WebSocket> webSockets = new ArrayList<>();
+
+  private void start(int maxPending, long maxWaitMillis) throws Exception {
+    server = new Server();
+    connector = new ServerConnector(server);
+    connector.setHost("127.0.0.1");
+    connector.setPort(0);
+    connector.setAcceptQueueSize(64);
+    admission = UpgradeAdmission.install(connector, maxPending, maxWaitMillis);
+    server.addConnector(connector);
+    server.setStopTimeout(1_000);
+    ContextHandler context = new ContextHandler("/");
+    context.setHandler(
+        new Handler.Abstract() {
+          @Override
+          public boolean handle(Request request, Response response, Callback callback) {
+            response.setStatus(200);
+            response.write(true, StandardCharsets.UTF_8.encode("plain"), callback);
+            return true;
+          }
+        });
+    server.setHandler(context);
+    JettyRunlaneWebSockets.install(
+        server, context, "/ws", JettyRunlaneWebSockets.Settings.builder(r -> "alice").build(), new RecordingAcceptor());
+    server.start();
+  }
+
+  @AfterEach
+  void stop() throws Exception {
+    for (WebSocket w : webSockets) {
+      w.abort();
+    }
+    for (Socket s : sockets) {
+      s.close();
+    }
+    if (server != null) {
+      server.stop();
+    }
+  }
+
+  private Socket rawConnect() throws Exception {
+    Socket s = new Socket();
+    s.connect(new InetSocketAddress("127.0.0.1", connector.getLocalPort()), 5_000);
+    sockets.add(s);
+    return s;
+  }
+
+  static void await(BooleanSupplier done, String what) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+    while (!done.getAsBoolean()) {
+      assertTrue(System.nanoTime() < deadline, "timed out waiting for " + what);
+      Thread.sleep(2);
+    }
+  }
+
+  @Test
+  void acceptingPausesAtTheLimitAndResumesAsConnectionsClose() throws Exception {
+    start(3, 60_000);
+    Socket a = rawConnect();
+    rawConnect();
+    rawConnect();
+    await(() -> admission.pending() == 3, "three accepted connections, none upgraded");
+    await(admission::limiting, "accepting paused at the limit");
+    assertFalse(connector.isAccepting(), "the connector itself stops accepting");
+    rawConnect(); // queued by the kernel, not accepted
+    Thread.sleep(100);
+    assertEquals(3, admission.pending(), "the fourth waits in the listen queue");
+    a.close(); // the server reads EOF and closes its HTTP connection: a place frees
+    await(() -> !admission.limiting() || admission.pending() == 3, "a place freed");
+    await(() -> admission.pending() == 3, "the fourth accepted in its place");
+    for (Socket s : sockets) {
+      s.close();
+    }
+    await(() -> admission.pending() == 0, "every place freed");
+    await(() -> !admission.limiting() && connector.isAccepting(), "accepting again");
+  }
+
+  @Test
+  void anUpgradeFreesItsPlaceWhileTheWebSocketStaysOpen() throws Exception {
+    start(2, 60_000);
+    HttpClient client = HttpClient.newHttpClient();
+    for (int i = 0; i < 5; i++) { // more upgrades than places: each frees its own on upgrading
+      webSockets.add(
+          client.newWebSocketBuilder()
+              .buildAsync(URI.create("ws://127.0.0.1:" + connector.getLocalPort() + "/ws"), new WebSocket.Listener() {})
+              .get(10, TimeUnit.SECONDS));
+    }
+    await(() -> admission.pending() == 0, "no connection pending once upgraded");
+    assertFalse(admission.limiting());
+    for (WebSocket w : webSockets) {
+      assertFalse(w.isInputClosed(), "the WebSocket stays open");
+    }
+  }
+
+  @Test
+  void aConnectionThatNeitherUpgradesNorClosesAgesOut() throws Exception {
+    start(2, 200);
+    rawConnect();
+    Socket keepAlive = rawConnect(); // a plain HTTP exchange, then idle on keep-alive
+    OutputStream out = keepAlive.getOutputStream();
+    out.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+    out.flush();
+    InputStream in = keepAlive.getInputStream();
+    byte[] b = new byte[512];
+    assertTrue(in.read(b) > 0, "the plain request is served");
+    await(admission::limiting, "two idle connections fill the places");
+    rawConnect(); // waits in the listen queue until the others age out
+    await(() -> !admission.limiting() || admission.pending() < 2, "aged out after maxWait");
+    await(() -> admission.pending() <= 1, "the waiting connection accepted, the idle ones no longer counted");
+    assertTrue(keepAlive.isConnected() && !keepAlive.isClosed(), "aging out closes nothing");
+  }
+
+  @Test
+  void refusesMeaninglessLimits() {
+    ServerConnector c = new ServerConnector(new Server());
+    assertThrows(IllegalArgumentException.class, () -> UpgradeAdmission.install(c, 0));
+    assertThrows(IllegalArgumentException.class, () -> UpgradeAdmission.install(c, 1, 0));
+  }
+}
