@@ -199,7 +199,7 @@ public final class JsonWireCodec implements WireCodec {
       // e.g. an unpaired surrogate, which a UTF-8 generator refuses; encode as before
       return encodeAsString(message);
     }
-    return Payload.utf8Text(utf8);
+    return Payload.adoptUtf8Text(utf8); // the pool's fresh array: no second copy
   }
 
   /**

@@ -399,8 +399,59 @@ class PooledEncodeDifferentialTest {
         fallbacks++;
       }
       assertSame(expected, codec, m, "seed " + seed + ", message " + i);
+      if (m instanceof Outbound.RunEvent && ((Outbound.RunEvent) m).seq() >= 1
+          && !(expected instanceof Exception)) {
+        assertCompactAsParsed(codec, (Outbound.RunEvent) m, "seed " + seed + ", message " + i);
+      }
     }
     return fallbacks;
+  }
+
+  /**
+   * Protocol 2's form read in place from the pooled frame equals the general path's (a streaming
+   * parse of a copy of the frame), or both keep the frame.
+   */
+  static void assertCompactAsParsed(JsonWireCodec codec, Outbound.RunEvent e, String where) {
+    Payload full = codec.encode(e);
+    Payload compact = codec.reshape(full, dev.runlane.engine.FrameMeta.event(e.seq()), 2);
+    Payload parsed;
+    try {
+      parsed = CompactEvents.parse(bytes((Payload.Text) full), e.seq());
+    } catch (IOException | RuntimeException notCompact) {
+      parsed = null;
+    }
+    if (e.kind().startsWith("run.")) {
+      assertNull(compact, where + ": run.* events stay full");
+      return;
+    }
+    if (parsed == null) {
+      assertNull(compact, where);
+    } else {
+      assertNotNull(compact, where);
+      assertArrayEquals(bytes((Payload.Text) parsed), bytes((Payload.Text) compact), where);
+    }
+  }
+
+  @Test
+  void theCompactFormWritesSeqAsLongToStringDoes() {
+    System.out.println("PooledEncodeDifferentialTest seed " + SEED);
+    Random rnd = new Random(SEED);
+    List<Long> values = new ArrayList<>(List.of(0L, 1L, 9L, 10L, 99L, 100L, Long.MAX_VALUE, Long.MIN_VALUE, -1L));
+    for (long p = 1; p > 0 && p <= Long.MAX_VALUE / 10; p *= 10) {
+      values.addAll(List.of(p - 1, p, p + 1, p * 10 - 1));
+    }
+    for (int i = 0; i < 10_000; i++) {
+      values.add(rnd.nextLong() >>> rnd.nextInt(64));
+    }
+    for (long v : values) {
+      String want = Long.toString(v);
+      assertEquals(want.length(), CompactEvents.digits(v), "digits of " + v);
+      byte[] out = new byte[want.length() + 2];
+      CompactEvents.putDigits(v, out, 1, want.length());
+      assertEquals(want, new String(out, 1, want.length(), java.nio.charset.StandardCharsets.US_ASCII));
+      assertEquals(0, out[0]);
+      assertEquals(0, out[out.length - 1]);
+    }
   }
 
   @Test
@@ -410,6 +461,7 @@ class PooledEncodeDifferentialTest {
     assertNotNull(codec.encoders(), "the default codec encodes through the pool");
     int fallbacks = check(codec, new Reference(new ObjectMapper()), SEED, 3_000, false);
     assertTrue(fallbacks > 0, "the random data includes raw unpaired surrogates (seed " + SEED + ")");
+    codec.encode(new Outbound.Heartbeat(1)); // the last random message may have dropped its encoder
     assertTrue(codec.encoders().pooled() >= 1, "encoders go back to the pool");
   }
 
