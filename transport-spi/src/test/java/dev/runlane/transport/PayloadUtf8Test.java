@@ -113,4 +113,20 @@ class PayloadUtf8Test {
     assertEquals('2', v.get(5));
     assertTrue(v.isReadOnly());
   }
+
+  @Test
+  void theAsciiPrefixEndsAtTheFirstNonAsciiByteWhereverItIs() {
+    for (int n = 0; n < 40; n++) {
+      byte[] b = new byte[n];
+      Arrays.fill(b, (byte) 'a');
+      assertEquals(n, Ascii.prefix(b), "all ASCII, length " + n);
+      for (int at = 0; at < n; at++) {
+        byte[] c = b.clone();
+        c[at] = (byte) (0x80 + at);
+        assertEquals(at, Ascii.prefix(c), "length " + n + ", non-ASCII at " + at);
+        c[n - 1] = (byte) 0xFF;
+        assertEquals(at, Ascii.prefix(c), "length " + n + ", non-ASCII at " + at + " and at the end");
+      }
+    }
+  }
 }
