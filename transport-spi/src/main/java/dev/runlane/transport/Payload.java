@@ -1,8 +1,6 @@
 package dev.runlane.transport;
 
 import java.nio.ByteBuffer;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.Objects;
 import org.jspecify.annotations.Nullable;
@@ -34,22 +32,81 @@ public sealed interface Payload permits Payload.Text, Payload.Binary {
    */
   static Payload.Text utf8Text(byte[] utf8) {
     byte[] copy = utf8.clone();
-    int n = copy.length;
-    for (int i = 0; i < n; i++) {
-      if (copy[i] < 0) { // not ASCII: check the rest properly
-        try {
-          StandardCharsets.UTF_8
-              .newDecoder()
-              .onMalformedInput(CodingErrorAction.REPORT)
-              .onUnmappableCharacter(CodingErrorAction.REPORT)
-              .decode(ByteBuffer.wrap(copy, i, n - i));
-        } catch (CharacterCodingException e) {
-          throw new IllegalArgumentException("not well-formed UTF-8: " + e, e);
-        }
-        break;
-      }
-    }
+    checkUtf8(copy);
     return new Text(copy);
+  }
+
+  /**
+   * Creates a text payload from its UTF-8 encoding like {@link #utf8Text(byte[])}, but holding
+   * {@code utf8} itself rather than a copy: for a codec that has just written a frame into an array
+   * of its own and hands it over, so that the frame is not copied once more. The caller must never
+   * modify {@code utf8} afterwards: the payload is shared by every recipient and written to sockets
+   * as it is.
+   *
+   * @throws IllegalArgumentException if {@code utf8} is not well-formed UTF-8
+   */
+  static Payload.Text adoptUtf8Text(byte[] utf8) {
+    checkUtf8(utf8);
+    return new Text(utf8);
+  }
+
+  /**
+   * Throws unless {@code b} is well-formed UTF-8 (Unicode's table 3-7: no overlong forms, no
+   * surrogates, nothing above U+10FFFF), without allocating; a leading run of ASCII, as JSON
+   * frames mostly are, is checked eight bytes at a time.
+   */
+  private static void checkUtf8(byte[] b) {
+    int n = b.length;
+    int i = Ascii.prefix(b);
+    while (i < n) {
+      int c = b[i];
+      if (c >= 0) {
+        i++;
+        continue;
+      }
+      c &= 0xFF;
+      int len;
+      int lo = 0x80;
+      int hi = 0xBF;
+      if (c < 0xC2) {
+        len = 0; // a continuation byte first, or an overlong two-byte form
+      } else if (c < 0xE0) {
+        len = 2;
+      } else if (c < 0xF0) {
+        len = 3;
+        if (c == 0xE0) {
+          lo = 0xA0; // overlong
+        } else if (c == 0xED) {
+          hi = 0x9F; // a surrogate
+        }
+      } else if (c < 0xF5) {
+        len = 4;
+        if (c == 0xF0) {
+          lo = 0x90; // overlong
+        } else if (c == 0xF4) {
+          hi = 0x8F; // above U+10FFFF
+        }
+      } else {
+        len = 0;
+      }
+      if (len == 0 || i + len > n) {
+        throw notUtf8(i);
+      }
+      int c1 = b[i + 1] & 0xFF;
+      if (c1 < lo || c1 > hi) {
+        throw notUtf8(i);
+      }
+      for (int k = 2; k < len; k++) {
+        if ((b[i + k] & 0xC0) != 0x80) {
+          throw notUtf8(i);
+        }
+      }
+      i += len;
+    }
+  }
+
+  private static IllegalArgumentException notUtf8(int at) {
+    return new IllegalArgumentException("not well-formed UTF-8: a malformed sequence at byte " + at);
   }
 
   /**
@@ -103,7 +160,8 @@ public sealed interface Payload permits Payload.Text, Payload.Binary {
    *
    * <p>Create one from a string ({@link Payload#text(String)}; the bytes are encoded on first use)
    * or, better for a codec that writes bytes anyway, from UTF-8 bytes ({@link
-   * Payload#utf8Text(byte[])}; the string is decoded only if someone asks for it).
+   * Payload#utf8Text(byte[])}, or {@link Payload#adoptUtf8Text(byte[])} to hand over an array of
+   * its own without a copy; the string is decoded only if someone asks for it).
    *
    * <p><b>Thread safety:</b> immutable in value; the lazily computed form is published safely, and
    * computed once even when several threads ask for it at the same time.

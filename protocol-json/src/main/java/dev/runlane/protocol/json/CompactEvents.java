@@ -28,14 +28,19 @@ final class CompactEvents {
     if (!(encoded instanceof Payload.Text)) {
       return null;
     }
+    // A read-only view of the frame's own bytes: the fast path reads it in place, no copy.
     ByteBuffer view = ((Payload.Text) encoded).utf8();
-    byte[] in = new byte[view.remaining()];
-    view.get(in);
-    byte[] out = scan(in, seq);
+    byte[] out = scan(view, seq);
     if (out == KEEP) {
       return null;
     }
-    return out != null ? Payload.utf8Text(out) : parse(in, seq);
+    if (out != null) {
+      // slices of well-formed UTF-8 cut at ASCII delimiters; checked again all the same
+      return Payload.adoptUtf8Text(out);
+    }
+    byte[] in = new byte[view.limit()];
+    view.get(0, in);
+    return parse(in, seq);
   }
 
   private static final byte[] KEEP = new byte[0];
@@ -58,6 +63,11 @@ final class CompactEvents {
    * otherwise or a string holds an escape, for {@link #parse} to decide.
    */
   static byte @Nullable [] scan(byte[] in, long seq) {
+    return scan(ByteBuffer.wrap(in), seq);
+  }
+
+  /** {@link #scan(byte[], long)} over {@code in}'s bytes from 0 to its limit, read in place. */
+  static byte @Nullable [] scan(ByteBuffer in, long seq) {
     int i = expect(in, 0, KIND_AND_RUN);
     int runStart = i;
     int runEnd = endOfPlainString(in, i);
@@ -66,7 +76,8 @@ final class CompactEvents {
     if (i < 0) {
       return null;
     }
-    while (i < in.length && in[i] >= '0' && in[i] <= '9') {
+    int n = in.limit();
+    while (i < n && in.get(i) >= '0' && in.get(i) <= '9') {
       i++;
     }
     i = expect(in, i, EPOCH);
@@ -80,18 +91,18 @@ final class CompactEvents {
     if (typeEnd - typeStart >= RUN_DOT.length && expect(in, typeStart, RUN_DOT) >= 0) {
       return KEEP; // run.started and the terminal events stay full: they map the run
     }
-    int end = in.length;
-    while (end > dataStart && isSpace(in[end - 1])) {
+    int end = n;
+    while (end > dataStart && isSpace(in.get(end - 1))) {
       end--;
     }
-    if (end - 1 <= dataStart || in[end - 1] != '}') {
+    if (end - 1 <= dataStart || in.get(end - 1) != '}') {
       return null;
     }
     int dataEnd = end - 1;
-    while (dataEnd > dataStart && isSpace(in[dataEnd - 1])) {
+    while (dataEnd > dataStart && isSpace(in.get(dataEnd - 1))) {
       dataEnd--;
     }
-    while (dataStart < dataEnd && isSpace(in[dataStart])) {
+    while (dataStart < dataEnd && isSpace(in.get(dataStart))) {
       dataStart++;
     }
     if (dataEnd <= dataStart) {
@@ -101,12 +112,12 @@ final class CompactEvents {
   }
 
   /** The index after {@code token} if {@code in} holds it at {@code at}, else -1 (also for at < 0). */
-  private static int expect(byte[] in, int at, byte[] token) {
-    if (at < 0 || at + token.length > in.length) {
+  private static int expect(ByteBuffer in, int at, byte[] token) {
+    if (at < 0 || at + token.length > in.limit()) {
       return -1;
     }
     for (int k = 0; k < token.length; k++) {
-      if (in[at + k] != token[k]) {
+      if (in.get(at + k) != token[k]) {
         return -1;
       }
     }
@@ -117,12 +128,13 @@ final class CompactEvents {
    * The index of the quote that closes a JSON string whose content starts at {@code at}; -1 if
    * the content holds an escape (left to the parser) or never closes, or if at < 0.
    */
-  private static int endOfPlainString(byte[] in, int at) {
+  private static int endOfPlainString(ByteBuffer in, int at) {
     if (at < 0) {
       return -1;
     }
-    for (int k = at; k < in.length; k++) {
-      byte b = in[k];
+    int n = in.limit();
+    for (int k = at; k < n; k++) {
+      byte b = in.get(k);
       if (b == '"') {
         return k;
       }
@@ -135,31 +147,56 @@ final class CompactEvents {
 
   /** {@code ["runId",seq,"type",data]} from slices of {@code in}: the strings' contents, the data. */
   private static byte[] compact(
-      byte[] in, int runStart, int runEnd, int typeStart, int typeEnd, long seq, int dataStart, int dataEnd) {
-    byte[] num = Long.toString(seq).getBytes(StandardCharsets.US_ASCII);
+      ByteBuffer in, int runStart, int runEnd, int typeStart, int typeEnd, long seq, int dataStart, int dataEnd) {
+    int digits = digits(seq);
     int runLen = runEnd - runStart;
     int typLen = typeEnd - typeStart;
     int dataLen = dataEnd - dataStart;
-    byte[] out = new byte[1 + 1 + runLen + 1 + 1 + num.length + 1 + 1 + typLen + 1 + 1 + dataLen + 1];
+    byte[] out = new byte[1 + 1 + runLen + 1 + 1 + digits + 1 + 1 + typLen + 1 + 1 + dataLen + 1];
     int i = 0;
     out[i++] = '[';
     out[i++] = '"';
-    System.arraycopy(in, runStart, out, i, runLen);
+    in.get(runStart, out, i, runLen);
     i += runLen;
     out[i++] = '"';
     out[i++] = ',';
-    System.arraycopy(num, 0, out, i, num.length);
-    i += num.length;
+    putDigits(seq, out, i, digits);
+    i += digits;
     out[i++] = ',';
     out[i++] = '"';
-    System.arraycopy(in, typeStart, out, i, typLen);
+    in.get(typeStart, out, i, typLen);
     i += typLen;
     out[i++] = '"';
     out[i++] = ',';
-    System.arraycopy(in, dataStart, out, i, dataLen);
+    in.get(dataStart, out, i, dataLen);
     i += dataLen;
     out[i++] = ']';
     return out;
+  }
+
+  /** How many characters {@link Long#toString(long)} writes for {@code v}. */
+  static int digits(long v) {
+    if (v < 0) {
+      return v == Long.MIN_VALUE ? 20 : 1 + digits(-v);
+    }
+    int d = 1;
+    for (long p = 10; d < 19 && v >= p; p *= 10) {
+      d++;
+    }
+    return d;
+  }
+
+  /** Writes {@link Long#toString(long)} of {@code v}, {@code digits} characters, at {@code at}. */
+  static void putDigits(long v, byte[] out, int at, int digits) {
+    if (v < 0) {
+      byte[] s = Long.toString(v).getBytes(StandardCharsets.US_ASCII); // never for a real seq
+      System.arraycopy(s, 0, out, at, digits);
+      return;
+    }
+    for (int k = at + digits - 1; k >= at; k--) {
+      out[k] = (byte) ('0' + (int) (v % 10));
+      v /= 10;
+    }
   }
 
   /** The general path: a streaming parse of any field order and escapes; null to keep the frame. */
@@ -242,7 +279,7 @@ final class CompactEvents {
     System.arraycopy(in, dataStart, out, i, dataLen);
     i += dataLen;
     out[i++] = ']';
-    return Payload.utf8Text(out);
+    return Payload.adoptUtf8Text(out);
   }
 
   private static boolean isSpace(byte b) {

@@ -47,8 +47,9 @@ import org.jspecify.annotations.Nullable;
  * targets than {@link Builder#maxSubscribeTargets}). The client's {@code ref} is carried by the
  * exception whenever it could be read.
  *
- * <p><b>Encoding</b> writes straight to Jackson's generator through one pre-resolved writer, so it
- * is pure, allocation-light and never blocks, as {@link WireCodec#encode} must be (it runs under a
+ * <p><b>Encoding</b> writes straight to Jackson's generator through one pre-resolved writer (a few
+ * generators are pooled and reused, message after message), so it is pure, allocation-light and
+ * never blocks, as {@link WireCodec#encode} must be (it runs under a
  * run's writer lock). Host objects ({@code data}, approval payloads, results) are written by the
  * payload mapper; one that cannot be serialized makes {@code encode} throw {@link
  * UncheckedIOException}, and Runlane drops that one message.
@@ -131,6 +132,7 @@ public final class JsonWireCodec implements WireCodec {
   private static final int MAX_ECHOED_TYPE = 64;
 
   private final ObjectWriter writer;
+  private final @Nullable PooledEncoders encoders;
   private final ObjectMapper reader;
   private final boolean cbor;
   private final int maxSubscribeTargets;
@@ -153,6 +155,7 @@ public final class JsonWireCodec implements WireCodec {
     payloads.registerModule(
         new SimpleModule("runlane-protocol-json").addSerializer(Outbound.class, new OutboundSerializer()));
     this.writer = payloads.writerFor(Outbound.class);
+    this.encoders = cbor ? null : PooledEncoders.forWriter(writer);
     this.maxSubscribeTargets = b.maxSubscribeTargets;
     this.maxStringLength = b.maxStringLength;
     this.maxNestingDepth = b.maxNestingDepth;
@@ -183,6 +186,29 @@ public final class JsonWireCodec implements WireCodec {
   @Override
   public Payload encode(Outbound message) {
     Objects.requireNonNull(message, "message");
+    PooledEncoders pool = encoders;
+    if (pool == null) {
+      return encodeWithWriter(message);
+    }
+    byte[] utf8;
+    try {
+      // Straight to UTF-8 through a pooled generator: the frame's bytes are computed here, once,
+      // for every recipient and the socket; the text is never encoded again (issue 12 item 9).
+      utf8 = pool.encode(message);
+    } catch (IOException bytesFailed) {
+      // e.g. an unpaired surrogate, which a UTF-8 generator refuses; encode as before
+      return encodeAsString(message);
+    }
+    return Payload.adoptUtf8Text(utf8); // the pool's fresh array: no second copy
+  }
+
+  /**
+   * The encoding without the pool, through {@code ObjectWriter.writeValueAsBytes}: the codec's
+   * path when {@link PooledEncoders} does not apply (CBOR, a payload mapper whose generator is not
+   * Jackson's plain JSON one), and the reference the pooled path is compared with (in tests and in
+   * the benchmark).
+   */
+  Payload encodeWithWriter(Outbound message) {
     if (cbor) {
       try {
         return Payload.binary(writer.writeValueAsBytes(message));
@@ -192,18 +218,25 @@ public final class JsonWireCodec implements WireCodec {
       }
     }
     try {
-      // Straight to UTF-8: the frame's bytes are computed here, once, for every recipient and the
-      // socket; the text is never encoded again (issue 12 item 9).
       return Payload.utf8Text(writer.writeValueAsBytes(message));
     } catch (JsonProcessingException bytesFailed) {
       // e.g. an unpaired surrogate, which a UTF-8 generator refuses; encode as before
     }
+    return encodeAsString(message);
+  }
+
+  private Payload encodeAsString(Outbound message) {
     try {
       return Payload.text(writer.writeValueAsString(message));
     } catch (JsonProcessingException e) {
       throw new UncheckedIOException(
           "cannot encode " + message.getClass().getSimpleName() + ": " + e.getOriginalMessage(), e);
     }
+  }
+
+  /** The pool of reusable encoders, or null if this codec encodes without one: for tests. */
+  @Nullable PooledEncoders encoders() {
+    return encoders;
   }
 
   /** {@value #MAX_PROTOCOL} in JSON; 1 with the CBOR option (which has no compact form). */
