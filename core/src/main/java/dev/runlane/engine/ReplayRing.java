@@ -319,7 +319,7 @@ final class ReplayRing implements RunLog {
       System.arraycopy(c, offsets[i], b, 0, b.length);
     }
     byte f = flags[i];
-    Payload p = (f & BINARY) != 0 ? Payload.binary(b) : Payload.utf8Text(b);
+    Payload p = (f & BINARY) != 0 ? Payload.binary(b) : Payload.adoptUtf8Text(b);
     Frame frame = new Frame((f & STREAM) != 0 ? Lane.STREAM : Lane.CONTROL, p);
     return new EncodedFrame(frame, null, FrameMeta.event(seq));
   }
