@@ -21,10 +21,12 @@ import org.jspecify.annotations.Nullable;
  * job for Jetty's thread pool (read the upgrade request, upgrade), and a connection already
  * upgraded shares the pool and the cores with all of them: its {@code hello} and {@code subscribe}
  * wait behind the upgrades. In the wire harness's 10,000-client storm on 2 cores, a client was
- * caught up 1.2–2.6 s (median) after its own upgrade, up to 3–6 s. With admission, the connections
- * not yet accepted wait in the kernel's listen queue instead, and a client that is back is caught up
- * within a fraction of a second (see docs/benchmarks.md). The storm as a whole is not shorter: the
- * server's CPU is what it is.
+ * caught up about 1 s (median) after its own upgrade and up to 1.6 s on a quiet machine, up to 2–6 s
+ * on a busy one. With admission, the connections not yet accepted wait in the kernel's listen queue
+ * instead, and a client that is back was caught up within 0.1 s (median), 0.5–0.8 s at most, busy
+ * machine or not. The storm as a whole is not shorter (the server's CPU is the bound): on a quiet
+ * machine it took up to 15 % longer, its later connects waiting in the listen queue (figures in
+ * docs/benchmarks.md).
  *
  * <p><b>Pair it with a listen backlog</b> large enough for the bursts you expect ({@code
  * ServerConnector.setAcceptQueueSize}, capped by the kernel's {@code net.core.somaxconn}): while
@@ -59,11 +61,9 @@ public final class UpgradeAdmission implements Connection.Listener, SelectorMana
    * Installs admission on {@code connector} (before it starts): at most {@code maxPending}
    * connections between accept and upgrade, each counted for at most 1 second.
    *
-   * @param maxPending at least 1. The example and the benchmarks use 512 on 2 cores: in the
-   *     10,000-client storm, a client back was caught up within 0.8 s of its upgrade (up to 3–6 s
-   *     without), and the storm as a whole took no longer; 64 and 128 cut that further (0.2–0.7 s)
-   *     but made the storm as a whole up to a second longer, its later connects waiting in the
-   *     listen queue.
+   * @param maxPending at least 1. The example and the benchmarks use 512 on 2 cores; 64 and 128
+   *     cut the time from upgrade to caught up further (0.2–0.7 s at most) but lengthened the
+   *     storm as a whole more.
    * @return the installed admission, for its figures
    */
   public static UpgradeAdmission install(AbstractConnector connector, int maxPending) {
