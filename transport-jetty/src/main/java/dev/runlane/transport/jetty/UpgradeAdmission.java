@@ -7,6 +7,7 @@ import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import org.eclipse.jetty.io.Connection;
+import org.eclipse.jetty.io.EndPoint;
 import org.eclipse.jetty.io.SelectorManager;
 import org.eclipse.jetty.server.AbstractConnector;
 import org.eclipse.jetty.websocket.core.WebSocketConnection;
@@ -33,9 +34,15 @@ import org.jspecify.annotations.Nullable;
  * accepting is paused, connects beyond the backlog are dropped and the client's kernel retries them
  * a second or more later.
  *
- * <p>A connection counts from its accept until it is a WebSocket connection, its channel or its
- * HTTP connection closes, or {@code maxWait} has passed (so idle HTTP keep-alive connections, which
- * never upgrade, hold a place for at most that long).
+ * <p>A connection counts from its accept until it is a WebSocket connection (over TLS too), its
+ * channel closes, or {@code maxWait} has passed. So a connection that never upgrades (a plain HTTP
+ * keep-alive, or a client that connects and sends nothing) holds a place for at most {@code
+ * maxWait}: like Jetty's own {@code ConnectionLimit}, a flood of such connects (about {@code
+ * maxPending} per {@code maxWait}) keeps the connector paused and real clients in the listen queue
+ * while it lasts. Serve plain HTTP on another connector if that matters more than storms.
+ *
+ * <p>Needs a connector with at least one acceptor thread (the default): accepting in the selector
+ * drains the listen queue before a pause takes hold. Install it before the connector starts.
  *
  * <p><b>Thread safety:</b> thread-safe; Jetty calls it from its acceptor, selector and pool
  * threads, and the expiry runs on the connector's scheduler.
@@ -78,6 +85,12 @@ public final class UpgradeAdmission implements Connection.Listener, SelectorMana
    */
   public static UpgradeAdmission install(AbstractConnector connector, int maxPending, long maxWaitMillis) {
     Objects.requireNonNull(connector, "connector");
+    if (connector.isStarted()) { // Jetty hands a connector's accept listeners to its selector when it starts
+      throw new IllegalStateException("install before the connector starts");
+    }
+    if (connector.getAcceptors() < 1) { // accepting in the selector drains the backlog before a pause holds
+      throw new IllegalArgumentException("needs at least one acceptor thread: " + connector.getAcceptors());
+    }
     if (maxPending < 1) {
       throw new IllegalArgumentException("maxPending < 1: " + maxPending);
     }
@@ -122,16 +135,21 @@ public final class UpgradeAdmission implements Connection.Listener, SelectorMana
 
   @Override
   public void onOpened(Connection connection) {
-    if (connection instanceof WebSocketConnection) {
-      done(connection.getEndPoint().getTransport());
+    if (connection instanceof WebSocketConnection) { // upgraded (its channel's close is onClosed(channel))
+      done(channelOf(connection.getEndPoint()));
     }
   }
 
-  @Override
-  public void onClosed(Connection connection) {
-    if (!(connection instanceof WebSocketConnection)) { // the HTTP connection: upgraded, or gone
-      done(connection.getEndPoint().getTransport());
+  /**
+   * The network channel under {@code endPoint}: over TLS a connection's end point is the decrypted
+   * one, whose transport is the network end point, not the channel that was accepted.
+   */
+  private static @Nullable Object channelOf(EndPoint endPoint) {
+    Object t = endPoint.getTransport();
+    for (int i = 0; i < 8 && t instanceof EndPoint; i++) {
+      t = ((EndPoint) t).getTransport();
     }
+    return t;
   }
 
   private void done(@Nullable Object channel) {

@@ -83,6 +83,16 @@ class UpgradeAdmissionTest {
     return s;
   }
 
+  /** Whether the server has accepted {@code s}: one of its end points has {@code s}'s local port as its remote one. */
+  private boolean accepted(Socket s) {
+    for (org.eclipse.jetty.io.EndPoint e : connector.getConnectedEndPoints()) {
+      if (e.getRemoteSocketAddress() instanceof InetSocketAddress r && r.getPort() == s.getLocalPort()) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   static void await(BooleanSupplier done, String what) throws InterruptedException {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
     while (!done.getAsBoolean()) {
@@ -100,12 +110,13 @@ class UpgradeAdmissionTest {
     await(() -> admission.pending() == 3, "three accepted connections, none upgraded");
     await(admission::limiting, "accepting paused at the limit");
     assertFalse(connector.isAccepting(), "the connector itself stops accepting");
-    rawConnect(); // queued by the kernel, not accepted
+    Socket fourth = rawConnect(); // queued by the kernel, not accepted
     Thread.sleep(100);
     assertEquals(3, admission.pending(), "the fourth waits in the listen queue");
-    a.close(); // the server reads EOF and closes its HTTP connection: a place frees
-    await(() -> !admission.limiting() || admission.pending() == 3, "a place freed");
-    await(() -> admission.pending() == 3, "the fourth accepted in its place");
+    assertFalse(accepted(fourth), "the fourth is not accepted while the places are taken");
+    a.close(); // the server reads EOF and closes the channel: a place frees
+    await(() -> accepted(fourth), "the fourth accepted in the freed place");
+    await(() -> admission.pending() == 3, "three pending again: the fourth took the place");
     for (Socket s : sockets) {
       s.close();
     }
@@ -142,16 +153,59 @@ class UpgradeAdmissionTest {
     byte[] b = new byte[512];
     assertTrue(in.read(b) > 0, "the plain request is served");
     await(admission::limiting, "two idle connections fill the places");
-    rawConnect(); // waits in the listen queue until the others age out
-    await(() -> !admission.limiting() || admission.pending() < 2, "aged out after maxWait");
-    await(() -> admission.pending() <= 1, "the waiting connection accepted, the idle ones no longer counted");
+    Socket waiting = rawConnect(); // waits in the listen queue until the others age out
+    await(() -> accepted(waiting), "accepted once the idle ones aged out");
+    await(() -> admission.pending() <= 1, "the idle ones no longer counted");
     assertTrue(keepAlive.isConnected() && !keepAlive.isClosed(), "aging out closes nothing");
   }
 
+  /** Over TLS a connection's end point is the decrypted one: the upgrade must still free the place. */
   @Test
-  void refusesMeaninglessLimits() {
+  void aTlsUpgradeFreesItsPlace() throws Exception {
+    server = new Server();
+    org.eclipse.jetty.util.ssl.SslContextFactory.Server ssl = new org.eclipse.jetty.util.ssl.SslContextFactory.Server();
+    ssl.setKeyStoreResource(org.eclipse.jetty.util.resource.ResourceFactory.root().newClassLoaderResource("localhost-test.p12"));
+    ssl.setKeyStorePassword("changeit");
+    ssl.setKeyStoreType("PKCS12");
+    connector = new ServerConnector(server, new org.eclipse.jetty.server.SslConnectionFactory(ssl, "http/1.1"),
+        new org.eclipse.jetty.server.HttpConnectionFactory());
+    connector.setHost("127.0.0.1");
+    connector.setPort(0);
+    admission = UpgradeAdmission.install(connector, 2, 60_000);
+    server.addConnector(connector);
+    server.setStopTimeout(1_000);
+    ContextHandler context = new ContextHandler("/");
+    server.setHandler(context);
+    JettyRunlaneWebSockets.install(
+        server, context, "/ws", JettyRunlaneWebSockets.Settings.builder(r -> "alice").build(), new RecordingAcceptor());
+    server.start();
+    java.security.KeyStore ks = java.security.KeyStore.getInstance("PKCS12");
+    try (InputStream in = getClass().getClassLoader().getResourceAsStream("localhost-test.p12")) {
+      ks.load(in, "changeit".toCharArray());
+    }
+    javax.net.ssl.TrustManagerFactory tmf = javax.net.ssl.TrustManagerFactory.getInstance(javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
+    tmf.init(ks);
+    javax.net.ssl.SSLContext tls = javax.net.ssl.SSLContext.getInstance("TLS");
+    tls.init(null, tmf.getTrustManagers(), null);
+    HttpClient client = HttpClient.newBuilder().sslContext(tls).build();
+    for (int i = 0; i < 4; i++) { // twice the places: each upgrade must free its own
+      webSockets.add(
+          client.newWebSocketBuilder()
+              .buildAsync(URI.create("wss://localhost:" + connector.getLocalPort() + "/ws"), new WebSocket.Listener() {})
+              .get(10, TimeUnit.SECONDS));
+    }
+    await(() -> admission.pending() == 0, "no TLS connection pending once upgraded");
+    assertFalse(admission.limiting());
+  }
+
+  @Test
+  void refusesMeaninglessLimitsAndALateInstall() throws Exception {
     ServerConnector c = new ServerConnector(new Server());
     assertThrows(IllegalArgumentException.class, () -> UpgradeAdmission.install(c, 0));
     assertThrows(IllegalArgumentException.class, () -> UpgradeAdmission.install(c, 1, 0));
+    assertThrows(IllegalArgumentException.class,
+        () -> UpgradeAdmission.install(new ServerConnector(new Server(), 0, -1), 1), "no acceptor thread");
+    start(2, 1_000);
+    assertThrows(IllegalStateException.class, () -> UpgradeAdmission.install(connector, 2), "after the start");
   }
 }
