@@ -377,7 +377,11 @@ final class Outbox {
 
   private boolean overflowReported; // guarded by this
 
-  /** Sends what the in-flight limit allows, on every pipe, on this thread. Call under no lock. */
+  /**
+   * Sends what the in-flight limit allows, on every pipe, on this thread; a pipe another thread is
+   * draining (a write thread) is left to it, which sends what was queued before this call too.
+   * Call under no lock.
+   */
   void flush() {
     if (!reportOverflow()) {
       drainNow();

@@ -20,17 +20,20 @@ import org.jspecify.annotations.Nullable;
  * copying is what made G1's young pauses long: see docs/benchmarks.md). Frames whose meta carries
  * host objects (the terminal frame's outcome) are kept as they are.
  *
- * <p><b>Chunks, written once.</b> Records go, in seq order, into byte arrays (chunks) that are never
- * copied again: a record that does not fit in what is left of the current chunk starts a new one,
+ * <p><b>Chunks, written once.</b> Records go, in seq order, into byte arrays (chunks) that appends
+ * never copy again: a record that does not fit in what is left of the current chunk starts a new one,
  * sized after what the ring holds (a power of two, about a sixth of it, from {@value #MIN_CHUNK}
- * bytes to {@value #MAX_CHUNK}, or the record's own size if larger). Each slot points at its record's chunk,
- * so a chunk is garbage once its last record is evicted. Growing a ring therefore allocates each
- * byte once; a single slab compacted into a larger copy allocated it about five times while a run's
- * ring filled, and every copy was young again for the collector (the paced wire scenario's young
- * pauses came twice as often). Held memory is what the records take plus at most the unused end of
- * the current chunk and the evicted start of the oldest; a trim that leaves a quarter of that or
- * less copies the held records into one right-sized chunk. The slot arrays start small and double
- * up to {@code capacity}, so a run that publishes a few events does not pay for a full ring.
+ * bytes to {@value #MAX_CHUNK}), or a chunk of its own size if it is larger than half that. Each
+ * slot points at its record's chunk, so a chunk is garbage once its last record is evicted; a full
+ * ring keeps the chunk its oldest records have just left and writes it again, so it turns without
+ * allocating. Growing a ring therefore allocates each byte once; a single slab compacted into a
+ * larger copy allocated it about five times while a run's ring filled, and every copy was young
+ * again for the collector (the paced wire scenario's young pauses came twice as often). Held memory
+ * is what the records take plus the unused ends of chunks (each less than the record that did not
+ * fit, and less than half a chunk), the newest chunk's free end, the oldest's evicted start and the
+ * kept spare; a trim that leaves a quarter of that or less copies the held records into one
+ * right-sized chunk. The slot arrays start small and double up to {@code capacity}, so a run that
+ * publishes a few events does not pay for a full ring.
  *
  * <p><b>Thread safety:</b> not thread-safe; a single writer (the owning run, under its lock).
  */
@@ -65,6 +68,8 @@ final class ReplayRing implements RunLog {
    * drops the entry that falls out of that window, a trim drops them all. Null until a replay.
    */
   private @Nullable EncodedFrame @Nullable [] rebuilt;
+  /** A chunk whose records have all been evicted, kept for the next {@link #newChunk}; or null. */
+  private byte @Nullable [] spare;
   /** The chunk records are appended to, and where the next one goes in it. */
   private byte[] chunk = NO_BYTES;
   private int writeAt;
@@ -120,7 +125,7 @@ final class ReplayRing implements RunLog {
       ByteBuffer src = p instanceof Payload.Text ? ((Payload.Text) p).utf8() : ((Payload.Binary) p).data().duplicate();
       int len = src.remaining();
       if (len > chunk.length - writeAt) {
-        chunk = new byte[chunkSize(len)];
+        chunk = newChunk(len);
         writeAt = 0;
       }
       src.get(chunk, writeAt, len);
@@ -161,15 +166,23 @@ final class ReplayRing implements RunLog {
   }
 
   /**
-   * The size of a new chunk for a record of {@code len} bytes: a power of two between a quarter and
-   * an eighth of what the ring holds in chunks, from {@link #MIN_CHUNK} to {@link #MAX_CHUNK}, or
-   * {@code len} itself if larger. So the unused end of the newest chunk and the evicted start of the
-   * oldest together stay under about half of what a ring holds (a quarter on average), and a ring
-   * that grows allocates a few chunks per doubling.
+   * A chunk for a record of {@code len} bytes that does not fit in the current one. Its size is a
+   * power of two between a quarter and an eighth of what the ring holds in chunks, from {@link
+   * #MIN_CHUNK} to {@link #MAX_CHUNK}: so a ring that grows allocates a few chunks per doubling, and
+   * what the newest chunk's unused end and the oldest's evicted start take stays a fraction of what
+   * the ring holds. A record larger than half that gets a chunk of its own size instead (else records
+   * just over half a chunk would leave every chunk half empty). A full ring reuses the chunk its
+   * oldest records have just left ({@link #spare}), so it does not allocate its bytes again on every
+   * turn.
    */
-  private int chunkSize(int len) {
-    long want = Math.max(MIN_CHUNK, Math.min(MAX_CHUNK, Long.highestOneBit(Math.max(1, slabHeld)) / 4));
-    return (int) Math.max(want, len);
+  private byte[] newChunk(int len) {
+    int want = (int) Math.max(MIN_CHUNK, Math.min(MAX_CHUNK, Long.highestOneBit(Math.max(1, slabHeld)) / 4));
+    if (len > want / 2) {
+      return new byte[len];
+    }
+    byte[] s = spare;
+    spare = null;
+    return s != null && s.length == want ? s : new byte[want];
   }
 
   /** Copies the held records into one chunk of their size (a trim that left the chunks mostly empty). */
@@ -188,6 +201,7 @@ final class ReplayRing implements RunLog {
     }
     chunk = next;
     writeAt = at;
+    spare = null;
   }
 
   private void growSlots() {
@@ -232,6 +246,7 @@ final class ReplayRing implements RunLog {
       bytes -= lengths[i];
       slabHeld -= lengths[i];
     }
+    byte[] c = chunkOf[i];
     chunkOf[i] = null; // the chunk goes once its last record does
     lengths[i] = 0;
     @Nullable EncodedFrame @Nullable [] r = rebuilt;
@@ -239,8 +254,16 @@ final class ReplayRing implements RunLog {
       r[i] = null;
     }
     oldest++;
-    if (slabHeld == 0) { // no record needs the current chunk: reuse it if small, else let it go
-      if (chunk.length > MIN_CHUNK) {
+    if (c != null && c != chunk && c.length > 0) {
+      // A chunk holds consecutive records: if the next held record is in another chunk, this one
+      // is free (a kept frame next says nothing: leave the chunk to the collector then)
+      byte[] next = oldest <= head ? chunkOf[index(oldest)] : null;
+      if (oldest > head || (next != null && next != c)) {
+        spare = c;
+      }
+    }
+    if (slabHeld == 0) { // no record needs the current chunk: start it over, unless it is a giant
+      if (chunk.length > MAX_CHUNK) {
         chunk = NO_BYTES;
       }
       writeAt = 0;
@@ -325,7 +348,7 @@ final class ReplayRing implements RunLog {
   }
 
 
-  /** The chunk holding held {@code seq}'s bytes, or null (for tests: records are never moved). */
+  /** The chunk holding held {@code seq}'s bytes, or null (for tests: appends never move a record). */
   byte @Nullable [] chunkOf(long seq) {
     return seq < oldest || seq > head ? null : chunkOf[index(seq)];
   }
@@ -353,7 +376,8 @@ final class ReplayRing implements RunLog {
         current |= c == chunk;
       }
     }
-    return current ? sum : sum + chunk.length;
+    byte[] s = spare;
+    return (current ? sum : sum + chunk.length) + (s == null ? 0 : s.length);
   }
 
   /** The frame of {@code seq} if still held (rebuilt from its bytes if kept as bytes). */
@@ -374,6 +398,7 @@ final class ReplayRing implements RunLog {
     kept = null;
     rebuilt = null;
     chunk = NO_BYTES;
+    spare = null;
     writeAt = 0;
     slabHeld = 0;
     bytes = 0;

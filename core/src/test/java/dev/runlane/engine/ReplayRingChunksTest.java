@@ -96,6 +96,66 @@ class ReplayRingChunksTest {
         "filling " + held + " B allocated " + allocated + " B");
   }
 
+  /**
+   * A ring that is full keeps turning without allocating its records' bytes again: the chunk its
+   * oldest records leave is the next one it writes.
+   */
+  @Test
+  void aFullRingReusesTheChunksItsOldestRecordsLeave() throws ReflectiveOperationException {
+    Object mx;
+    Method allocatedBytes;
+    try {
+      mx = Class.forName("java.lang.management.ManagementFactory").getMethod("getThreadMXBean").invoke(null);
+      allocatedBytes = Class.forName("com.sun.management.ThreadMXBean").getMethod("getThreadAllocatedBytes", long.class);
+    } catch (ReflectiveOperationException e) {
+      assumeTrue(false, "needs HotSpot's per-thread allocation counter: " + e);
+      return;
+    }
+    int turns = 6_000;
+    EncodedFrame[] frames = new EncodedFrame[turns + 1];
+    for (int seq = 1; seq <= turns; seq++) {
+      frames[seq] = utf8Frame(seq, 300);
+    }
+    ReplayRing ring = new ReplayRing(1024, 0);
+    for (int seq = 1; seq <= 3_000; seq++) { // full, and turned over twice
+      ring.append(seq, frames[seq]);
+    }
+    long tid = Thread.currentThread().getId();
+    long before = (long) allocatedBytes.invoke(mx, tid);
+    for (int seq = 3_001; seq <= turns; seq++) {
+      ring.append(seq, frames[seq]);
+    }
+    long perAppend = ((long) allocatedBytes.invoke(mx, tid) - before) / (turns - 3_000);
+    // a read-only view of each payload (~48 B) and little else; writing each record into a new
+    // chunk cost ~400 B per append
+    assertTrue(perAppend <= 150, perAppend + " B allocated per append to a full ring of 300-byte records");
+    for (long seq = ring.oldest(); seq <= ring.head(); seq++) {
+      ReplayRingTest.assertFrame(frames[(int) seq], ring.get(seq), "seq " + seq);
+    }
+  }
+
+  /** Records just over half a chunk get chunks of their own size: no chunk left half empty. */
+  @Test
+  void recordsOverHalfAChunkDoNotLeaveChunksHalfEmpty() {
+    ReplayRing big = new ReplayRing(100_000, 0);
+    for (int seq = 1; seq <= 200; seq++) {
+      big.append(seq, utf8Frame(seq, ReplayRing.MAX_CHUNK / 2 + 1));
+    }
+    assertTrue(big.allocatedSlabBytes() <= big.bytes() + big.bytes() / 10,
+        "chunks " + big.allocatedSlabBytes() + " B for " + big.bytes() + " B of records just over half a chunk");
+    ReplayRing small = new ReplayRing(12, 0);
+    for (int seq = 1; seq <= 100; seq++) {
+      small.append(seq, utf8Frame(seq, ReplayRing.MIN_CHUNK / 2 + 1));
+    }
+    assertTrue(small.allocatedSlabBytes() <= small.bytes() + small.bytes() / 2,
+        "chunks " + small.allocatedSlabBytes() + " B for " + small.bytes() + " B");
+  }
+
+  private static EncodedFrame utf8Frame(int seq, int size) {
+    byte[] utf8 = String.format("%-" + size + "s", "#" + seq).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    return new EncodedFrame(new Frame(Lane.STREAM, Payload.utf8Text(utf8)), null, FrameMeta.event(seq));
+  }
+
   private static ReplayRing fill(ReplayRing ring, EncodedFrame[] frames) {
     for (int seq = 1; seq < frames.length; seq++) {
       ring.append(seq, frames[seq]);
