@@ -377,11 +377,7 @@ final class Outbox {
 
   private boolean overflowReported; // guarded by this
 
-  /**
-   * Sends what the in-flight limit allows, on every pipe, on this thread; a pipe another thread is
-   * draining (a write thread) is left to it, which sends what was queued before this call too.
-   * Call under no lock.
-   */
+  /** Sends what the in-flight limit allows on every pipe, on this thread (a pipe a write thread drains is left to it). */
   void flush() {
     if (!reportOverflow()) {
       drainNow();
