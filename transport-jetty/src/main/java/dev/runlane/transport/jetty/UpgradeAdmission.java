@@ -10,6 +10,7 @@ import org.eclipse.jetty.io.Connection;
 import org.eclipse.jetty.io.EndPoint;
 import org.eclipse.jetty.io.SelectorManager;
 import org.eclipse.jetty.server.AbstractConnector;
+import org.eclipse.jetty.util.component.LifeCycle;
 import org.eclipse.jetty.websocket.core.WebSocketConnection;
 import org.jspecify.annotations.Nullable;
 
@@ -47,7 +48,7 @@ import org.jspecify.annotations.Nullable;
  * <p><b>Thread safety:</b> thread-safe; Jetty calls it from its acceptor, selector and pool
  * threads, and the expiry runs on the connector's scheduler.
  */
-public final class UpgradeAdmission implements Connection.Listener, SelectorManager.AcceptListener {
+public final class UpgradeAdmission implements Connection.Listener, SelectorManager.AcceptListener, LifeCycle.Listener {
   private static final long SWEEP_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
 
   private final AbstractConnector connector;
@@ -98,7 +99,7 @@ public final class UpgradeAdmission implements Connection.Listener, SelectorMana
       throw new IllegalArgumentException("maxWaitMillis < 1: " + maxWaitMillis);
     }
     UpgradeAdmission a = new UpgradeAdmission(connector, maxPending, maxWaitMillis);
-    connector.addBean(a); // Jetty hands its beans of these types to its selector and its connections
+    connector.addBean(a); // Jetty hands its beans of these types to its selector, its connections and its life cycle
     return a;
   }
 
@@ -150,6 +151,20 @@ public final class UpgradeAdmission implements Connection.Listener, SelectorMana
       t = ((EndPoint) t).getTransport();
     }
     return t;
+  }
+
+  /** The connector stopped: its connections are gone, and a restart must find it accepting. */
+  @Override
+  public void lifeCycleStopped(LifeCycle event) {
+    if (event == connector) {
+      pending.clear();
+      synchronized (this) {
+        if (limited) {
+          limited = false;
+          connector.setAccepting(true);
+        }
+      }
+    }
   }
 
   private void done(@Nullable Object channel) {

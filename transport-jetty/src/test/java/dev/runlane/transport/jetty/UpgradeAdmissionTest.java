@@ -198,6 +198,25 @@ class UpgradeAdmissionTest {
     assertFalse(admission.limiting());
   }
 
+  /** A connector stopped while paused accepts again when it restarts. */
+  @Test
+  void aRestartedConnectorAcceptsAgain() throws Exception {
+    start(2, 60_000);
+    rawConnect();
+    rawConnect();
+    await(admission::limiting, "paused at the limit");
+    connector.stop();
+    for (Socket s : sockets) {
+      s.close();
+    }
+    sockets.clear();
+    connector.start();
+    assertFalse(admission.limiting(), "the stop ended the pause");
+    assertEquals(0, admission.pending(), "the stopped connector's connections are not counted");
+    Socket after = rawConnect();
+    await(() -> accepted(after), "a connection after the restart is accepted");
+  }
+
   @Test
   void refusesMeaninglessLimitsAndALateInstall() throws Exception {
     ServerConnector c = new ServerConnector(new Server());
