@@ -296,11 +296,20 @@ final class ReplayRing implements RunLog {
       evictOldest();
     }
     rebuilt = null; // a trim is memory pressure: give back the shared copies too
+    if (oldest == trimCheckedOldest && head == trimCheckedHead) {
+      return; // nothing appended or evicted since the last trim looked at the chunks: spare the walk
+    }
+    trimCheckedOldest = oldest;
+    trimCheckedHead = head;
     long allocated = allocatedSlabBytes();
     if (allocated > SHRINK_ABOVE && allocated / 4 > slabHeld) {
       compact(); // and the chunks, now, not as the run turns its ring over (it may never append again)
     }
   }
+
+  /** The ring's bounds when a trim last measured its chunks (a walk of the held slots). */
+  private long trimCheckedOldest = -1;
+  private long trimCheckedHead = -1;
 
   @Override
   public void read(long from, long to, Consumer<EncodedFrame> sink) {
