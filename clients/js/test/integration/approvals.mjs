@@ -26,6 +26,10 @@ run('approvals', async (clients) => {
 
   const resolved = await b.resolveApproval(approvalId, { allow: true, message: 'go ahead' });
   check(resolved.resolution === 'ANSWERED' && resolved.by === 'appr', () => 'resolved ' + JSON.stringify(resolved));
+  // a answers only once it has seen b's answer: an approval_resolved frame that reaches a while its
+  // own answer is pending settles that answer (the first answer wins, by design), so answering
+  // earlier would race the broadcast against the server's refusal
+  await waitFor(() => la.approvalResolved.length > 0, 'a sees the approval resolved');
   let refused = null;
   try {
     await a.resolveApproval(approvalId, false);
